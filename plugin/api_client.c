@@ -1,0 +1,182 @@
+#include "api_client.h"
+
+#include "collectd/core/daemon/plugin.h"
+#include "collectd/core/utils/common/common.h"
+
+#ifndef ANTICAPTCHA_VERSION
+#define ANTICAPTCHA_VERSION "unknown"
+#endif
+
+/* libcurl hands over the body in chunks; parse as they come. Returning less
+ * than given aborts the transfer once the body is refused. */
+static size_t on_body(char *buf, size_t size, size_t nmemb, void *ud) {
+  api_call_t *c = ud;
+  size_t len = size * nmemb;
+  return response_feed(&c->resp, buf, len) == 0 ? len : 0;
+}
+
+int api_call_init(api_call_t *c) {
+  memset(c, 0, sizeof(*c));
+  c->curl = curl_easy_init();
+  c->headers = curl_slist_append(NULL, "Content-Type: application/json");
+  if (c->headers != NULL)
+    c->headers = curl_slist_append(c->headers, "Accept: application/json");
+  if (c->curl == NULL || c->headers == NULL) {
+    api_call_destroy(c);
+    return -1;
+  }
+  return 0;
+}
+
+static void wipe_body(api_call_t *c) {
+  if (c->body != NULL)
+    memset(c->body, 0, strlen(c->body));
+  free(c->body);
+  c->body = NULL;
+}
+
+void api_call_destroy(api_call_t *c) {
+  wipe_body(c);
+  response_destroy(&c->resp);
+  if (c->curl != NULL)
+    curl_easy_cleanup(c->curl);
+  curl_slist_free_all(c->headers);
+  c->curl = NULL;
+  c->headers = NULL;
+}
+
+static void set_transport(CURL *h, const account_t *a) {
+  curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(h, CURLOPT_USERAGENT,
+                   "collectd-anticaptcha/" ANTICAPTCHA_VERSION);
+  curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "https,http");
+  curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
+  curl_easy_setopt(h, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
+  curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
+  curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)CDTIME_T_TO_MS(a->timeout));
+  curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, a->verify_peer ? 1L : 0L);
+  curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, a->verify_host ? 2L : 0L);
+  if (a->ca_cert != NULL)
+    curl_easy_setopt(h, CURLOPT_CAINFO, a->ca_cert);
+}
+
+int api_call_prepare(api_call_t *c, const account_t *a, const char *method,
+                     char *body, size_t body_len, response_kind_t kind) {
+  wipe_body(c);
+  response_destroy(&c->resp);
+  c->body = body;
+  c->method = method;
+  c->code = CURLE_FAILED_INIT; /* until the transfer has really ended */
+  c->http_status = 0;
+  c->seconds = 0;
+  c->errbuf[0] = 0;
+  if (body == NULL || response_init(&c->resp, kind) != 0)
+    return -1;
+  snprintf(c->url, sizeof(c->url), "%s/%s", a->url, method);
+
+  CURL *h = c->curl;
+  curl_easy_reset(h); /* keeps the connection and TLS session caches */
+  set_transport(h, a);
+  curl_easy_setopt(h, CURLOPT_URL, c->url);
+  curl_easy_setopt(h, CURLOPT_HTTPHEADER, c->headers);
+  curl_easy_setopt(h, CURLOPT_POSTFIELDS, c->body);
+  curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, (long)body_len);
+  curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
+  curl_easy_setopt(h, CURLOPT_WRITEDATA, c);
+  curl_easy_setopt(h, CURLOPT_ERRORBUFFER, c->errbuf);
+  curl_easy_setopt(h, CURLOPT_PRIVATE, c);
+  return 0;
+}
+
+void api_call_complete(api_call_t *c, CURLcode code) {
+  c->code = code;
+  curl_easy_getinfo(c->curl, CURLINFO_RESPONSE_CODE, &c->http_status);
+  curl_easy_getinfo(c->curl, CURLINFO_TOTAL_TIME, &c->seconds);
+  c->status = response_finish(&c->resp);
+  response_destroy(&c->resp); /* the parsed fields stay */
+  wipe_body(c);
+}
+
+api_result_t api_call_result(const api_call_t *c) {
+  bool refused = c->resp.failed; /* we aborted: the body was bad */
+  if (c->code != CURLE_OK && !(c->code == CURLE_WRITE_ERROR && refused))
+    return API_TRANSIENT;
+  if (c->http_status < 200 || c->http_status > 299)
+    return (c->http_status >= 500 || c->http_status == 429 ||
+            c->http_status == 0)
+               ? API_TRANSIENT
+               : API_HTTP_FINAL;
+  switch (c->status) {
+  case RESPONSE_OK:
+    return API_OK;
+  case RESPONSE_API_ERROR:
+    return API_ERROR;
+  default:
+    return API_TRANSIENT;
+  }
+}
+
+const char *api_call_describe(const api_call_t *c, char *buf, size_t size) {
+  switch (api_call_result(c)) {
+  case API_OK:
+    snprintf(buf, size, "success");
+    break;
+  case API_ERROR:
+    snprintf(buf, size, "errorId %lld, errorCode %s (%s)",
+             (long long)c->resp.error_id,
+             c->resp.error_code[0] ? c->resp.error_code : "none",
+             c->resp.error_description);
+    break;
+  default:
+    if (c->code != CURLE_OK && !(c->code == CURLE_WRITE_ERROR && c->resp.failed))
+      snprintf(buf, size, "transport failure: %s",
+               c->errbuf[0] ? c->errbuf : curl_easy_strerror(c->code));
+    else if (c->http_status < 200 || c->http_status > 299)
+      snprintf(buf, size, "HTTP status %ld", c->http_status);
+    else
+      snprintf(buf, size, "unusable answer: %s", c->resp.problem);
+  }
+  return buf;
+}
+
+CURLM *api_multi_create(long max_connections) {
+  CURLM *m = curl_multi_init();
+  if (m == NULL)
+    return NULL;
+  curl_multi_setopt(m, CURLMOPT_PIPELINING, (long)CURLPIPE_MULTIPLEX);
+  curl_multi_setopt(m, CURLMOPT_MAXCONNECTS, max_connections);
+  return m;
+}
+
+static void collect_done(CURLM *multi) {
+  CURLMsg *msg;
+  int left;
+  while ((msg = curl_multi_info_read(multi, &left)) != NULL) {
+    if (msg->msg != CURLMSG_DONE)
+      continue;
+    api_call_t *c = NULL;
+    curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&c);
+    if (c != NULL)
+      api_call_complete(c, msg->data.result);
+  }
+}
+
+int api_run_all(CURLM *multi, api_call_t *const *calls, size_t n) {
+  int running = 0, status = 0;
+  for (size_t i = 0; i < n; i++)
+    curl_multi_add_handle(multi, calls[i]->curl);
+  do {
+    if (curl_multi_perform(multi, &running) != CURLM_OK) {
+      status = -1;
+      break;
+    }
+    collect_done(multi);
+    if (running > 0 && curl_multi_poll(multi, NULL, 0, 1000, NULL) != CURLM_OK) {
+      status = -1;
+      break;
+    }
+  } while (running > 0);
+  for (size_t i = 0; i < n; i++)
+    curl_multi_remove_handle(multi, calls[i]->curl);
+  return status;
+}

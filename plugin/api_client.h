@@ -1,0 +1,58 @@
+/* One Anti-Captcha API call over libcurl, and a runner that performs a batch
+ * of calls concurrently on one multi handle (whose connection cache keeps
+ * connections alive from one batch to the next). */
+#ifndef ANTICAPTCHA_API_CLIENT_H
+#define ANTICAPTCHA_API_CLIENT_H
+
+#include <curl/curl.h>
+
+#include "configuration.h"
+#include "response.h"
+
+typedef enum {
+  API_OK,         /* errorId 0, every needed field present */
+  API_ERROR,      /* the API answered errorId != 0 */
+  API_TRANSIENT,  /* transport failure, HTTP 5xx/429, unparsable body */
+  API_HTTP_FINAL, /* another non-2xx HTTP status: retrying will not help */
+} api_result_t;
+
+typedef struct {
+  CURL *curl;
+  struct curl_slist *headers;
+  char *body; /* owned; holds the key, so it is wiped before it is freed */
+  char url[512];
+  const char *method; /* static string: the API method name */
+  response_t resp;
+  response_status_t status;
+  CURLcode code;
+  long http_status;
+  double seconds; /* total transfer time */
+  char errbuf[CURL_ERROR_SIZE];
+  void *user; /* the owner's tag */
+} api_call_t;
+
+int api_call_init(api_call_t *c);
+void api_call_destroy(api_call_t *c);
+
+/* Sets the call up for one request of account a; takes ownership of body
+ * (even on failure). Returns 0 or -1. */
+int api_call_prepare(api_call_t *c, const account_t *a, const char *method,
+                     char *body, size_t body_len, response_kind_t kind);
+
+/* Called once the transfer has ended with the given libcurl result. */
+void api_call_complete(api_call_t *c, CURLcode code);
+
+api_result_t api_call_result(const api_call_t *c);
+
+/* A short text for the log: errorCode, HTTP status or what went wrong. Never
+ * contains the key. */
+const char *api_call_describe(const api_call_t *c, char *buf, size_t size);
+
+/* Performs the calls concurrently and returns when all have ended (each has
+ * its own timeout). Returns 0, or -1 if the multi handle failed. */
+int api_run_all(CURLM *multi, api_call_t *const *calls, size_t n);
+
+/* A multi handle set up for concurrent calls with connections kept alive. */
+CURLM *api_multi_create(long max_connections);
+
+#endif

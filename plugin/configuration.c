@@ -1,0 +1,525 @@
+#include "configuration.h"
+
+#include "collectd/core/daemon/plugin.h"
+#include "collectd/core/utils/common/common.h"
+
+#include <arpa/inet.h>
+
+#include "spending.h"
+
+/* One error line: where (account or rule), which option, what to do. */
+#define CONF_ERROR(where, option, ...)                                         \
+  do {                                                                         \
+    char conf_msg_[512];                                                       \
+    snprintf(conf_msg_, sizeof(conf_msg_), __VA_ARGS__);                       \
+    ERROR("anticaptcha plugin: %s: option \"%s\": %s", where, option,          \
+          conf_msg_);                                                          \
+  } while (0)
+
+int config_check_url(const char *url, char *why, size_t why_size) {
+  static const char https[] = "https://", http[] = "http://";
+  if (strncasecmp(url, https, strlen(https)) == 0)
+    return url[strlen(https)] != 0 && url[strlen(https)] != '/'
+               ? 0
+               : (snprintf(why, why_size, "the URL has no host"), -1);
+  if (strncasecmp(url, http, strlen(http)) != 0) {
+    snprintf(why, why_size, "the URL must start with https://");
+    return -1;
+  }
+  /* Plain HTTP would send the key in clear: only to this machine. */
+  char host[128];
+  const char *p = url + strlen(http);
+  size_t n;
+  if (*p == '[') {
+    n = strcspn(++p, "]");
+  } else {
+    n = strcspn(p, ":/?#");
+  }
+  if (n == 0 || n >= sizeof(host)) {
+    snprintf(why, why_size, "the URL has no host");
+    return -1;
+  }
+  memcpy(host, p, n);
+  host[n] = 0;
+  struct in_addr v4;
+  struct in6_addr v6;
+  bool loopback =
+      strcasecmp(host, "localhost") == 0 ||
+      (inet_pton(AF_INET, host, &v4) == 1 &&
+       (ntohl(v4.s_addr) >> 24) == 127) ||
+      (inet_pton(AF_INET6, host, &v6) == 1 && IN6_IS_ADDR_LOOPBACK(&v6));
+  if (!loopback) {
+    snprintf(why, why_size,
+             "plain http:// is accepted for loopback addresses only; use "
+             "https://");
+    return -1;
+  }
+  return 0;
+}
+
+char *config_read_key_file(const char *path, bool *loose, char *why,
+                           size_t why_size) {
+  char line[512];
+  FILE *fh = fopen(path, "r");
+  if (fh == NULL) {
+    snprintf(why, why_size, "cannot read \"%s\": %s", path, STRERRNO);
+    return NULL;
+  }
+  struct stat st;
+  *loose = (fstat(fileno(fh), &st) == 0) && (st.st_mode & 077) != 0;
+  if (fgets(line, sizeof(line), fh) == NULL)
+    line[0] = 0;
+  fclose(fh);
+  /* Trim: editors add a newline, and a key never holds blanks. */
+  char *start = line + strspn(line, " \t\r\n");
+  size_t n = strcspn(start, " \t\r\n");
+  start[n] = 0;
+  if (n == 0) {
+    snprintf(why, why_size, "\"%s\" holds no key on its first line", path);
+    return NULL;
+  }
+  char *key = strdup(start);
+  memset(line, 0, sizeof(line)); /* no copy of the key left on the stack */
+  if (key == NULL)
+    snprintf(why, why_size, "out of memory");
+  return key;
+}
+
+/* ---- <Account> ---- */
+
+static int add_queue(account_t *a, const oconfig_item_t *ci, const char *where) {
+  char *queue = NULL;
+  if (cf_util_get_string(ci, &queue) != 0)
+    return -1;
+  char **tmp = realloc(a->queues, (a->num_queues + 1) * sizeof(*tmp));
+  if (queue[0] == 0 || tmp == NULL) {
+    CONF_ERROR(where, "Queue", "a queue name must not be empty");
+    free(queue);
+    return -1;
+  }
+  a->queues = tmp;
+  a->queues[a->num_queues++] = queue;
+  return 0;
+}
+
+static int get_key_file(account_t *a, const oconfig_item_t *ci,
+                        const char *where) {
+  char *path = NULL, why[256];
+  bool loose = false;
+  if (cf_util_get_string(ci, &path) != 0)
+    return -1;
+  a->client_key = config_read_key_file(path, &loose, why, sizeof(why));
+  if (a->client_key != NULL && loose)
+    WARNING("anticaptcha plugin: %s: option \"ClientKeyFile\": \"%s\" may be "
+            "read by group or others; make it mode 0600.",
+            where, path);
+  free(path);
+  if (a->client_key == NULL) {
+    CONF_ERROR(where, "ClientKeyFile", "%s.", why);
+    return -1;
+  }
+  return 0;
+}
+
+static int get_positive_time(const oconfig_item_t *ci, cdtime_t *t,
+                             const char *where) {
+  if (cf_util_get_cdtime(ci, t) != 0 || *t == 0) {
+    CONF_ERROR(where, ci->key, "give a positive number of seconds.");
+    return -1;
+  }
+  return 0;
+}
+
+static int account_option(account_t *a, const oconfig_item_t *o,
+                          const char *where, int *key_options) {
+  if (strcasecmp("ClientKey", o->key) == 0) {
+    (*key_options)++;
+    if (*key_options > 1)
+      return 0; /* reported once all options are read */
+    return cf_util_get_string(o, &a->client_key);
+  }
+  if (strcasecmp("ClientKeyFile", o->key) == 0) {
+    (*key_options)++;
+    return *key_options > 1 ? 0 : get_key_file(a, o, where);
+  }
+  if (strcasecmp("URL", o->key) == 0) {
+    free(a->url);
+    a->url = NULL;
+    return cf_util_get_string(o, &a->url);
+  }
+  if (strcasecmp("Queue", o->key) == 0)
+    return add_queue(a, o, where);
+  if (strcasecmp("Total", o->key) == 0)
+    return cf_util_get_boolean(o, &a->total);
+  if (strcasecmp("SoftId", o->key) == 0) {
+    int id = 0;
+    if (cf_util_get_int(o, &id) != 0 || id <= 0) {
+      CONF_ERROR(where, "SoftId", "give a positive integer.");
+      return -1;
+    }
+    a->soft_id = id;
+    return 0;
+  }
+  if (strcasecmp("IP", o->key) == 0)
+    return cf_util_get_string(o, &a->ip);
+  if (strcasecmp("Balance", o->key) == 0)
+    return cf_util_get_boolean(o, &a->balance);
+  if (strcasecmp("Interval", o->key) == 0)
+    return get_positive_time(o, &a->interval, where);
+  if (strcasecmp("Timeout", o->key) == 0)
+    return get_positive_time(o, &a->timeout, where);
+  if (strcasecmp("CACert", o->key) == 0)
+    return cf_util_get_string(o, &a->ca_cert);
+  if (strcasecmp("VerifyPeer", o->key) == 0)
+    return cf_util_get_boolean(o, &a->verify_peer);
+  if (strcasecmp("VerifyHost", o->key) == 0)
+    return cf_util_get_boolean(o, &a->verify_host);
+  CONF_ERROR(where, o->key, "unknown option; see collectd-anticaptcha(5).");
+  return -1;
+}
+
+/* Two queues, or a queue and the total, must not land in one series. */
+static int check_slugs(const account_t *a, const char *where) {
+  char slug[SPENDING_SLUG_MAX + 1], other[SPENDING_SLUG_MAX + 1];
+  for (size_t i = 0; i < a->num_queues; i++) {
+    if (spending_slug(a->queues[i], slug, sizeof(slug)) != 0) {
+      CONF_ERROR(where, "Queue", "\"%s\" gives no usable name (at most %d "
+                 "characters).", a->queues[i], SPENDING_SLUG_MAX);
+      return -1;
+    }
+    if (a->total && strcmp(slug, "all") == 0) {
+      CONF_ERROR(where, "Queue", "\"%s\" would share the name \"all\" with "
+                 "Total.", a->queues[i]);
+      return -1;
+    }
+    for (size_t j = 0; j < i; j++) {
+      spending_slug(a->queues[j], other, sizeof(other));
+      if (strcmp(slug, other) == 0) {
+        CONF_ERROR(where, "Queue", "\"%s\" and \"%s\" would share the name "
+                   "\"%s\"; list each queue once.", a->queues[j],
+                   a->queues[i], slug);
+        return -1;
+      }
+    }
+  }
+  return 0;
+}
+
+static int account_check(account_t *a, int key_options, const char *where) {
+  char why[160];
+  if (key_options == 0) {
+    CONF_ERROR(where, "ClientKey", "missing; give ClientKey or ClientKeyFile.");
+    return -1;
+  }
+  if (key_options > 1) {
+    CONF_ERROR(where, "ClientKeyFile",
+               "give exactly one of ClientKey and ClientKeyFile.");
+    return -1;
+  }
+  if (a->client_key == NULL || a->client_key[0] == 0) {
+    CONF_ERROR(where, "ClientKey", "the key is empty.");
+    return -1;
+  }
+  if (a->url == NULL && (a->url = strdup(DEFAULT_URL)) == NULL)
+    return -1;
+  size_t len = strlen(a->url);
+  while (len > 0 && a->url[len - 1] == '/')
+    a->url[--len] = 0;
+  if (config_check_url(a->url, why, sizeof(why)) != 0) {
+    CONF_ERROR(where, "URL", "\"%s\": %s.", a->url, why);
+    return -1;
+  }
+  if (a->num_queues == 0 && !a->total && !a->balance) {
+    CONF_ERROR(where, "Queue", "nothing to poll: give a Queue, or set Total "
+               "or Balance to true.");
+    return -1;
+  }
+  return check_slugs(a, where);
+}
+
+static int account_parse(plugin_config_t *cfg, const oconfig_item_t *ci) {
+  char where[ACCOUNT_NAME_MAX + 16] = "Account";
+  char *name = NULL;
+  if (cf_util_get_string(ci, &name) != 0)
+    return -1;
+  snprintf(where, sizeof(where), "Account \"%s\"", name);
+  if (name[0] == 0 || strlen(name) >= ACCOUNT_NAME_MAX ||
+      strpbrk(name, "/") != NULL) {
+    CONF_ERROR(where, "Account", "give a name of 1 to %d characters without "
+               "'/'.", ACCOUNT_NAME_MAX - 1);
+    free(name);
+    return -1;
+  }
+  for (size_t i = 0; i < cfg->num_accounts; i++)
+    if (strcmp(cfg->accounts[i].name, name) == 0) {
+      CONF_ERROR(where, "Account", "the name is used twice; each account "
+                 "needs its own.");
+      free(name);
+      return -1;
+    }
+
+  account_t *tmp = realloc(cfg->accounts, (cfg->num_accounts + 1) * sizeof(*tmp));
+  if (tmp == NULL) {
+    free(name);
+    return -1;
+  }
+  cfg->accounts = tmp;
+  account_t *a = &cfg->accounts[cfg->num_accounts++];
+  *a = (account_t){.total = true,
+                   .balance = true,
+                   .interval = TIME_T_TO_CDTIME_T(300),
+                   .timeout = TIME_T_TO_CDTIME_T(10),
+                   .verify_peer = true,
+                   .verify_host = true};
+  sstrncpy(a->name, name, sizeof(a->name));
+  free(name);
+
+  int key_options = 0;
+  for (int i = 0; i < ci->children_num; i++)
+    if (account_option(a, &ci->children[i], where, &key_options) != 0)
+      return -1;
+  return account_check(a, key_options, where);
+}
+
+/* ---- <Report> ---- */
+
+static int rule_severity(report_rule_t *r, const oconfig_item_t *o,
+                         const char *where) {
+  char *s = NULL;
+  if (cf_util_get_string(o, &s) != 0)
+    return -1;
+  r->severity = strcasecmp(s, "failure") == 0   ? NOTIF_FAILURE
+                : strcasecmp(s, "warning") == 0 ? NOTIF_WARNING
+                : strcasecmp(s, "okay") == 0    ? NOTIF_OKAY
+                                                : -1;
+  free(s);
+  if (r->severity < 0) {
+    CONF_ERROR(where, "Severity", "give failure, warning or okay.");
+    return -1;
+  }
+  return 0;
+}
+
+static int rule_task_id(report_rule_t *r, const oconfig_item_t *o,
+                        const char *where) {
+  char *s = NULL;
+  int status = 0;
+  if (cf_util_get_string(o, &s) != 0)
+    return -1;
+  if (strcasecmp(s, "type_instance") == 0)
+    r->source = TASK_ID_TYPE_INSTANCE;
+  else if (strcasecmp(s, "plugin_instance") == 0)
+    r->source = TASK_ID_PLUGIN_INSTANCE;
+  else if (strncasecmp(s, "meta:", 5) == 0 && s[5] != 0) {
+    r->source = TASK_ID_META;
+    r->meta_key = strdup(s + 5);
+    status = r->meta_key == NULL ? -1 : 0;
+  } else {
+    CONF_ERROR(where, "TaskId", "give type_instance, plugin_instance or "
+               "meta:<key>.");
+    status = -1;
+  }
+  free(s);
+  return status;
+}
+
+static int rule_option(report_rule_t *r, const oconfig_item_t *o,
+                       const char *where) {
+  if (strcasecmp("Account", o->key) == 0) {
+    free(r->account_name);
+    r->account_name = NULL;
+    return cf_util_get_string(o, &r->account_name);
+  }
+  if (strcasecmp("Method", o->key) == 0) {
+    char *m = NULL;
+    if (cf_util_get_string(o, &m) != 0)
+      return -1;
+    int status = report_method_parse(m, &r->method);
+    free(m);
+    if (status != 0)
+      CONF_ERROR(where, "Method", "give reportCorrectRecaptcha, "
+                 "reportIncorrectRecaptcha or reportIncorrectImageCaptcha.");
+    return status;
+  }
+  if (strcasecmp("Plugin", o->key) == 0)
+    return cf_util_get_string(o, &r->plugin);
+  if (strcasecmp("PluginInstance", o->key) == 0)
+    return cf_util_get_string(o, &r->plugin_instance);
+  if (strcasecmp("Type", o->key) == 0)
+    return cf_util_get_string(o, &r->type);
+  if (strcasecmp("TypeInstance", o->key) == 0)
+    return cf_util_get_string(o, &r->type_instance);
+  if (strcasecmp("Severity", o->key) == 0)
+    return rule_severity(r, o, where);
+  if (strcasecmp("TaskId", o->key) == 0)
+    return rule_task_id(r, o, where);
+  CONF_ERROR(where, o->key, "unknown option; see collectd-anticaptcha(5).");
+  return -1;
+}
+
+static int rule_account(const plugin_config_t *cfg, report_rule_t *r) {
+  char where[128];
+  const char *account = r->account_name;
+  snprintf(where, sizeof(where), "Report \"%s\"", r->name);
+  if (account == NULL) {
+    if (cfg->num_accounts == 1)
+      return 0;
+    CONF_ERROR(where, "Account", "name the account: %zu accounts are "
+               "configured.", cfg->num_accounts);
+    return -1;
+  }
+  for (size_t i = 0; i < cfg->num_accounts; i++)
+    if (strcmp(cfg->accounts[i].name, account) == 0) {
+      r->account = i;
+      return 0;
+    }
+  CONF_ERROR(where, "Account", "\"%s\" is not a configured <Account>.",
+             account);
+  return -1;
+}
+
+static int rule_parse(plugin_config_t *cfg, const oconfig_item_t *ci) {
+  char where[128] = "Report";
+  report_rule_t *tmp = realloc(cfg->rules, (cfg->num_rules + 1) * sizeof(*tmp));
+  if (tmp == NULL)
+    return -1;
+  cfg->rules = tmp;
+  report_rule_t *r = &cfg->rules[cfg->num_rules++];
+  *r = (report_rule_t){.method = REPORT_METHOD_COUNT};
+  if (cf_util_get_string(ci, &r->name) != 0)
+    return -1;
+  snprintf(where, sizeof(where), "Report \"%s\"", r->name);
+
+  for (int i = 0; i < ci->children_num; i++)
+    if (rule_option(r, &ci->children[i], where) != 0)
+      return -1;
+  if (r->method == REPORT_METHOD_COUNT) {
+    CONF_ERROR(where, "Method", "missing; say which report to send.");
+    return -1;
+  }
+  /* A rule matching everything would turn every notification (threshold
+   * OKAYs at start-up among them) into a report. */
+  if (!r->plugin && !r->plugin_instance && !r->type && !r->type_instance) {
+    CONF_ERROR(where, "Plugin", "give at least one of Plugin, "
+               "PluginInstance, Type or TypeInstance to match.");
+    return -1;
+  }
+  return 0;
+}
+
+/* ---- <Plugin anticaptcha> ---- */
+
+static int get_limit(const oconfig_item_t *o, size_t *out, int max) {
+  int v = 0;
+  if (cf_util_get_int(o, &v) != 0 || v < 1 || v > max) {
+    CONF_ERROR("Plugin anticaptcha", o->key, "give an integer from 1 to %d.",
+               max);
+    return -1;
+  }
+  *out = (size_t)v;
+  return 0;
+}
+
+static int global_option(plugin_config_t *cfg, const oconfig_item_t *o) {
+  if (strcasecmp("Account", o->key) == 0)
+    return 0; /* first pass */
+  if (strcasecmp("Report", o->key) == 0)
+    return rule_parse(cfg, o);
+  if (strcasecmp("QueueLimit", o->key) == 0)
+    return get_limit(o, &cfg->queue_limit, 1000000);
+  if (strcasecmp("MaxInFlight", o->key) == 0)
+    return get_limit(o, &cfg->max_in_flight, 1024);
+  if (strcasecmp("DryRun", o->key) == 0)
+    return cf_util_get_boolean(o, &cfg->dry_run);
+  if (strcasecmp("Window", o->key) == 0) {
+    if (cf_util_get_cdtime(o, &cfg->window) != 0 || cfg->window == 0 ||
+        cfg->window > TIME_T_TO_CDTIME_T(MAX_WINDOW_SECONDS)) {
+      CONF_ERROR("Plugin anticaptcha", "Window", "give 1 to %d seconds: the "
+                 "API refuses reports later than that.", MAX_WINDOW_SECONDS);
+      return -1;
+    }
+    return 0;
+  }
+  CONF_ERROR("Plugin anticaptcha", o->key,
+             "unknown option; see collectd-anticaptcha(5).");
+  return -1;
+}
+
+void config_init(plugin_config_t *cfg) {
+  *cfg = (plugin_config_t){.queue_limit = DEFAULT_QUEUE_LIMIT,
+                           .max_in_flight = DEFAULT_MAX_IN_FLIGHT,
+                           .window = TIME_T_TO_CDTIME_T(MAX_WINDOW_SECONDS)};
+}
+
+int config_add_block(const oconfig_item_t *ci, plugin_config_t *cfg) {
+  for (int i = 0; i < ci->children_num; i++)
+    if (strcasecmp("Account", ci->children[i].key) == 0 &&
+        account_parse(cfg, &ci->children[i]) != 0)
+      return -1;
+  for (int i = 0; i < ci->children_num; i++)
+    if (global_option(cfg, &ci->children[i]) != 0)
+      return -1;
+  return 0;
+}
+
+/* Rules may name an account defined in another block or drop-in file, so
+ * they are resolved once everything has been read. */
+int config_finish(plugin_config_t *cfg) {
+  if (cfg->num_accounts == 0) {
+    CONF_ERROR("Plugin anticaptcha", "Account",
+               "no <Account> block; configure at least one.");
+    return -1;
+  }
+  for (size_t i = 0; i < cfg->num_rules; i++)
+    if (rule_account(cfg, &cfg->rules[i]) != 0)
+      return -1;
+  free(cfg->names);
+  cfg->names = calloc(cfg->num_accounts, sizeof(*cfg->names));
+  if (cfg->names == NULL)
+    return -1;
+  for (size_t i = 0; i < cfg->num_accounts; i++)
+    cfg->names[i] = cfg->accounts[i].name;
+  return 0;
+}
+
+int config_parse(const oconfig_item_t *ci, plugin_config_t *cfg) {
+  config_init(cfg);
+  if (config_add_block(ci, cfg) != 0 || config_finish(cfg) != 0) {
+    config_free(cfg);
+    return -1;
+  }
+  return 0;
+}
+
+static void account_free(account_t *a) {
+  if (a->client_key != NULL) /* wipe, so no stray copy outlives the config */
+    memset(a->client_key, 0, strlen(a->client_key));
+  free(a->client_key);
+  free(a->url);
+  for (size_t i = 0; i < a->num_queues; i++)
+    free(a->queues[i]);
+  free(a->queues);
+  free(a->ip);
+  free(a->ca_cert);
+}
+
+static void rule_free(report_rule_t *r) {
+  free(r->name);
+  free(r->account_name);
+  free(r->plugin);
+  free(r->plugin_instance);
+  free(r->type);
+  free(r->type_instance);
+  free(r->meta_key);
+}
+
+void config_free(plugin_config_t *cfg) {
+  for (size_t i = 0; i < cfg->num_accounts; i++)
+    account_free(&cfg->accounts[i]);
+  for (size_t i = 0; i < cfg->num_rules; i++)
+    rule_free(&cfg->rules[i]);
+  free(cfg->accounts);
+  free(cfg->rules);
+  free(cfg->names);
+  memset(cfg, 0, sizeof(*cfg));
+}

@@ -1,0 +1,69 @@
+/* <Plugin anticaptcha> as the user wrote it: accounts, report rules and the
+ * report sender's limits, validated once at start-up. */
+#ifndef ANTICAPTCHA_CONFIGURATION_H
+#define ANTICAPTCHA_CONFIGURATION_H
+
+#include "collectd/core/daemon/collectd.h"
+#include "collectd/core/daemon/configfile.h"
+#include "collectd/core/daemon/utils_time.h"
+
+#include "report_match.h"
+
+#define ACCOUNT_NAME_MAX 64
+#define DEFAULT_URL "https://api.anti-captcha.com"
+
+typedef struct {
+  char name[ACCOUNT_NAME_MAX]; /* the plugin instance */
+  char *client_key;            /* never logged */
+  char *url;                   /* base URL, no trailing '/' */
+  char **queues;
+  size_t num_queues;
+  bool total;
+  int64_t soft_id; /* 0: not sent */
+  char *ip;        /* NULL: not sent */
+  bool balance;
+  cdtime_t interval;
+  cdtime_t timeout;
+  char *ca_cert;
+  bool verify_peer, verify_host;
+} account_t;
+
+typedef struct {
+  account_t *accounts;
+  size_t num_accounts;
+  const char **names; /* accounts[i].name, for report_match() */
+  report_rule_t *rules;
+  size_t num_rules;
+  size_t queue_limit;   /* QueueLimit */
+  size_t max_in_flight; /* MaxInFlight */
+  cdtime_t window;      /* Window, at most 60 s */
+  bool dry_run;
+} plugin_config_t;
+
+#define DEFAULT_QUEUE_LIMIT 10000
+#define DEFAULT_MAX_IN_FLIGHT 64
+#define MAX_WINDOW_SECONDS 60
+
+/* Collectd calls the config callback once per <Plugin anticaptcha> block, and
+ * drop-in files may each bring one: config_init() once, config_add_block()
+ * for every block, then config_finish() when all are read. Each logs one
+ * line naming the account (or rule) and the option and returns -1 on error;
+ * the caller then calls config_free(). */
+void config_init(plugin_config_t *cfg);
+int config_add_block(const oconfig_item_t *ci, plugin_config_t *cfg);
+int config_finish(plugin_config_t *cfg);
+
+/* All three for a single block; frees *cfg on error. */
+int config_parse(const oconfig_item_t *ci, plugin_config_t *cfg);
+void config_free(plugin_config_t *cfg);
+
+/* Pure checks, exposed for the unit tests. */
+/* 0 when url is https://, or http:// to a loopback address. */
+int config_check_url(const char *url, char *why, size_t why_size);
+/* Reads a key file: first line, surrounding blanks removed. Returns a
+ * malloc'd key, or NULL with *why set. *loose is set when group or others
+ * may read the file. */
+char *config_read_key_file(const char *path, bool *loose, char *why,
+                           size_t why_size);
+
+#endif

@@ -1,0 +1,268 @@
+#include "reader.h"
+
+#include "collectd/core/daemon/plugin.h"
+#include "collectd/core/daemon/utils_complain.h"
+#include "collectd/core/utils/common/common.h"
+
+#include "api_client.h"
+#include "dispatch.h"
+#include "request.h"
+#include "spending.h"
+
+/* The vendor asks for getBalance at most once every 30 seconds. */
+#define BALANCE_MIN_INTERVAL TIME_T_TO_CDTIME_T(30)
+#define HOUR TIME_T_TO_CDTIME_T(3600)
+
+enum { M_SPENDING, M_BALANCE, M_COUNT };
+static const char *const method_names[M_COUNT] = {"getSpendingStats",
+                                                  "getBalance"};
+
+typedef struct {
+  const account_t *acct;
+  CURLM *multi;
+  size_t num_series; /* queues, then the total */
+  api_call_t *calls; /* num_series spending calls, then getBalance */
+  char (*slugs)[SPENDING_SLUG_MAX + 1];
+  int64_t *last_till; /* newest hourly record dispatched, per series */
+  cdtime_t last_balance;
+  c_complain_t complaint[M_COUNT];
+  uint64_t requests[M_COUNT], failures[M_COUNT];
+} reader_t;
+
+static void reader_free(void *arg) {
+  reader_t *r = arg;
+  if (r == NULL)
+    return;
+  for (size_t i = 0; r->calls != NULL && i <= r->num_series; i++)
+    api_call_destroy(&r->calls[i]);
+  if (r->multi != NULL)
+    curl_multi_cleanup(r->multi);
+  free(r->calls);
+  free(r->slugs);
+  free(r->last_till);
+  free(r);
+}
+
+static reader_t *reader_create(const account_t *a) {
+  reader_t *r = calloc(1, sizeof(*r));
+  if (r == NULL)
+    return NULL;
+  r->acct = a;
+  r->num_series = a->num_queues + (a->total ? 1 : 0);
+  r->calls = calloc(r->num_series + 1, sizeof(*r->calls));
+  r->slugs = calloc(r->num_series + 1, sizeof(*r->slugs));
+  r->last_till = calloc(r->num_series + 1, sizeof(*r->last_till));
+  r->multi = api_multi_create((long)r->num_series + 1);
+  if (r->calls == NULL || r->slugs == NULL || r->last_till == NULL ||
+      r->multi == NULL) {
+    reader_free(r);
+    return NULL;
+  }
+  for (size_t i = 0; i <= r->num_series; i++) {
+    if (api_call_init(&r->calls[i]) != 0) {
+      reader_free(r);
+      return NULL;
+    }
+    r->calls[i].user = r;
+  }
+  for (size_t i = 0; i < r->num_series; i++)
+    spending_slug(i < a->num_queues ? a->queues[i] : NULL, r->slugs[i],
+                  sizeof(r->slugs[i]));
+  for (int m = 0; m < M_COUNT; m++)
+    C_COMPLAIN_INIT(&r->complaint[m]);
+  return r;
+}
+
+static const char *series_queue(const reader_t *r, size_t i) {
+  return i < r->acct->num_queues ? r->acct->queues[i] : NULL;
+}
+
+static int prepare_spending(reader_t *r, size_t i) {
+  const account_t *a = r->acct;
+  spending_request_t req = {.client_key = a->client_key,
+                            .queue = series_queue(r, i),
+                            .soft_id = a->soft_id,
+                            .ip = a->ip};
+  size_t len = 0;
+  char *body = request_spending(&req, &len);
+  return api_call_prepare(&r->calls[i], a, method_names[M_SPENDING], body, len,
+                          RESPONSE_SPENDING);
+}
+
+static int prepare_balance(reader_t *r) {
+  size_t len = 0;
+  char *body = request_balance(r->acct->client_key, &len);
+  return api_call_prepare(&r->calls[r->num_series], r->acct,
+                          method_names[M_BALANCE], body, len, RESPONSE_BALANCE);
+}
+
+/* What the user should do about a failure, by errorId. */
+static const char *advice(const api_call_t *c) {
+  if (api_call_result(c) != API_ERROR)
+    return "check URL, Timeout, CACert and the network; collectd retries with "
+           "a growing interval";
+  switch (c->resp.error_id) {
+  case 1:
+    return "check ClientKey or ClientKeyFile";
+  case 10:
+    return "top up the account";
+  case 11:
+    return "allow this host's IP address in the account's API settings";
+  case 14:
+    return "check URL";
+  case 21:
+    return "this IP address is blocked; collectd backs off, do not restart "
+           "it in a loop";
+  case 55:
+    return "the account is suspended; contact Anti-Captcha";
+  default:
+    return "see the errorCode in the API documentation";
+  }
+}
+
+static void complain(reader_t *r, int m, const api_call_t *c, const char *queue) {
+  char what[512];
+  int level = (api_call_result(c) == API_ERROR && c->resp.error_id == 10)
+                  ? LOG_WARNING
+                  : LOG_ERR;
+  c_complain(level, &r->complaint[m],
+             "anticaptcha plugin: Account \"%s\": %s%s%s%s failed: %s; %s.",
+             r->acct->name, method_names[m], queue ? " (queue \"" : "",
+             queue ? queue : "", queue ? "\")" : "",
+             api_call_describe(c, what, sizeof(what)), advice(c));
+}
+
+static void dispatch_sums(reader_t *r, size_t i, cdtime_t now) {
+  const api_call_t *c = &r->calls[i];
+  char ti[DATA_MAX_NAME_LEN];
+  spending_sum_t sum = spending_sum(c->resp.records, c->resp.num_records);
+  snprintf(ti, sizeof(ti), "%s-volume_24h", r->slugs[i]);
+  dispatch_gauge(r->acct->name, "count", ti, sum.volume, now, 0);
+  snprintf(ti, sizeof(ti), "%s-money_24h", r->slugs[i]);
+  dispatch_gauge(r->acct->name, "gauge", ti, sum.money, now, 0);
+}
+
+static void dispatch_hour(reader_t *r, size_t i, const spending_record_t *rec) {
+  char ti[DATA_MAX_NAME_LEN];
+  cdtime_t t = TIME_T_TO_CDTIME_T(rec->date_till);
+  snprintf(ti, sizeof(ti), "%s-volume_1h", r->slugs[i]);
+  dispatch_gauge(r->acct->name, "count", ti, rec->volume, t, HOUR);
+  snprintf(ti, sizeof(ti), "%s-money_1h", r->slugs[i]);
+  dispatch_gauge(r->acct->name, "gauge", ti, rec->money, t, HOUR);
+  r->last_till[i] = rec->date_till;
+}
+
+/* collectd hands dispatched values to several write threads, which may
+ * reorder two values of one series queued together, and the cache then drops
+ * the older as "too old". So the hourly records go out in rounds, one per
+ * series, with a pause between rounds; only the back-fill has several. */
+static void dispatch_hours(reader_t *r, const size_t *fresh) {
+  size_t rounds = 0;
+  for (size_t i = 0; i < r->num_series; i++)
+    rounds = fresh[i] > rounds ? fresh[i] : rounds;
+  for (size_t k = 0; k < rounds; k++) {
+    if (k > 0)
+      nanosleep(&(struct timespec){.tv_nsec = 20 * 1000 * 1000}, NULL);
+    for (size_t i = 0; i < r->num_series; i++)
+      if (k < fresh[i])
+        dispatch_hour(r, i, &r->calls[i].resp.records[k]);
+  }
+}
+
+/* Returns true when the call gave a value worth dispatching. */
+static bool check_call(reader_t *r, int m, size_t i, bool *method_ok) {
+  const api_call_t *c = &r->calls[i];
+  api_result_t res = api_call_result(c);
+  r->requests[m]++;
+  if (res == API_OK)
+    return true;
+  r->failures[m]++;
+  *method_ok = false;
+  complain(r, m, c, m == M_SPENDING ? series_queue(r, i) : NULL);
+  /* ERROR_ZERO_BALANCE is a state: a balance of 0 is true. */
+  return m == M_BALANCE && res == API_ERROR && c->resp.error_id == 10;
+}
+
+static void report_health(reader_t *r, int m, size_t first, size_t n,
+                          bool ok) {
+  char ti[DATA_MAX_NAME_LEN];
+  double seconds = 0;
+  for (size_t i = first; i < first + n; i++)
+    seconds += r->calls[i].seconds;
+  if (n > 0)
+    dispatch_gauge(r->acct->name, "response_time", method_names[m],
+                   seconds / (double)n, 0, 0);
+  snprintf(ti, sizeof(ti), "%s-requests", method_names[m]);
+  dispatch_derive(r->acct->name, ti, r->requests[m]);
+  snprintf(ti, sizeof(ti), "%s-failures", method_names[m]);
+  dispatch_derive(r->acct->name, ti, r->failures[m]);
+  if (ok)
+    c_release(LOG_INFO, &r->complaint[m],
+              "anticaptcha plugin: Account \"%s\": %s works again.",
+              r->acct->name, method_names[m]);
+}
+
+static int reader_read(user_data_t *ud) {
+  reader_t *r = ud->data;
+  api_call_t *batch[r->num_series + 1];
+  size_t n = 0;
+  cdtime_t now = cdtime();
+
+  for (size_t i = 0; i < r->num_series; i++)
+    if (prepare_spending(r, i) == 0)
+      batch[n++] = &r->calls[i];
+  bool balance = r->acct->balance &&
+                 (r->last_balance == 0 ||
+                  now - r->last_balance >= BALANCE_MIN_INTERVAL);
+  if (balance && prepare_balance(r) == 0) {
+    batch[n++] = &r->calls[r->num_series];
+    r->last_balance = now;
+  }
+  if (n < r->num_series + (balance ? 1 : 0)) {
+    ERROR("anticaptcha plugin: Account \"%s\": cannot build the requests "
+          "(out of memory, or a Queue or IP that is not UTF-8).",
+          r->acct->name);
+    return -1;
+  }
+  if (api_run_all(r->multi, batch, n) != 0)
+    ERROR("anticaptcha plugin: Account \"%s\": libcurl's multi interface "
+          "failed; the poll is lost.", r->acct->name);
+
+  bool ok[M_COUNT] = {true, true};
+  size_t fresh[r->num_series + 1];
+  for (size_t i = 0; i < r->num_series; i++) {
+    fresh[i] = 0;
+    if (!check_call(r, M_SPENDING, i, &ok[M_SPENDING]))
+      continue;
+    dispatch_sums(r, i, now);
+    api_call_t *c = &r->calls[i];
+    fresh[i] = spending_new_records(c->resp.records, c->resp.num_records,
+                                    r->last_till[i], CDTIME_T_TO_TIME_T(now));
+  }
+  dispatch_hours(r, fresh);
+  report_health(r, M_SPENDING, 0, r->num_series, ok[M_SPENDING]);
+  if (balance) {
+    const api_call_t *c = &r->calls[r->num_series];
+    if (check_call(r, M_BALANCE, r->num_series, &ok[M_BALANCE]))
+      dispatch_gauge(r->acct->name, "gauge", "balance",
+                     c->status == RESPONSE_OK ? c->resp.balance : 0.0, now, 0);
+    report_health(r, M_BALANCE, r->num_series, 1, ok[M_BALANCE]);
+  }
+  /* Non-zero makes collectd stretch this account's interval: the back-off
+   * the API asks for after repeated errors. */
+  return (ok[M_SPENDING] && ok[M_BALANCE]) ? 0 : -1;
+}
+
+int reader_register(const account_t *account) {
+  char name[ACCOUNT_NAME_MAX + 16];
+  reader_t *r = reader_create(account);
+  if (r == NULL) {
+    ERROR("anticaptcha plugin: Account \"%s\": cannot set up the reader "
+          "(out of memory or libcurl failure).", account->name);
+    return -1;
+  }
+  snprintf(name, sizeof(name), "anticaptcha/%s", account->name);
+  return plugin_register_complex_read(
+      NULL, name, reader_read, account->interval,
+      &(user_data_t){.data = r, .free_func = reader_free});
+}

@@ -1,0 +1,13 @@
+/* The spending reader: one complex read callback per account polls
+ * getSpendingStats for every queue (and the total) concurrently, plus
+ * getBalance, and dispatches what the answers say. */
+#ifndef ANTICAPTCHA_READER_H
+#define ANTICAPTCHA_READER_H
+
+#include "configuration.h"
+
+/* Registers "anticaptcha/<account>" at the account's Interval. The account
+ * must outlive the callback. Returns 0 or -1. */
+int reader_register(const account_t *account);
+
+#endif

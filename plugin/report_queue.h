@@ -1,0 +1,79 @@
+/* The report queue's pure parts: the set of task ids already reported, the
+ * bounded FIFO of jobs, and the window and retry decisions.
+ * No collectd calls, no locking: the sender holds its lock around these. */
+#ifndef ANTICAPTCHA_REPORT_QUEUE_H
+#define ANTICAPTCHA_REPORT_QUEUE_H
+
+#include "collectd/core/daemon/collectd.h"
+#include "collectd/core/daemon/utils_time.h"
+
+#include "report_match.h"
+
+/* ---- Seen task ids: at most one report per task and account. ---- */
+typedef struct {
+  uint64_t task_id; /* 0: empty slot */
+  uint32_t account;
+  cdtime_t expires; /* after this the id may be forgotten */
+} seen_slot_t;
+
+typedef struct {
+  seen_slot_t *slots;
+  size_t mask;      /* number of slots - 1, a power of two minus one */
+  size_t used;      /* non-empty slots, live or expired */
+  size_t max_live;  /* entries that may be remembered at once */
+} seen_set_t;
+
+typedef enum { SEEN_NEW, SEEN_DUPLICATE, SEEN_FULL } seen_result_t;
+
+/* Allocates room for max_live ids; returns 0 or -1 (ENOMEM). */
+int seen_init(seen_set_t *s, size_t max_live);
+void seen_destroy(seen_set_t *s);
+/* Records (account, task) until expires unless it is already remembered and
+ * not expired at now. SEEN_FULL: max_live unexpired ids are remembered. */
+seen_result_t seen_add(seen_set_t *s, uint32_t account, uint64_t task_id,
+                       cdtime_t now, cdtime_t expires);
+
+/* ---- Jobs ---- */
+typedef struct {
+  report_request_t req;
+  cdtime_t deadline;   /* completed + Window: never sent after this */
+  cdtime_t not_before; /* earliest next attempt (back-off) */
+  unsigned attempts;
+} report_job_t;
+
+typedef struct {
+  report_job_t *items;
+  size_t capacity, head, count;
+} job_ring_t;
+
+int job_ring_init(job_ring_t *q, size_t capacity);
+void job_ring_destroy(job_ring_t *q);
+/* Returns 0, or -1 when full. */
+int job_ring_push(job_ring_t *q, const report_job_t *job);
+/* Returns 0 and fills *job, or -1 when empty. */
+int job_ring_pop(job_ring_t *q, report_job_t *job);
+
+/* ---- Decisions ---- */
+static inline bool report_window_open(const report_job_t *job, cdtime_t now) {
+  return now < job->deadline;
+}
+
+typedef enum {
+  OUTCOME_ACCEPTED,  /* errorId 0 */
+  OUTCOME_API_ERROR, /* errorId != 0: final, never retried */
+  OUTCOME_TRANSIENT, /* transport error, HTTP 5xx, unparsable body */
+} report_outcome_t;
+
+typedef enum {
+  DECISION_ACCEPTED,
+  DECISION_REJECTED,
+  DECISION_RETRY,   /* job->not_before is set */
+  DECISION_EXPIRED, /* the window closes before another attempt */
+} report_decision_t;
+
+/* Wait before attempt number `attempts + 1`: 250 ms doubling, at most 8 s. */
+cdtime_t report_backoff(unsigned attempts);
+report_decision_t report_decide(report_job_t *job, report_outcome_t outcome,
+                                cdtime_t now);
+
+#endif

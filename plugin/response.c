@@ -1,0 +1,297 @@
+#include "response.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum { KEY_OTHER, KEY_ERROR_ID, KEY_ERROR_CODE, KEY_ERROR_DESC, KEY_DATA, KEY_BALANCE };
+enum { REC_OTHER, REC_FROM, REC_TILL, REC_VOLUME, REC_MONEY };
+#define REC_ALL ((1u << REC_FROM) | (1u << REC_TILL) | (1u << REC_VOLUME) | (1u << REC_MONEY))
+
+typedef enum { V_NULL, V_BOOL, V_NUMBER, V_STRING } vtype_t;
+
+static const char *const rec_names[] = {"?", "dateFrom", "dateTill", "volume", "money"};
+
+/* Records why the body is refused; returning 0 makes yajl stop. */
+static int fail(response_t *r, const char *fmt, ...) {
+  if (!r->failed) {
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(r->problem, sizeof(r->problem), fmt, ap);
+    va_end(ap);
+  }
+  r->failed = true;
+  return 0;
+}
+
+/* Only plain decimal notation: strtod alone would take "inf", "nan", hex. */
+static int numeric_text(const char *s, size_t len, char *buf, size_t size) {
+  if (len == 0 || len >= size)
+    return -1;
+  for (size_t i = 0; i < len; i++)
+    if (strchr("0123456789+-.eE", s[i]) == NULL || s[i] == 0)
+      return -1;
+  memcpy(buf, s, len);
+  buf[len] = 0;
+  return 0;
+}
+
+int response_parse_double(const char *s, size_t len, double *out) {
+  char buf[64], *end = NULL;
+  if (numeric_text(s, len, buf, sizeof(buf)) != 0)
+    return -1;
+  errno = 0;
+  double d = strtod(buf, &end);
+  if (errno != 0 || end == buf || *end != 0 || !isfinite(d))
+    return -1;
+  *out = d;
+  return 0;
+}
+
+int response_parse_int(const char *s, size_t len, int64_t *out) {
+  char buf[64], *end = NULL;
+  if (numeric_text(s, len, buf, sizeof(buf)) != 0)
+    return -1;
+  errno = 0;
+  long long v = strtoll(buf, &end, 10);
+  if (errno == 0 && end != buf && *end == 0) {
+    *out = (int64_t)v;
+    return 0;
+  }
+  /* "1550533500.0" or "1.5505335e9": integral values written as fractions. */
+  double d;
+  if (response_parse_double(s, len, &d) != 0 || d != floor(d) ||
+      fabs(d) > 9007199254740992.0)
+    return -1;
+  *out = (int64_t)d;
+  return 0;
+}
+
+static void copy_text(char *dst, size_t size, const char *s, size_t len) {
+  if (len >= size)
+    len = size - 1;
+  memcpy(dst, s, len);
+  dst[len] = 0;
+}
+
+static int key_id(const char *s, size_t len, const char *const *names, int n) {
+  for (int i = 1; i < n; i++)
+    if (strlen(names[i]) == len && memcmp(names[i], s, len) == 0)
+      return i;
+  return 0;
+}
+
+static int top_scalar(response_t *r, vtype_t t, const char *s, size_t len) {
+  bool numeric = (t == V_NUMBER || t == V_STRING);
+  switch (r->top_key) {
+  case KEY_ERROR_ID:
+    if (!numeric || response_parse_int(s, len, &r->error_id) != 0)
+      return fail(r, "errorId is not an integer");
+    r->has_error_id = true;
+    return 1;
+  case KEY_ERROR_CODE:
+    if (t == V_STRING)
+      copy_text(r->error_code, sizeof(r->error_code), s, len);
+    return 1;
+  case KEY_ERROR_DESC:
+    if (t == V_STRING)
+      copy_text(r->error_description, sizeof(r->error_description), s, len);
+    return 1;
+  case KEY_DATA: /* null data comes with error answers */
+    return t == V_NULL ? 1 : fail(r, "data is not an array");
+  case KEY_BALANCE:
+    if (t == V_NULL)
+      return 1;
+    if (!numeric || response_parse_double(s, len, &r->balance) != 0)
+      return fail(r, "balance is not a number");
+    r->has_balance = true;
+    return 1;
+  }
+  return 1;
+}
+
+static int record_scalar(response_t *r, vtype_t t, const char *s, size_t len) {
+  spending_record_t *rec = &r->records[r->num_records];
+  int k = r->rec_key;
+  if (k == REC_OTHER)
+    return 1;
+  int ok = -1;
+  if (t == V_NUMBER || t == V_STRING) {
+    if (k == REC_FROM)
+      ok = response_parse_int(s, len, &rec->date_from);
+    else if (k == REC_TILL)
+      ok = response_parse_int(s, len, &rec->date_till);
+    else
+      ok = response_parse_double(s, len, k == REC_VOLUME ? &rec->volume
+                                                         : &rec->money);
+  }
+  if (ok != 0)
+    return fail(r, "%s of a record is not a number", rec_names[k]);
+  r->rec_fields |= 1u << k;
+  return 1;
+}
+
+static int on_scalar(response_t *r, vtype_t t, const char *s, size_t len) {
+  if (r->skip_depth > 0)
+    return 1;
+  switch (r->depth) {
+  case 0:
+    return fail(r, "the answer is not a JSON object");
+  case 1:
+    return top_scalar(r, t, s, len);
+  case 2:
+    return fail(r, "a data record is not an object");
+  default:
+    return record_scalar(r, t, s, len);
+  }
+}
+
+static int cb_null(void *ctx) { return on_scalar(ctx, V_NULL, NULL, 0); }
+static int cb_bool(void *ctx, int b) {
+  (void)b;
+  return on_scalar(ctx, V_BOOL, NULL, 0);
+}
+static int cb_number(void *ctx, const char *s, size_t len) {
+  return on_scalar(ctx, V_NUMBER, s, len);
+}
+static int cb_string(void *ctx, const unsigned char *s, size_t len) {
+  return on_scalar(ctx, V_STRING, (const char *)s, len);
+}
+
+/* A container where a known scalar belongs is an error; under an unknown
+ * key it is skipped whole. */
+static int enter(response_t *r, bool is_map) {
+  int key = -1; /* -1: no key decides (top level or data element) */
+  if (r->skip_depth == 0) {
+    if (r->depth == 0 && !is_map)
+      return fail(r, "the answer is not a JSON object");
+    if (r->depth == 1) {
+      key = r->top_key;
+      if (key == KEY_DATA && !is_map && !r->has_data) {
+        r->has_data = true;
+        key = -1;
+      } else if (key == KEY_ERROR_CODE || key == KEY_ERROR_DESC)
+        key = 0;
+    } else if (r->depth == 2) {
+      if (!is_map)
+        return fail(r, "a data record is not an object");
+      if (r->num_records >= RESPONSE_MAX_RECORDS)
+        return fail(r, "more than %d records", RESPONSE_MAX_RECORDS);
+      memset(&r->records[r->num_records], 0, sizeof(spending_record_t));
+      r->rec_fields = 0;
+    } else if (r->depth == 3) {
+      key = r->rec_key;
+    }
+    if (key > 0)
+      return fail(r, "a field holds a %s where a value belongs",
+                  is_map ? "map" : "array");
+    if (key == 0)
+      r->skip_depth = r->depth + 1;
+  }
+  r->depth++;
+  return 1;
+}
+
+static int leave(response_t *r) {
+  if (r->skip_depth > 0) {
+    if (r->depth == r->skip_depth)
+      r->skip_depth = 0;
+    r->depth--;
+    return 1;
+  }
+  if (r->depth == 3) { /* end of a record */
+    spending_record_t *rec = &r->records[r->num_records];
+    if (r->rec_fields != REC_ALL)
+      return fail(r, "a record lacks dateFrom, dateTill, volume or money");
+    if (rec->date_till < rec->date_from || rec->volume < 0 || rec->money < 0)
+      return fail(r, "a record has a negative period or amount");
+    for (size_t i = 0; i < r->num_records; i++)
+      if (r->records[i].date_from == rec->date_from)
+        return fail(r, "two records share dateFrom %lld",
+                    (long long)rec->date_from);
+    r->num_records++;
+  }
+  r->depth--;
+  return 1;
+}
+
+static int cb_start_map(void *ctx) { return enter(ctx, true); }
+static int cb_start_array(void *ctx) { return enter(ctx, false); }
+static int cb_end(void *ctx) { return leave(ctx); }
+
+static int cb_map_key(void *ctx, const unsigned char *s, size_t len) {
+  static const char *const top_names[] = {"?", "errorId", "errorCode",
+                                          "errorDescription", "data", "balance"};
+  response_t *r = ctx;
+  if (r->skip_depth > 0)
+    return 1;
+  if (r->depth == 1)
+    r->top_key = key_id((const char *)s, len, top_names, 6);
+  else if (r->depth == 3)
+    r->rec_key = key_id((const char *)s, len, rec_names, 5);
+  return 1;
+}
+
+static const yajl_callbacks callbacks = {
+    .yajl_null = cb_null,
+    .yajl_boolean = cb_bool,
+    .yajl_number = cb_number,
+    .yajl_string = cb_string,
+    .yajl_start_map = cb_start_map,
+    .yajl_map_key = cb_map_key,
+    .yajl_end_map = cb_end,
+    .yajl_start_array = cb_start_array,
+    .yajl_end_array = cb_end,
+};
+
+int response_init(response_t *r, response_kind_t kind) {
+  memset(r, 0, sizeof(*r));
+  r->kind = kind;
+  r->yh = yajl_alloc(&callbacks, NULL, r);
+  return r->yh == NULL ? -1 : 0;
+}
+
+void response_destroy(response_t *r) {
+  if (r->yh != NULL)
+    yajl_free(r->yh);
+  r->yh = NULL;
+}
+
+int response_feed(response_t *r, const char *buf, size_t len) {
+  if (r->failed)
+    return -1;
+  r->bytes += len;
+  if (r->bytes > RESPONSE_MAX_BYTES) {
+    r->too_large = true;
+    fail(r, "the answer is larger than %d bytes", RESPONSE_MAX_BYTES);
+    return -1;
+  }
+  if (yajl_parse(r->yh, (const unsigned char *)buf, len) != yajl_status_ok)
+    fail(r, "the answer is not valid JSON");
+  return r->failed ? -1 : 0;
+}
+
+response_status_t response_finish(response_t *r) {
+  if (!r->failed && yajl_complete_parse(r->yh) != yajl_status_ok)
+    fail(r, r->bytes == 0 ? "the answer is empty" : "the answer is not valid JSON");
+  if (r->failed)
+    return r->too_large ? RESPONSE_TOO_LARGE : RESPONSE_MALFORMED;
+  if (!r->has_error_id) {
+    fail(r, "the answer has no errorId");
+    return RESPONSE_MALFORMED;
+  }
+  if (r->error_id != 0)
+    return RESPONSE_API_ERROR;
+  if (r->kind == RESPONSE_SPENDING && !r->has_data) {
+    fail(r, "the answer has no data array");
+    return RESPONSE_MALFORMED;
+  }
+  if (r->kind == RESPONSE_BALANCE && !r->has_balance) {
+    fail(r, "the answer has no balance");
+    return RESPONSE_MALFORMED;
+  }
+  return RESPONSE_OK;
+}

@@ -1,0 +1,74 @@
+/* Streaming parser for Anti-Captcha answers. libcurl hands the body over in
+ * chunks; response_feed() takes them as they come, so nothing is buffered and
+ * an oversized body is refused as soon as it passes the cap.
+ * Pure: no collectd or curl calls. */
+#ifndef ANTICAPTCHA_RESPONSE_H
+#define ANTICAPTCHA_RESPONSE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <yajl/yajl_parse.h>
+
+/* The largest answer read: 24 records take about 2.5 KiB, so anything near
+ * this is not an answer we understand. */
+#define RESPONSE_MAX_BYTES (256 * 1024)
+/* The API documents 24 hourly records; more than this is refused. */
+#define RESPONSE_MAX_RECORDS 48
+
+typedef enum {
+  RESPONSE_SPENDING, /* getSpendingStats: errorId + data[] */
+  RESPONSE_BALANCE,  /* getBalance: errorId + balance */
+  RESPONSE_REPORT,   /* report*: errorId (+ status) */
+} response_kind_t;
+
+typedef enum {
+  RESPONSE_OK,        /* errorId 0 and every field needed is there */
+  RESPONSE_API_ERROR, /* errorId != 0: error_id/error_code say which */
+  RESPONSE_MALFORMED, /* not JSON, wrong types, missing fields */
+  RESPONSE_TOO_LARGE, /* more than RESPONSE_MAX_BYTES */
+} response_status_t;
+
+typedef struct {
+  int64_t date_from; /* Unix seconds */
+  int64_t date_till;
+  double volume;
+  double money;
+} spending_record_t;
+
+typedef struct {
+  response_kind_t kind;
+  int64_t error_id;
+  char error_code[64];
+  char error_description[160];
+  spending_record_t records[RESPONSE_MAX_RECORDS];
+  size_t num_records;
+  double balance;
+  char problem[128]; /* why a body was refused, for the log */
+
+  /* Parser state; private. */
+  yajl_handle yh;
+  size_t bytes;
+  bool failed, too_large, has_error_id, has_data, has_balance;
+  int depth;      /* nesting of maps and arrays */
+  int skip_depth; /* > 0: ignoring a value of an unknown key until here */
+  int top_key, rec_key;
+  unsigned rec_fields; /* bit per record field seen */
+} response_t;
+
+/* Sets up r for one answer of the given kind. Returns 0, or -1 when the
+ * parser cannot be allocated. */
+int response_init(response_t *r, response_kind_t kind);
+/* Feeds one chunk; returns 0, or -1 once the body is refused (later chunks
+ * are ignored). */
+int response_feed(response_t *r, const char *buf, size_t len);
+/* Ends the body and says what it was. */
+response_status_t response_finish(response_t *r);
+void response_destroy(response_t *r);
+
+/* Parses a decimal number the way the API may send it: a JSON number or a
+ * numeric string. Returns 0 on success. */
+int response_parse_double(const char *s, size_t len, double *out);
+int response_parse_int(const char *s, size_t len, int64_t *out);
+
+#endif

@@ -1,0 +1,873 @@
+#!/usr/bin/env python3
+"""Simulated Anti-Captcha API for the collectd-anticaptcha tests and demo.
+
+Serves the five API methods the plugin uses (see /work/shared/API.md), on
+loopback only, over plain HTTP and optionally HTTPS, plus a control API under
+/_sim/ (plain-HTTP port only) to inspect the requests received, inject faults
+and change the simulated account's state.
+
+Design notes:
+- One asyncio event loop with a small hand-written HTTP/1.1 parser. All sim
+  state lives in the loop's thread, so no locks are needed, and delays, hangs
+  and slow answers cost a sleeping coroutine rather than a thread.
+- The HTTPS listener accepts plain TCP and upgrades with start_tls(), so a
+  connection whose TLS handshake fails (unknown CA, host mismatch, ...) is
+  still counted in /_sim/stats ("connections", "tls_handshake_failures").
+- The client key is never printed and never stored: the request log keeps a
+  redacted copy of every body (clientKey -> "<redacted>") plus "key_ok".
+
+Python standard library only (3.11).
+"""
+
+import argparse
+import asyncio
+import collections
+import hashlib
+import ipaddress
+import json
+import os
+import random
+import re
+import signal
+import socket
+import ssl
+import struct
+import sys
+import time
+import traceback
+import urllib.parse
+from http import HTTPStatus
+
+DEFAULT_KEY = "demo-key"
+REDACTED = "<redacted>"
+
+# Known queues and their price per task (USD). The no-queue ("total") answer
+# is the sum over exactly these queues. Prices have 6 significant decimals so
+# that money values really use the 6 decimals the vendor's answers show.
+KNOWN_QUEUES = {
+    "Recaptcha Proxyless": 0.001953,
+    "English ImageToText": 0.000717,
+    "Recaptcha V3": 0.002381,
+    "ImageToText": 0.000489,
+}
+
+API_METHODS = (
+    "getSpendingStats",
+    "getBalance",
+    "reportCorrectRecaptcha",
+    "reportIncorrectRecaptcha",
+    "reportIncorrectImageCaptcha",
+)
+REPORT_METHODS = API_METHODS[2:]
+
+# API error answers. The real API's errorId 2 is ERROR_NO_SLOT_AVAILABLE; the
+# sim uses 2 for "malformed request" as the project agreed: the plugin must key
+# its behaviour on errorCode/errorId from the table in API.md, and never sends a
+# malformed request in the first place.
+ERR_BAD_REQUEST = (2, "ERROR_BAD_REQUEST", "Malformed request")
+ERR_KEY = (1, "ERROR_KEY_DOES_NOT_EXIST",
+           "Account authorization key not found in the system")
+ERR_NO_METHOD = (14, "ERROR_NO_SUCH_METHOD",
+                 "Request to API made with method which does not exist")
+ERR_NO_CAPTCHA_ID = (16, "ERROR_NO_SUCH_CAPCHA_ID",
+                     "Captcha you are requesting does not exist in your current "
+                     "captchas list or has been expired")
+
+FAULT_ACTIONS = ("error", "http", "delay", "body", "hang", "slow", "oversize",
+                 "close", "chunked")
+
+MAX_HEADER_BYTES = 64 * 1024   # request line + headers
+MAX_BODY_BYTES = 1024 * 1024   # request body
+LOG_ANSWER_LIMIT = 64 * 1024   # answers bigger than this are logged as null
+
+DEFAULT_STATE = {
+    "balance": 12.345678,
+    "captcha_credits": 0,      # null: field absent from getBalance answers
+    "records": 24,
+    "shuffle": False,
+    "numbers_as_strings": False,
+    "latency": 0.0,
+}
+
+# Matches the value of a clientKey member in raw JSON text, even when the text
+# is truncated or the value is not a string, so it can be redacted.
+CLIENTKEY_RE = re.compile(r'("clientKey"\s*:\s*)("(?:[^"\\]|\\.)*"|[^,}\s]*)')
+
+
+def is_json_int(v):
+    """A JSON integer: Python int but not bool (json.loads gives float for 1.0)."""
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def api_error(err, description=None):
+    err_id, code, desc = err
+    return {"errorId": err_id, "errorCode": code,
+            "errorDescription": description or desc}
+
+
+def reason(status):
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "Status"
+
+
+class AnswerText(str):
+    """Answer JSON text that is served many times: keeps its parsed form
+    (for the request log) so it is parsed once."""
+    __slots__ = ("_parsed",)
+
+    def parsed(self):
+        try:
+            return self._parsed
+        except AttributeError:
+            self._parsed = json.loads(self)
+            return self._parsed
+
+
+class Closed(Exception):
+    """The connection must be closed without (further) answer."""
+
+
+# ---------------------------------------------------------------------------
+# Deterministic statistics
+# ---------------------------------------------------------------------------
+
+def _h(*parts):
+    return hashlib.sha256("\x00".join(str(p) for p in parts).encode()).digest()
+
+
+def queue_price(queue):
+    if queue in KNOWN_QUEUES:
+        return KNOWN_QUEUES[queue]
+    # Unknown queues get a stable made-up price too.
+    k = int.from_bytes(_h("price", queue)[:2], "big") % 40
+    return round(0.0003 + k * 0.000071, 6)
+
+
+def queue_record(queue, date_from):
+    """(volume, money) of one queue for the hour starting at date_from."""
+    volume = 100 + int.from_bytes(_h(queue, date_from)[:4], "big") % 4901
+    return volume, round(volume * queue_price(queue), 6)
+
+
+def spending_records(queue, count, anchor=None):
+    """The `count` completed clock hours before `anchor` (default now), oldest
+    first. queue None or "" means the total over KNOWN_QUEUES."""
+    now = time.time()
+    if anchor is None or anchor > now:
+        anchor = now  # no statistics for hours that have not happened yet
+    end = int(anchor) - int(anchor) % 3600
+    records = []
+    for k in range(count, 0, -1):
+        date_from = end - 3600 * k
+        if date_from < 0:
+            continue
+        if queue:
+            volume, money = queue_record(queue, date_from)
+        else:
+            volume, money = 0, 0.0
+            for q in KNOWN_QUEUES:
+                v, m = queue_record(q, date_from)
+                volume += v
+                money += m
+            money = round(money, 6)
+        records.append({"dateFrom": date_from, "dateTill": date_from + 3599,
+                        "volume": volume, "money": money})
+    return records
+
+
+def render_records(records, as_strings):
+    """JSON text of the data array, money with exactly 6 decimals."""
+    parts = []
+    for r in records:
+        vals = (r["dateFrom"], r["dateTill"], r["volume"])
+        money = "%.6f" % r["money"]
+        if as_strings:
+            parts.append('{"dateFrom":"%d","dateTill":"%d","volume":"%d","money":"%s"}'
+                         % (vals + (money,)))
+        else:
+            parts.append('{"dateFrom":%d,"dateTill":%d,"volume":%d,"money":%s}'
+                         % (vals + (money,)))
+    return "[" + ",".join(parts) + "]"
+
+
+# ---------------------------------------------------------------------------
+# The simulator
+# ---------------------------------------------------------------------------
+
+class Request:
+    __slots__ = ("verb", "path", "query", "version", "headers", "body",
+                 "keep_alive")
+
+
+class Sim:
+    def __init__(self, keys, initial_state, quiet, max_log):
+        self.keys = set(keys)
+        self.initial_state = dict(initial_state)
+        self.quiet = quiet
+        self.max_log = max_log
+        self.conn_counter = 0
+        self.open_conns = 0
+        self.tasks = set()
+        self.answer_cache = {}
+        self.reset()
+
+    def reset(self):
+        self.state = dict(self.initial_state)
+        self.log = collections.deque(maxlen=self.max_log)
+        self.seq = 0
+        self.faults = []
+        self.reported = collections.defaultdict(set)   # key -> task ids
+        self.stats = {"connections": 0, "tls_connections": 0,
+                      "tls_handshake_failures": 0, "requests": 0,
+                      "by_method": {}, "by_status": {}, "log_dropped": 0}
+
+    # ----- redaction -------------------------------------------------------
+
+    def redact_text(self, text, extra_secret=None):
+        text = CLIENTKEY_RE.sub(lambda m: m.group(1) + '"' + REDACTED + '"', text)
+        secrets = list(self.keys)
+        # A wrong key sent by a client is a secret too, unless too short to
+        # replace safely (the regex above already handled the usual case).
+        if isinstance(extra_secret, str) and len(extra_secret) >= 8:
+            secrets.append(extra_secret)
+        for s in secrets:
+            if s and s in text:
+                text = text.replace(s, REDACTED)
+        return text
+
+    def redact_value(self, v, top=True):
+        if isinstance(v, dict):
+            return {k: (REDACTED if top and k == "clientKey"
+                        else self.redact_value(x, False)) for k, x in v.items()}
+        if isinstance(v, list):
+            return [self.redact_value(x, False) for x in v]
+        if isinstance(v, str) and v in self.keys:
+            return REDACTED
+        return v
+
+    # ----- faults ------------------------------------------------------------
+
+    @staticmethod
+    def validate_faults(rules):
+        if isinstance(rules, dict):
+            rules = [rules]
+        if not isinstance(rules, list):
+            raise ValueError("faults must be a list of rule objects")
+        out = []
+        for r in rules:
+            if not isinstance(r, dict):
+                raise ValueError("a fault rule must be an object")
+            r = dict(r)
+            if r.get("action") not in FAULT_ACTIONS:
+                raise ValueError("action must be one of %s" % ", ".join(FAULT_ACTIONS))
+            r.setdefault("method", "*")
+            if not isinstance(r["method"], str):
+                raise ValueError("method must be a string")
+            if "queue" in r and not isinstance(r["queue"], str):
+                raise ValueError("queue must be a string")
+            times = r.get("times")
+            if times is not None and not (is_json_int(times) and times >= 0):
+                raise ValueError("times must be a non-negative integer")
+            for num in ("seconds", "bytes_per_second", "bytes", "status",
+                        "chunk_size", "errorId"):
+                if num in r and not (isinstance(r[num], (int, float))
+                                     and not isinstance(r[num], bool)
+                                     and r[num] >= 0):
+                    raise ValueError("%s must be a non-negative number" % num)
+            if r["action"] == "slow" and not r.get("bytes_per_second", 1) > 0:
+                raise ValueError("bytes_per_second must be > 0")
+            out.append(r)
+        return out
+
+    def take_fault(self, method, body):
+        queue = None
+        if isinstance(body, dict):
+            q = body.get("queue")
+            queue = q if isinstance(q, str) else ("" if q is None else None)
+        for r in self.faults:
+            if r["method"] not in ("*", method):
+                continue
+            if "queue" in r and r["queue"] != queue:
+                continue
+            if r.get("times") is not None:
+                if r["times"] <= 0:
+                    continue
+                r["times"] -= 1
+            return r
+        return None
+
+    # ----- API ---------------------------------------------------------------
+
+    def api_answer(self, method, body):
+        """Normal (fault-free) answer: (http status, answer dict or JSON text)."""
+        if method not in API_METHODS:
+            return 200, api_error(ERR_NO_METHOD)
+        key = body.get("clientKey")
+        if not isinstance(key, str) or key not in self.keys:
+            return 200, api_error(ERR_KEY)
+        if method == "getSpendingStats":
+            return self.get_spending_stats(body)
+        if method == "getBalance":
+            return self.get_balance()
+        return self.report(key, body)
+
+    def get_spending_stats(self, body):
+        for field, ok, what in (("queue", lambda v: isinstance(v, str), "a string"),
+                                ("ip", lambda v: isinstance(v, str), "a string"),
+                                ("date", is_json_int, "an integer"),
+                                ("softId", is_json_int, "an integer")):
+            if field in body and not ok(body[field]):
+                return 200, api_error(ERR_BAD_REQUEST, "%s must be %s" % (field, what))
+        if body.get("date", 0) < 0:
+            return 200, api_error(ERR_BAD_REQUEST, "date must not be negative")
+        return 200, self.spending_answer(body.get("queue"), body.get("date"))
+
+    def spending_answer(self, queue, date):
+        """getSpendingStats answer text. Without shuffling the text depends
+        only on (queue, hour, count, as_strings): cache it, because hashing
+        24-96 records per request would cost most of the sim's throughput."""
+        count, as_strings = self.state["records"], self.state["numbers_as_strings"]
+        now = time.time()
+        anchor = now if date is None or date > now else date
+        cache_key = (queue or "", int(anchor) // 3600, count, as_strings)
+        if not self.state["shuffle"] and cache_key in self.answer_cache:
+            return self.answer_cache[cache_key]
+        records = spending_records(queue, count, anchor)
+        if self.state["shuffle"]:
+            random.shuffle(records)
+            return '{"errorId":0,"data":%s}' % render_records(records, as_strings)
+        text = AnswerText('{"errorId":0,"data":%s}'
+                          % render_records(records, as_strings))
+        if len(self.answer_cache) > 512:
+            self.answer_cache.clear()
+        self.answer_cache[cache_key] = text
+        return text
+
+    def get_balance(self):
+        ans = {"errorId": 0, "balance": self.state["balance"]}
+        if self.state["captcha_credits"] is not None:
+            ans["captchaCredits"] = self.state["captcha_credits"]
+        if self.state["numbers_as_strings"]:
+            for k in ("balance", "captchaCredits"):
+                if isinstance(ans.get(k), (int, float)):
+                    ans[k] = str(ans[k])
+        return 200, ans
+
+    def report(self, key, body):
+        task_id = body.get("taskId")
+        if not is_json_int(task_id) or task_id <= 0:
+            return 200, api_error(ERR_BAD_REQUEST,
+                                  "taskId must be a positive integer")
+        if task_id in self.reported[key]:
+            return 200, api_error(ERR_NO_CAPTCHA_ID)
+        self.reported[key].add(task_id)
+        return 200, {"errorId": 0, "status": "success"}
+
+    # ----- connection handling ---------------------------------------------
+
+    async def handle_conn(self, reader, writer, tls_ctx):
+        task = asyncio.current_task()
+        self.tasks.add(task)
+        self.conn_counter += 1
+        conn_id = self.conn_counter
+        self.stats["connections"] += 1
+        self.open_conns += 1
+        try:
+            if tls_ctx is not None:
+                try:
+                    await writer.start_tls(tls_ctx, ssl_handshake_timeout=10)
+                except (OSError, ssl.SSLError, asyncio.TimeoutError, EOFError,
+                        ConnectionError):
+                    self.stats["tls_handshake_failures"] += 1
+                    return
+                self.stats["tls_connections"] += 1
+            while True:
+                req = await self.read_request(reader, writer)
+                if req is None:
+                    return
+                if req.path.startswith("/_sim/") or req.path == "/_sim":
+                    if tls_ctx is not None:
+                        await self.send(writer, 404, b'{"error":"not found"}',
+                                        "application/json", req.keep_alive)
+                    else:
+                        await self.control(req, writer)
+                else:
+                    await self.api(req, reader, writer, conn_id,
+                                   tls_ctx is not None)
+                if not req.keep_alive:
+                    return
+        except (Closed, ConnectionError, asyncio.IncompleteReadError,
+                ssl.SSLError, OSError):
+            pass
+        except asyncio.CancelledError:
+            pass  # server stopping
+        except Exception:  # a broken client must never kill the server
+            sys.stderr.write("anticaptcha_sim: internal error on connection %d:\n%s"
+                             % (conn_id, traceback.format_exc()))
+        finally:
+            self.open_conns -= 1
+            self.tasks.discard(task)
+            try:
+                writer.close()
+            except Exception:
+                pass
+
+    async def read_request(self, reader, writer):
+        """Parse one request; None at a clean EOF between requests."""
+        try:
+            head = await reader.readuntil(b"\r\n\r\n")
+        except asyncio.IncompleteReadError as e:
+            if e.partial.strip():
+                raise Closed()
+            return None
+        except asyncio.LimitOverrunError:
+            await self.send(writer, 431, b"request header too large\n",
+                            "text/plain", False)
+            raise Closed()
+        lines = head.decode("latin-1").split("\r\n")
+        parts = lines[0].split()
+        if len(parts) != 3 or not parts[2].startswith("HTTP/1."):
+            await self.send(writer, 400, b"bad request line\n", "text/plain", False)
+            raise Closed()
+        req = Request()
+        req.verb, target, req.version = parts
+        url = urllib.parse.urlsplit(target)
+        req.path, req.query = url.path, url.query
+        req.headers = {}
+        for line in lines[1:]:
+            if not line:
+                continue
+            name, sep, value = line.partition(":")
+            if not sep:
+                await self.send(writer, 400, b"bad header\n", "text/plain", False)
+                raise Closed()
+            req.headers[name.strip().lower()] = value.strip()
+        conn = req.headers.get("connection", "").lower()
+        if req.version == "HTTP/1.0":
+            req.keep_alive = "keep-alive" in conn
+        else:
+            req.keep_alive = "close" not in conn
+        # libcurl sends "Expect: 100-continue" for larger POST bodies and waits
+        # up to a second for this interim answer before sending the body.
+        if req.headers.get("expect", "").lower() == "100-continue":
+            writer.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+        if "chunked" in req.headers.get("transfer-encoding", "").lower():
+            body = bytearray()
+            while True:
+                size_line = await reader.readuntil(b"\r\n")
+                try:
+                    size = int(size_line.split(b";")[0].strip(), 16)
+                except ValueError:
+                    raise Closed()
+                if size == 0:
+                    while (await reader.readuntil(b"\r\n")) != b"\r\n":
+                        pass  # trailers
+                    break
+                if len(body) + size > MAX_BODY_BYTES:
+                    await self.send(writer, 413, b"body too large\n",
+                                    "text/plain", False)
+                    raise Closed()
+                body += await reader.readexactly(size)
+                await reader.readexactly(2)
+            req.body = bytes(body)
+        else:
+            try:
+                length = int(req.headers.get("content-length", "0"))
+            except ValueError:
+                length = -1
+            if length < 0:
+                await self.send(writer, 400, b"bad content-length\n",
+                                "text/plain", False)
+                raise Closed()
+            if length > MAX_BODY_BYTES:
+                await self.send(writer, 413, b"body too large\n", "text/plain",
+                                False)
+                raise Closed()
+            req.body = await reader.readexactly(length) if length else b""
+        return req
+
+    @staticmethod
+    def response_head(status, length, content_type, keep_alive, extra=None,
+                      chunked=False):
+        head = ["HTTP/1.1 %d %s" % (status, reason(status)),
+                "Server: anticaptcha-sim",
+                "Content-Type: " + content_type]
+        head.append("Transfer-Encoding: chunked" if chunked
+                    else "Content-Length: %d" % length)
+        head.append("Connection: " + ("keep-alive" if keep_alive else "close"))
+        for k, v in (extra or {}).items():
+            head.append("%s: %s" % (k, v))
+        return ("\r\n".join(head) + "\r\n\r\n").encode("latin-1")
+
+    async def send(self, writer, status, body, content_type, keep_alive,
+                   extra=None):
+        writer.write(self.response_head(status, len(body), content_type,
+                                        keep_alive, extra) + body)
+        await writer.drain()
+
+    # ----- API request -------------------------------------------------------
+
+    async def api(self, req, reader, writer, conn_id, tls):
+        method = req.path[1:] if req.path.startswith("/") else req.path
+        raw = req.body.decode("utf-8", "replace")
+        body = None
+        try:
+            parsed = json.loads(req.body.decode("utf-8"))
+            if isinstance(parsed, dict):
+                body = parsed
+        except (ValueError, UnicodeDecodeError, RecursionError):
+            pass
+        key = body.get("clientKey") if body is not None else None
+        self.seq += 1
+        if len(self.log) == self.log.maxlen:
+            self.stats["log_dropped"] += 1
+        entry = {
+            "seq": self.seq, "time": time.time(), "method": method,
+            "path": req.path, "http_method": req.verb,
+            "headers": {k: self.redact_text(v, key) for k, v in req.headers.items()},
+            "body": self.redact_value(body) if body is not None else None,
+            "raw": self.redact_text(raw, key),
+            "key_ok": isinstance(key, str) and key in self.keys,
+            "status": None, "answer": None, "fault": None,
+            "connection": conn_id, "tls": tls,
+        }
+        self.log.append(entry)
+        self.stats["requests"] += 1
+        bm = self.stats["by_method"]
+        bm[method] = bm.get(method, 0) + 1
+
+        fault = self.take_fault(method, body)
+        if fault is not None:
+            entry["fault"] = fault["action"]
+        latency = self.state["latency"]
+        if latency and not (fault and fault["action"] in ("hang", "close")):
+            await asyncio.sleep(latency)
+
+        ctype = "application/json"
+        action = fault["action"] if fault else None
+        if action == "hang":
+            self.note(entry)
+            # Never answer; discard anything the client sends until it leaves
+            # (or the server stops and cancels this task).
+            while await reader.read(65536):
+                pass
+            raise Closed()
+        if action == "close":
+            self.note(entry)
+            if fault.get("reset"):
+                try:
+                    writer.get_extra_info("socket").setsockopt(
+                        socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                except OSError:
+                    pass
+                writer.transport.abort()
+            raise Closed()
+        if action == "delay":
+            await asyncio.sleep(float(fault.get("seconds", 1)))
+
+        extra = None
+        if action == "error":
+            err_id = int(fault.get("errorId", 1))
+            status, answer = 200, {
+                "errorId": err_id,
+                "errorCode": fault.get("errorCode", "ERROR_SIMULATED"),
+                "errorDescription": fault.get("errorDescription",
+                                              "Simulated error"),
+            }
+        elif action == "http":
+            status = int(fault.get("status", 503))
+            answer = str(fault.get("body", ""))
+            ctype = fault.get("content_type", "text/html")
+            extra = fault.get("headers")
+        elif action == "body":
+            status = int(fault.get("status", 200))
+            answer = str(fault.get("body", ""))
+            ctype = fault.get("content_type", "application/json")
+        elif body is None:
+            status, answer = 400, api_error(ERR_BAD_REQUEST,
+                                            "Request body is not a JSON object")
+        elif req.verb != "POST":
+            status, answer = 405, api_error(ERR_BAD_REQUEST, "Use POST")
+            extra = {"Allow": "POST"}
+        else:
+            status, answer = self.api_answer(method, body)
+
+        if isinstance(answer, dict):
+            text = json.dumps(answer, separators=(",", ":"))
+        else:
+            text = answer
+        if action == "oversize":
+            # The normal answer, still a valid JSON object, padded to exactly
+            # `bytes` bytes with a leading "padding" member.
+            want = int(fault.get("bytes", 2 * 1024 * 1024))
+            overhead = len('"padding":"",')
+            pad = max(0, want - len(text.encode()) - overhead)
+            text = '{"padding":"' + "x" * pad + '",' + text[1:] \
+                if text.startswith("{") and len(text) > 2 else text
+        data = text.encode("utf-8")
+
+        entry["status"] = status
+        if len(data) <= LOG_ANSWER_LIMIT:
+            try:
+                entry["answer"] = text.parsed() if isinstance(text, AnswerText) \
+                    else json.loads(text)
+            except ValueError:
+                entry["answer"] = None
+                entry["answer_raw"] = text
+        self.note(entry)
+
+        if action == "slow":
+            payload = self.response_head(status, len(data), ctype,
+                                         req.keep_alive, extra) + data
+            bps = float(fault.get("bytes_per_second", 10))
+            # Bytes per write: 1 at low rates; batch at high ones so that
+            # sleep granularity does not slow the transfer further.
+            step = max(1, int(bps / 50))
+            for i in range(0, len(payload), step):
+                if writer.is_closing():
+                    raise Closed()
+                writer.write(payload[i:i + step])
+                await writer.drain()
+                await asyncio.sleep(step / bps)
+        elif action == "chunked":
+            # Valid answer in chunked transfer encoding, small chunks, so the
+            # client's parser gets the body in pieces.
+            size = max(1, int(fault.get("chunk_size", 7)))
+            writer.write(self.response_head(status, 0, ctype, req.keep_alive,
+                                            extra, chunked=True))
+            for i in range(0, len(data), size):
+                piece = data[i:i + size]
+                writer.write(b"%x\r\n%s\r\n" % (len(piece), piece))
+                await writer.drain()
+                await asyncio.sleep(0.001)
+            writer.write(b"0\r\n\r\n")
+            await writer.drain()
+        else:
+            await self.send(writer, status, data, ctype, req.keep_alive, extra)
+
+    def note(self, entry):
+        st = entry["status"]
+        bs = self.stats["by_status"]
+        bs[str(st)] = bs.get(str(st), 0) + 1
+        if not self.quiet:
+            # Method name only (never the body: it holds the key).
+            meth = entry["method"] if len(entry["method"]) <= 60 \
+                else entry["method"][:60] + "..."
+            print("%s %s%s%s" % (meth.encode("unicode_escape").decode(), st,
+                                 " tls" if entry["tls"] else "",
+                                 " fault=" + entry["fault"] if entry["fault"] else ""),
+                  flush=True)
+
+    # ----- control API -------------------------------------------------------
+
+    async def control(self, req, writer):
+        what = req.path[len("/_sim/"):].strip("/")
+        q = urllib.parse.parse_qs(req.query)
+        status, answer = 200, {"ok": True}
+        try:
+            body = json.loads(req.body.decode("utf-8")) if req.body.strip() else None
+        except (ValueError, UnicodeDecodeError):
+            body = ValueError
+        try:
+            if body is ValueError:
+                raise ValueError("body is not JSON")
+            if what == "requests" and req.verb == "GET":
+                entries = list(self.log)
+                if "method" in q:
+                    entries = [e for e in entries if e["method"] == q["method"][0]]
+                if "since" in q:
+                    entries = [e for e in entries if e["seq"] > int(q["since"][0])]
+                answer = entries
+            elif what == "stats" and req.verb == "GET":
+                answer = dict(self.stats, open_connections=self.open_conns)
+            elif what == "faults" and req.verb == "GET":
+                answer = self.faults
+            elif what == "faults" and req.verb in ("POST", "PUT"):
+                self.faults = self.validate_faults(body if body is not None else [])
+            elif what == "faults" and req.verb == "DELETE":
+                self.faults = []
+            elif what == "state" and req.verb == "GET":
+                answer = self.state
+            elif what == "state" and req.verb == "POST":
+                self.state.update(self.validate_state(body))
+                answer = self.state
+            elif what == "reset" and req.verb == "POST":
+                self.reset()
+            elif what == "expected" and req.verb == "GET":
+                date = int(q["date"][0]) if "date" in q else None
+                answer = spending_records(q.get("queue", [None])[0],
+                                          self.state["records"], date)
+            else:
+                status, answer = 404, {"error": "unknown control request %s %s"
+                                                % (req.verb, req.path)}
+        except ValueError as e:
+            status, answer = 400, {"error": str(e)}
+        await self.send(writer, status,
+                        json.dumps(answer, separators=(",", ":")).encode(),
+                        "application/json", req.keep_alive)
+
+    @staticmethod
+    def validate_state(body):
+        if not isinstance(body, dict):
+            raise ValueError("state must be an object")
+        for k, v in body.items():
+            if k not in DEFAULT_STATE:
+                raise ValueError("unknown state field %r" % k)
+            num = isinstance(v, (int, float)) and not isinstance(v, bool)
+            if k == "records" and not (is_json_int(v) and 0 <= v <= 24):
+                raise ValueError("records must be an integer 0..24")
+            if k in ("shuffle", "numbers_as_strings") and not isinstance(v, bool):
+                raise ValueError("%s must be a boolean" % k)
+            if k == "latency" and not (num and v >= 0):
+                raise ValueError("latency must be a number >= 0")
+            if k == "captcha_credits" and not (v is None or is_json_int(v)):
+                raise ValueError("captcha_credits must be an integer or null")
+            # balance: any JSON value on purpose (to test wrong types).
+        return body
+
+
+# ---------------------------------------------------------------------------
+# Main
+# ---------------------------------------------------------------------------
+
+def loopback_host(host):
+    """The loopback IP literal to bind, or None if host is not loopback."""
+    if host == "localhost":
+        return "127.0.0.1"
+    try:
+        ip = ipaddress.ip_address(host)
+    except ValueError:
+        return None
+    return str(ip) if ip.is_loopback else None
+
+
+def read_keys(args):
+    keys = list(args.key or [])
+    if args.key_file:
+        with open(args.key_file, encoding="utf-8") as f:
+            for line in f:
+                line = line.strip()
+                if line and not line.startswith("#"):
+                    keys.append(line)
+    return keys or [DEFAULT_KEY]
+
+
+def parse_args(argv):
+    p = argparse.ArgumentParser(
+        description="Simulated Anti-Captcha API (loopback only).")
+    p.add_argument("--host", default="127.0.0.1",
+                   help="loopback address to bind (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=0,
+                   help="plain HTTP port, 0 = pick a free one (default)")
+    p.add_argument("--https-port", type=int, default=None,
+                   help="HTTPS port, 0 = pick a free one; needs --tls-cert/--tls-key"
+                        " (default: 0 when a certificate is given, else no HTTPS)")
+    p.add_argument("--tls-cert", help="PEM certificate (chain) for HTTPS")
+    p.add_argument("--tls-key", help="PEM private key for HTTPS")
+    p.add_argument("--key", action="extend", nargs="+", metavar="KEY",
+                   help="accepted client key (repeatable; default: demo-key)")
+    p.add_argument("--key-file",
+                   help="file with accepted client keys, one a line")
+    p.add_argument("--ready-file",
+                   help="write {http_port, https_port, pid} JSON here when up")
+    p.add_argument("--latency", type=float, default=0.0,
+                   help="delay in seconds before every API answer")
+    p.add_argument("--records", type=int, default=24,
+                   help="records per getSpendingStats answer (0..24)")
+    p.add_argument("--max-log", type=int, default=10000,
+                   help="keep at most this many requests in the log")
+    p.add_argument("--quiet", action="store_true",
+                   help="print nothing per request")
+    args = p.parse_args(argv)
+    host = loopback_host(args.host)
+    if host is None:
+        p.error("refusing to bind %r: only loopback addresses are allowed"
+                % args.host)
+    args.host = host
+    if bool(args.tls_cert) != bool(args.tls_key):
+        p.error("--tls-cert and --tls-key go together")
+    if args.https_port is not None and not args.tls_cert:
+        p.error("--https-port needs --tls-cert and --tls-key")
+    if args.tls_cert and args.https_port is None:
+        args.https_port = 0
+    if not 0 <= args.records <= 24:
+        p.error("--records must be 0..24")
+    if args.latency < 0:
+        p.error("--latency must be >= 0")
+    try:
+        args.keys = read_keys(args)
+    except OSError as e:
+        p.error("cannot read --key-file: %s" % e.strerror)
+    return args
+
+
+async def serve(args):
+    state = dict(DEFAULT_STATE, latency=args.latency, records=args.records)
+    sim = Sim(args.keys, state, args.quiet, max(1, args.max_log))
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+
+    tls_ctx = None
+    if args.tls_cert:
+        tls_ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        tls_ctx.load_cert_chain(args.tls_cert, args.tls_key)
+        tls_ctx.set_alpn_protocols(["http/1.1"])
+
+    servers = []
+    http = await asyncio.start_server(
+        lambda r, w: sim.handle_conn(r, w, None), args.host, args.port,
+        limit=MAX_HEADER_BYTES, backlog=1024, reuse_address=True)
+    servers.append(http)
+    http_port = http.sockets[0].getsockname()[1]
+    https_port = None
+    if tls_ctx is not None:
+        https = await asyncio.start_server(
+            lambda r, w: sim.handle_conn(r, w, tls_ctx), args.host,
+            args.https_port, limit=MAX_HEADER_BYTES, backlog=1024,
+            reuse_address=True)
+        servers.append(https)
+        https_port = https.sockets[0].getsockname()[1]
+
+    ready = {"http_port": http_port, "https_port": https_port, "pid": os.getpid()}
+    if args.ready_file:
+        tmp = "%s.tmp.%d" % (args.ready_file, os.getpid())
+        with open(tmp, "w") as f:
+            json.dump(ready, f)
+        os.replace(tmp, args.ready_file)
+    print("anticaptcha_sim ready: http://%s:%d%s" % (
+        args.host, http_port,
+        " https://%s:%d" % (args.host, https_port) if https_port else ""),
+        flush=True)
+
+    await stop.wait()
+    for s in servers:
+        s.close()
+    for t in list(sim.tasks):
+        t.cancel()
+    if sim.tasks:
+        await asyncio.wait(list(sim.tasks), timeout=5)
+    for s in servers:
+        await s.wait_closed()
+
+
+def main(argv=None):
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    try:
+        asyncio.run(serve(args))
+    except KeyboardInterrupt:
+        pass
+    except OSError as e:
+        print("anticaptcha_sim: %s" % e, file=sys.stderr)
+        return 1
+    except ssl.SSLError as e:
+        print("anticaptcha_sim: TLS setup failed: %s" % e, file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
