@@ -16,6 +16,60 @@
           conf_msg_);                                                          \
   } while (0)
 
+/* Typed getters that name the account in their error, as collectd's own
+ * cf_util_* helpers cannot. Each replaces what *out held before. */
+static int want_one(const oconfig_item_t *o, int type, const char *where,
+                    const char *what) {
+  if (o->values_num == 1 && o->values[0].type == type)
+    return 0;
+  CONF_ERROR(where, o->key, "takes exactly one %s.", what);
+  return -1;
+}
+
+static int get_str(const oconfig_item_t *o, const char *where, char **out) {
+  if (want_one(o, OCONFIG_TYPE_STRING, where, "quoted string") != 0)
+    return -1;
+  free(*out);
+  *out = NULL;
+  return cf_util_get_string(o, out);
+}
+
+static int get_bool(const oconfig_item_t *o, const char *where, bool *out) {
+  if (want_one(o, OCONFIG_TYPE_BOOLEAN, where, "true or false") != 0)
+    return -1;
+  *out = o->values[0].value.boolean;
+  return 0;
+}
+
+/* An integer from min to max. */
+static int get_int(const oconfig_item_t *o, const char *where, int64_t min,
+                   int64_t max, int64_t *out) {
+  if (want_one(o, OCONFIG_TYPE_NUMBER, where, "number") != 0)
+    return -1;
+  double d = o->values[0].value.number;
+  if (d != (double)(int64_t)d || d < (double)min || d > (double)max) {
+    CONF_ERROR(where, o->key, "give a whole number from %lld to %lld.",
+               (long long)min, (long long)max);
+    return -1;
+  }
+  *out = (int64_t)d;
+  return 0;
+}
+
+/* Seconds, more than 0 and at most max. */
+static int get_seconds(const oconfig_item_t *o, const char *where, double max,
+                       cdtime_t *out) {
+  if (want_one(o, OCONFIG_TYPE_NUMBER, where, "number of seconds") != 0)
+    return -1;
+  double d = o->values[0].value.number;
+  if (!(d > 0) || d > max) {
+    CONF_ERROR(where, o->key, "give more than 0 and at most %g seconds.", max);
+    return -1;
+  }
+  *out = DOUBLE_TO_CDTIME_T(d);
+  return 0;
+}
+
 int config_check_url(const char *url, char *why, size_t why_size) {
   static const char https[] = "https://", http[] = "http://";
   if (strncasecmp(url, https, strlen(https)) == 0)
@@ -30,6 +84,11 @@ int config_check_url(const char *url, char *why, size_t why_size) {
   char host[128];
   const char *p = url + strlen(http);
   size_t n;
+  /* "http://127.0.0.1:80@example.com" goes to example.com. */
+  if (memchr(p, '@', strcspn(p, "/?#")) != NULL) {
+    snprintf(why, why_size, "a URL must not hold a user name or password");
+    return -1;
+  }
   if (*p == '[') {
     n = strcspn(++p, "]");
   } else {
@@ -89,11 +148,15 @@ char *config_read_key_file(const char *path, bool *loose, char *why,
 
 static int add_queue(account_t *a, const oconfig_item_t *ci, const char *where) {
   char *queue = NULL;
-  if (cf_util_get_string(ci, &queue) != 0)
+  if (get_str(ci, where, &queue) != 0)
     return -1;
+  if (queue[0] == 0) {
+    CONF_ERROR(where, "Queue", "a queue name must not be empty.");
+    free(queue);
+    return -1;
+  }
   char **tmp = realloc(a->queues, (a->num_queues + 1) * sizeof(*tmp));
-  if (queue[0] == 0 || tmp == NULL) {
-    CONF_ERROR(where, "Queue", "a queue name must not be empty");
+  if (tmp == NULL) {
     free(queue);
     return -1;
   }
@@ -106,7 +169,7 @@ static int get_key_file(account_t *a, const oconfig_item_t *ci,
                         const char *where) {
   char *path = NULL, why[256];
   bool loose = false;
-  if (cf_util_get_string(ci, &path) != 0)
+  if (get_str(ci, where, &path) != 0)
     return -1;
   a->client_key = config_read_key_file(path, &loose, why, sizeof(why));
   if (a->client_key != NULL && loose)
@@ -121,22 +184,13 @@ static int get_key_file(account_t *a, const oconfig_item_t *ci,
   return 0;
 }
 
-static int get_positive_time(const oconfig_item_t *ci, cdtime_t *t,
-                             const char *where) {
-  if (cf_util_get_cdtime(ci, t) != 0 || *t == 0) {
-    CONF_ERROR(where, ci->key, "give a positive number of seconds.");
-    return -1;
-  }
-  return 0;
-}
-
 static int account_option(account_t *a, const oconfig_item_t *o,
                           const char *where, int *key_options) {
   if (strcasecmp("ClientKey", o->key) == 0) {
     (*key_options)++;
     if (*key_options > 1)
       return 0; /* reported once all options are read */
-    return cf_util_get_string(o, &a->client_key);
+    return get_str(o, where, &a->client_key);
   }
   if (strcasecmp("ClientKeyFile", o->key) == 0) {
     (*key_options)++;
@@ -145,35 +199,29 @@ static int account_option(account_t *a, const oconfig_item_t *o,
   if (strcasecmp("URL", o->key) == 0) {
     free(a->url);
     a->url = NULL;
-    return cf_util_get_string(o, &a->url);
+    return get_str(o, where, &a->url);
   }
   if (strcasecmp("Queue", o->key) == 0)
     return add_queue(a, o, where);
   if (strcasecmp("Total", o->key) == 0)
-    return cf_util_get_boolean(o, &a->total);
+    return get_bool(o, where, &a->total);
   if (strcasecmp("SoftId", o->key) == 0) {
-    int id = 0;
-    if (cf_util_get_int(o, &id) != 0 || id <= 0) {
-      CONF_ERROR(where, "SoftId", "give a positive integer.");
-      return -1;
-    }
-    a->soft_id = id;
-    return 0;
+    return get_int(o, where, 1, INT32_MAX, &a->soft_id);
   }
   if (strcasecmp("IP", o->key) == 0)
-    return cf_util_get_string(o, &a->ip);
+    return get_str(o, where, &a->ip);
   if (strcasecmp("Balance", o->key) == 0)
-    return cf_util_get_boolean(o, &a->balance);
+    return get_bool(o, where, &a->balance);
   if (strcasecmp("Interval", o->key) == 0)
-    return get_positive_time(o, &a->interval, where);
+    return get_seconds(o, where, 86400, &a->interval);
   if (strcasecmp("Timeout", o->key) == 0)
-    return get_positive_time(o, &a->timeout, where);
+    return get_seconds(o, where, 600, &a->timeout);
   if (strcasecmp("CACert", o->key) == 0)
-    return cf_util_get_string(o, &a->ca_cert);
+    return get_str(o, where, &a->ca_cert);
   if (strcasecmp("VerifyPeer", o->key) == 0)
-    return cf_util_get_boolean(o, &a->verify_peer);
+    return get_bool(o, where, &a->verify_peer);
   if (strcasecmp("VerifyHost", o->key) == 0)
-    return cf_util_get_boolean(o, &a->verify_host);
+    return get_bool(o, where, &a->verify_host);
   CONF_ERROR(where, o->key, "unknown option; see collectd-anticaptcha(5).");
   return -1;
 }
@@ -240,7 +288,7 @@ static int account_check(account_t *a, int key_options, const char *where) {
 static int account_parse(plugin_config_t *cfg, const oconfig_item_t *ci) {
   char where[ACCOUNT_NAME_MAX + 16] = "Account";
   char *name = NULL;
-  if (cf_util_get_string(ci, &name) != 0)
+  if (get_str(ci, where, &name) != 0)
     return -1;
   snprintf(where, sizeof(where), "Account \"%s\"", name);
   if (name[0] == 0 || strlen(name) >= ACCOUNT_NAME_MAX ||
@@ -286,7 +334,7 @@ static int account_parse(plugin_config_t *cfg, const oconfig_item_t *ci) {
 static int rule_severity(report_rule_t *r, const oconfig_item_t *o,
                          const char *where) {
   char *s = NULL;
-  if (cf_util_get_string(o, &s) != 0)
+  if (get_str(o, where, &s) != 0)
     return -1;
   r->severity = strcasecmp(s, "failure") == 0   ? NOTIF_FAILURE
                 : strcasecmp(s, "warning") == 0 ? NOTIF_WARNING
@@ -304,7 +352,7 @@ static int rule_task_id(report_rule_t *r, const oconfig_item_t *o,
                         const char *where) {
   char *s = NULL;
   int status = 0;
-  if (cf_util_get_string(o, &s) != 0)
+  if (get_str(o, where, &s) != 0)
     return -1;
   if (strcasecmp(s, "type_instance") == 0)
     r->source = TASK_ID_TYPE_INSTANCE;
@@ -328,11 +376,11 @@ static int rule_option(report_rule_t *r, const oconfig_item_t *o,
   if (strcasecmp("Account", o->key) == 0) {
     free(r->account_name);
     r->account_name = NULL;
-    return cf_util_get_string(o, &r->account_name);
+    return get_str(o, where, &r->account_name);
   }
   if (strcasecmp("Method", o->key) == 0) {
     char *m = NULL;
-    if (cf_util_get_string(o, &m) != 0)
+    if (get_str(o, where, &m) != 0)
       return -1;
     int status = report_method_parse(m, &r->method);
     free(m);
@@ -342,13 +390,13 @@ static int rule_option(report_rule_t *r, const oconfig_item_t *o,
     return status;
   }
   if (strcasecmp("Plugin", o->key) == 0)
-    return cf_util_get_string(o, &r->plugin);
+    return get_str(o, where, &r->plugin);
   if (strcasecmp("PluginInstance", o->key) == 0)
-    return cf_util_get_string(o, &r->plugin_instance);
+    return get_str(o, where, &r->plugin_instance);
   if (strcasecmp("Type", o->key) == 0)
-    return cf_util_get_string(o, &r->type);
+    return get_str(o, where, &r->type);
   if (strcasecmp("TypeInstance", o->key) == 0)
-    return cf_util_get_string(o, &r->type_instance);
+    return get_str(o, where, &r->type_instance);
   if (strcasecmp("Severity", o->key) == 0)
     return rule_severity(r, o, where);
   if (strcasecmp("TaskId", o->key) == 0)
@@ -386,7 +434,7 @@ static int rule_parse(plugin_config_t *cfg, const oconfig_item_t *ci) {
   cfg->rules = tmp;
   report_rule_t *r = &cfg->rules[cfg->num_rules++];
   *r = (report_rule_t){.method = REPORT_METHOD_COUNT};
-  if (cf_util_get_string(ci, &r->name) != 0)
+  if (get_str(ci, where, &r->name) != 0)
     return -1;
   snprintf(where, sizeof(where), "Report \"%s\"", r->name);
 
@@ -409,39 +457,31 @@ static int rule_parse(plugin_config_t *cfg, const oconfig_item_t *ci) {
 
 /* ---- <Plugin anticaptcha> ---- */
 
-static int get_limit(const oconfig_item_t *o, size_t *out, int max) {
-  int v = 0;
-  if (cf_util_get_int(o, &v) != 0 || v < 1 || v > max) {
-    CONF_ERROR("Plugin anticaptcha", o->key, "give an integer from 1 to %d.",
-               max);
-    return -1;
-  }
-  *out = (size_t)v;
-  return 0;
-}
-
 static int global_option(plugin_config_t *cfg, const oconfig_item_t *o) {
+  const char *where = "Plugin anticaptcha";
+  int64_t v = 0;
   if (strcasecmp("Account", o->key) == 0)
-    return 0; /* first pass */
+    return 0; /* read in the first pass */
   if (strcasecmp("Report", o->key) == 0)
     return rule_parse(cfg, o);
-  if (strcasecmp("QueueLimit", o->key) == 0)
-    return get_limit(o, &cfg->queue_limit, 1000000);
-  if (strcasecmp("MaxInFlight", o->key) == 0)
-    return get_limit(o, &cfg->max_in_flight, 1024);
-  if (strcasecmp("DryRun", o->key) == 0)
-    return cf_util_get_boolean(o, &cfg->dry_run);
-  if (strcasecmp("Window", o->key) == 0) {
-    if (cf_util_get_cdtime(o, &cfg->window) != 0 || cfg->window == 0 ||
-        cfg->window > TIME_T_TO_CDTIME_T(MAX_WINDOW_SECONDS)) {
-      CONF_ERROR("Plugin anticaptcha", "Window", "give 1 to %d seconds: the "
-                 "API refuses reports later than that.", MAX_WINDOW_SECONDS);
+  if (strcasecmp("QueueLimit", o->key) == 0) {
+    if (get_int(o, where, 1, 1000000, &v) != 0)
       return -1;
-    }
+    cfg->queue_limit = (size_t)v;
     return 0;
   }
-  CONF_ERROR("Plugin anticaptcha", o->key,
-             "unknown option; see collectd-anticaptcha(5).");
+  if (strcasecmp("MaxInFlight", o->key) == 0) {
+    if (get_int(o, where, 1, 1024, &v) != 0)
+      return -1;
+    cfg->max_in_flight = (size_t)v;
+    return 0;
+  }
+  if (strcasecmp("DryRun", o->key) == 0)
+    return get_bool(o, where, &cfg->dry_run);
+  /* The API refuses reports later than 60 s after the task. */
+  if (strcasecmp("Window", o->key) == 0)
+    return get_seconds(o, where, MAX_WINDOW_SECONDS, &cfg->window);
+  CONF_ERROR(where, o->key, "unknown option; see collectd-anticaptcha(5).");
   return -1;
 }
 

@@ -125,7 +125,7 @@ static void complain(reader_t *r, int m, const api_call_t *c, const char *queue)
   int level = (api_call_result(c) == API_ERROR && c->resp.error_id == 10)
                   ? LOG_WARNING
                   : LOG_ERR;
-  c_complain(level, &r->complaint[m],
+  c_complain_once(level, &r->complaint[m],
              "anticaptcha plugin: Account \"%s\": %s%s%s%s failed: %s; %s.",
              r->acct->name, method_names[m], queue ? " (queue \"" : "",
              queue ? queue : "", queue ? "\")" : "",

@@ -1,84 +1,96 @@
 #include "report_queue.h"
 
-static size_t slot_of(const seen_set_t *s, uint32_t account, uint64_t task) {
+static size_t hash_of(const seen_set_t *s, uint32_t account, uint64_t task) {
   uint64_t h = (task ^ ((uint64_t)account << 56)) * 0x9E3779B97F4A7C15ULL;
   return (size_t)(h >> 17) & s->mask;
 }
 
-/* Room for twice max_live keeps probe chains short. */
-static int seen_alloc(seen_set_t *s, size_t max_live) {
-  size_t n = 16;
-  while (n < 2 * max_live)
-    n <<= 1;
-  s->slots = calloc(n, sizeof(*s->slots));
-  if (s->slots == NULL)
-    return -1;
-  s->mask = n - 1;
-  s->used = 0;
-  s->max_live = max_live;
-  return 0;
+static size_t home_of(const seen_set_t *s, uint32_t slot_value) {
+  const seen_entry_t *e = &s->ring[slot_value - 1];
+  return hash_of(s, e->account, e->task_id);
 }
 
 int seen_init(seen_set_t *s, size_t max_live) {
+  size_t n = 16;
   memset(s, 0, sizeof(*s));
-  return seen_alloc(s, max_live > 0 ? max_live : 1);
+  s->capacity = max_live > 0 ? max_live : 1;
+  while (n < 2 * s->capacity)
+    n <<= 1;
+  s->table = calloc(n, sizeof(*s->table));
+  s->ring = calloc(s->capacity, sizeof(*s->ring));
+  if (s->table == NULL || s->ring == NULL || s->capacity > UINT32_MAX - 1) {
+    seen_destroy(s);
+    return -1;
+  }
+  s->mask = n - 1;
+  return 0;
 }
 
 void seen_destroy(seen_set_t *s) {
-  free(s->slots);
-  s->slots = NULL;
+  free(s->table);
+  free(s->ring);
+  s->table = NULL;
+  s->ring = NULL;
 }
 
-/* Expired entries still lengthen probe chains; rebuilding drops them. */
-static size_t seen_rebuild(seen_set_t *s, cdtime_t now) {
-  seen_set_t fresh;
-  size_t live = 0;
-  if (seen_alloc(&fresh, s->max_live) != 0)
-    return s->used; /* keep the old table; it still answers correctly */
-  for (size_t i = 0; i <= s->mask; i++) {
-    const seen_slot_t *old = &s->slots[i];
-    if (old->task_id == 0 || old->expires <= now)
-      continue;
-    size_t j = slot_of(&fresh, old->account, old->task_id);
-    while (fresh.slots[j].task_id != 0)
-      j = (j + 1) & fresh.mask;
-    fresh.slots[j] = *old;
-    live++;
+/* The table slot holding (account, task), or the empty slot ending its
+ * probe. */
+static size_t find(const seen_set_t *s, uint32_t account, uint64_t task) {
+  size_t i = hash_of(s, account, task);
+  for (; s->table[i] != 0; i = (i + 1) & s->mask) {
+    const seen_entry_t *e = &s->ring[s->table[i] - 1];
+    if (e->task_id == task && e->account == account)
+      break;
   }
-  fresh.used = live;
-  free(s->slots);
-  *s = fresh;
-  return live;
+  return i;
+}
+
+/* Linear probing without tombstones: later entries of the probe chain move
+ * back into the hole so that lookups still find them. */
+static void table_remove(seen_set_t *s, size_t hole) {
+  for (size_t j = (hole + 1) & s->mask; s->table[j] != 0;
+       j = (j + 1) & s->mask) {
+    size_t home = home_of(s, s->table[j]);
+    /* Entry j may fill the hole unless its home lies in (hole, j]. */
+    bool stays = (hole <= j) ? (hole < home && home <= j)
+                             : (hole < home || home <= j);
+    if (!stays) {
+      s->table[hole] = s->table[j];
+      hole = j;
+    }
+  }
+  s->table[hole] = 0;
+}
+
+static void forget_expired(seen_set_t *s, cdtime_t now) {
+  while (s->count > 0 && s->ring[s->head].expires <= now) {
+    const seen_entry_t *e = &s->ring[s->head];
+    table_remove(s, find(s, e->account, e->task_id));
+    s->head = (s->head + 1) % s->capacity;
+    s->count--;
+  }
 }
 
 seen_result_t seen_add(seen_set_t *s, uint32_t account, uint64_t task_id,
                        cdtime_t now, cdtime_t expires) {
-  size_t i = slot_of(s, account, task_id);
-  seen_slot_t *reuse = NULL;
-
-  for (; s->slots[i].task_id != 0; i = (i + 1) & s->mask) {
-    seen_slot_t *slot = &s->slots[i];
-    bool expired = slot->expires <= now;
-    if (slot->task_id == task_id && slot->account == account) {
-      if (!expired)
-        return SEEN_DUPLICATE;
-      reuse = slot;
-      break;
-    }
-    if (expired && reuse == NULL)
-      reuse = slot;
+  forget_expired(s, now);
+  size_t i = find(s, account, task_id);
+  if (s->table[i] != 0) {
+    /* Still remembered: a duplicate unless it expired behind an older
+     * entry that has not. */
+    seen_entry_t *e = &s->ring[s->table[i] - 1];
+    if (e->expires > now)
+      return SEEN_DUPLICATE;
+    e->expires = expires; /* stays where it is in the ring: forgotten late */
+    return SEEN_NEW;
   }
-  if (reuse == NULL) {
-    if (s->used >= s->max_live) {
-      if (seen_rebuild(s, now) >= s->max_live)
-        return SEEN_FULL;
-      /* The id was not live before, so it is not after: add it afresh. */
-      return seen_add(s, account, task_id, now, expires);
-    }
-    reuse = &s->slots[i]; /* the empty slot that ended the probe */
-    s->used++;
-  }
-  *reuse = (seen_slot_t){.task_id = task_id, .account = account, .expires = expires};
+  if (s->count == s->capacity)
+    return SEEN_FULL;
+  size_t pos = (s->head + s->count) % s->capacity;
+  s->ring[pos] = (seen_entry_t){
+      .task_id = task_id, .account = account, .expires = expires};
+  s->count++;
+  s->table[i] = (uint32_t)(pos + 1);
   return SEEN_NEW;
 }
 

@@ -9,18 +9,22 @@
 
 #include "report_match.h"
 
-/* ---- Seen task ids: at most one report per task and account. ---- */
+/* ---- Seen task ids: at most one report per task and account. ----
+ * Entries are kept in arrival order and forgotten from the oldest on, once
+ * expired: O(1) per add, memory fixed at init. An entry whose expiry is
+ * earlier than an older one's waits for it, so ids are forgotten late, never
+ * early. */
 typedef struct {
-  uint64_t task_id; /* 0: empty slot */
+  uint64_t task_id;
   uint32_t account;
-  cdtime_t expires; /* after this the id may be forgotten */
-} seen_slot_t;
+  cdtime_t expires;
+} seen_entry_t;
 
 typedef struct {
-  seen_slot_t *slots;
-  size_t mask;      /* number of slots - 1, a power of two minus one */
-  size_t used;      /* non-empty slots, live or expired */
-  size_t max_live;  /* entries that may be remembered at once */
+  uint32_t *table;    /* open addressing: 1 + index into ring, 0 = empty */
+  size_t mask;        /* table size - 1 (a power of two >= 2 * capacity) */
+  seen_entry_t *ring; /* entries in arrival order */
+  size_t capacity, head, count;
 } seen_set_t;
 
 typedef enum { SEEN_NEW, SEEN_DUPLICATE, SEEN_FULL } seen_result_t;

@@ -31,7 +31,7 @@ static void test_seen_new_then_duplicate(void **state) {
   assert_int_equal(seen_add(&s, 0, UINT64_MAX, T0, exp), SEEN_NEW);
   assert_int_equal(seen_add(&s, 0, UINT64_MAX, T0, exp), SEEN_DUPLICATE);
   seen_destroy(&s);
-  assert_null(s.slots);
+  assert_null(s.table);
 }
 
 /* A duplicate answer does not extend the first expiry. */
