@@ -16,6 +16,37 @@ Design notes:
 - The client key is never printed and never stored: the request log keeps a
   redacted copy of every body (clientKey -> "<redacted>") plus "key_ok".
 
+Control API (plain-HTTP port only; JSON in and out; not in the request log;
+connections used for it are not counted in "connections"):
+  GET    /_sim/requests[?method=M&since=SEQ]  API requests, in order: seq, time,
+         method, path, http_method, headers, body (parsed, clientKey
+         "<redacted>") or null, raw (redacted), key_ok, status (null when no
+         answer was sent), answer (parsed) or null, fault, connection, tls
+  GET    /_sim/stats     connections, tls_connections, tls_handshake_failures,
+         control_connections, open_connections, requests, by_method,
+         by_status, log_dropped
+  GET/POST/DELETE /_sim/faults   list of rules, replaced by POST
+  GET/POST /_sim/state   POST merges: balance (any JSON), captcha_credits
+         (int or null = absent), records (0..24), shuffle, numbers_as_strings
+         (also balance/captchaCredits), latency (s), now (epoch or null: fixed
+         clock for getSpendingStats)
+  POST   /_sim/reset     clears log, stats, reported task ids, faults, state
+  GET    /_sim/expected[?queue=Q&date=T]   records served now for Q (absent or
+         empty: the total), oldest first, native numbers
+
+Fault rule: {"method": name or "*" (default), "queue": optional ("" = the
+no-queue request), "times": N (omitted/null = forever), "action": ...}; the
+first matching rule wins and a rule with times is consumed. Actions:
+  error    errorId, errorCode, errorDescription: API error, HTTP 200
+  http     status (503), body (""), content_type (text/html), headers ({})
+  delay    seconds: then the normal answer
+  body     body: raw text as the answer; status (200), content_type
+  hang     read the request, never answer
+  slow     bytes_per_second: the normal answer (headers too) dribbled out
+  oversize bytes: the normal answer padded to exactly that size, valid JSON
+  close    close without answering; "reset": true sends a TCP RST
+  chunked  chunk_size (7): normal answer in chunked transfer encoding
+
 Python standard library only (3.11).
 """
 
@@ -87,6 +118,7 @@ DEFAULT_STATE = {
     "shuffle": False,
     "numbers_as_strings": False,
     "latency": 0.0,
+    "now": None,               # fixed clock for getSpendingStats, epoch secs
 }
 
 # Matches the value of a clientKey member in raw JSON text, even when the text
@@ -151,10 +183,12 @@ def queue_record(queue, date_from):
     return volume, round(volume * queue_price(queue), 6)
 
 
-def spending_records(queue, count, anchor=None):
+def spending_records(queue, count, anchor=None, now=None):
     """The `count` completed clock hours before `anchor` (default now), oldest
-    first. queue None or "" means the total over KNOWN_QUEUES."""
-    now = time.time()
+    first. queue None or "" means the total over KNOWN_QUEUES. `now`: the
+    sim's clock (default the real one)."""
+    if now is None:
+        now = time.time()
     if anchor is None or anchor > now:
         anchor = now  # no statistics for hours that have not happened yet
     end = int(anchor) - int(anchor) % 3600
@@ -214,16 +248,23 @@ class Sim:
         self.reset()
 
     def reset(self):
+        self.epoch = getattr(self, "epoch", 0) + 1
         self.state = dict(self.initial_state)
         self.log = collections.deque(maxlen=self.max_log)
         self.seq = 0
         self.faults = []
         self.reported = collections.defaultdict(set)   # key -> task ids
         self.stats = {"connections": 0, "tls_connections": 0,
-                      "tls_handshake_failures": 0, "requests": 0,
+                      "tls_handshake_failures": 0, "control_connections": 0,
+                      "requests": 0,
                       "by_method": {}, "by_status": {}, "log_dropped": 0}
 
     # ----- redaction -------------------------------------------------------
+
+    def now(self):
+        """The sim's clock for statistics: state "now" when set (so that a
+        test is not disturbed by an hour boundary), else the real time."""
+        return self.state["now"] if self.state["now"] is not None else time.time()
 
     def redact_text(self, text, extra_secret=None):
         text = CLIENTKEY_RE.sub(lambda m: m.group(1) + '"' + REDACTED + '"', text)
@@ -329,12 +370,12 @@ class Sim:
         only on (queue, hour, count, as_strings): cache it, because hashing
         24-96 records per request would cost most of the sim's throughput."""
         count, as_strings = self.state["records"], self.state["numbers_as_strings"]
-        now = time.time()
+        now = self.now()
         anchor = now if date is None or date > now else date
         cache_key = (queue or "", int(anchor) // 3600, count, as_strings)
         if not self.state["shuffle"] and cache_key in self.answer_cache:
             return self.answer_cache[cache_key]
-        records = spending_records(queue, count, anchor)
+        records = spending_records(queue, count, anchor, now)
         if self.state["shuffle"]:
             random.shuffle(records)
             return '{"errorId":0,"data":%s}' % render_records(records, as_strings)
@@ -373,6 +414,7 @@ class Sim:
         self.conn_counter += 1
         conn_id = self.conn_counter
         self.stats["connections"] += 1
+        conn_epoch = self.epoch
         self.open_conns += 1
         try:
             if tls_ctx is not None:
@@ -383,11 +425,20 @@ class Sim:
                     self.stats["tls_handshake_failures"] += 1
                     return
                 self.stats["tls_connections"] += 1
+            counted_as_control = False
             while True:
                 req = await self.read_request(reader, writer)
                 if req is None:
                     return
                 if req.path.startswith("/_sim/") or req.path == "/_sim":
+                    if not counted_as_control and tls_ctx is None:
+                        # Connections used for the control API are not the
+                        # plugin's: keep them out of "connections" so tests
+                        # can count the plugin's connections exactly.
+                        counted_as_control = True
+                        if self.epoch == conn_epoch:  # else already cleared
+                            self.stats["connections"] -= 1
+                        self.stats["control_connections"] += 1
                     if tls_ctx is not None:
                         await self.send(writer, 404, b'{"error":"not found"}',
                                         "application/json", req.keep_alive)
@@ -399,7 +450,7 @@ class Sim:
                 if not req.keep_alive:
                     return
         except (Closed, ConnectionError, asyncio.IncompleteReadError,
-                ssl.SSLError, OSError):
+                asyncio.LimitOverrunError, ssl.SSLError, OSError):
             pass
         except asyncio.CancelledError:
             pass  # server stopping
@@ -433,8 +484,9 @@ class Sim:
             raise Closed()
         req = Request()
         req.verb, target, req.version = parts
-        url = urllib.parse.urlsplit(target)
-        req.path, req.query = url.path, url.query
+        # Not urlsplit(): "//getBalance" (a client's URL-joining bug) must
+        # stay a path, not become a host name.
+        req.path, _, req.query = target.partition("?")
         req.headers = {}
         for line in lines[1:]:
             if not line:
@@ -510,7 +562,9 @@ class Sim:
     # ----- API request -------------------------------------------------------
 
     async def api(self, req, reader, writer, conn_id, tls):
-        method = req.path[1:] if req.path.startswith("/") else req.path
+        # (A key put into the URL by a broken client must not be logged.)
+        path = self.redact_text(req.path)
+        method = path[1:] if path.startswith("/") else path
         raw = req.body.decode("utf-8", "replace")
         body = None
         try:
@@ -525,7 +579,7 @@ class Sim:
             self.stats["log_dropped"] += 1
         entry = {
             "seq": self.seq, "time": time.time(), "method": method,
-            "path": req.path, "http_method": req.verb,
+            "path": path, "http_method": req.verb,
             "headers": {k: self.redact_text(v, key) for k, v in req.headers.items()},
             "body": self.redact_value(body) if body is not None else None,
             "raw": self.redact_text(raw, key),
@@ -585,12 +639,12 @@ class Sim:
             status = int(fault.get("status", 200))
             answer = str(fault.get("body", ""))
             ctype = fault.get("content_type", "application/json")
-        elif body is None:
-            status, answer = 400, api_error(ERR_BAD_REQUEST,
-                                            "Request body is not a JSON object")
         elif req.verb != "POST":
             status, answer = 405, api_error(ERR_BAD_REQUEST, "Use POST")
             extra = {"Allow": "POST"}
+        elif body is None:
+            status, answer = 400, api_error(ERR_BAD_REQUEST,
+                                            "Request body is not a JSON object")
         else:
             status, answer = self.api_answer(method, body)
 
@@ -696,9 +750,11 @@ class Sim:
             elif what == "reset" and req.verb == "POST":
                 self.reset()
             elif what == "expected" and req.verb == "GET":
+                # The records getSpendingStats would serve now, but always
+                # with native numbers and in chronological order.
                 date = int(q["date"][0]) if "date" in q else None
                 answer = spending_records(q.get("queue", [None])[0],
-                                          self.state["records"], date)
+                                          self.state["records"], date, self.now())
             else:
                 status, answer = 404, {"error": "unknown control request %s %s"
                                                 % (req.verb, req.path)}
@@ -722,6 +778,8 @@ class Sim:
                 raise ValueError("%s must be a boolean" % k)
             if k == "latency" and not (num and v >= 0):
                 raise ValueError("latency must be a number >= 0")
+            if k == "now" and not (v is None or (num and v >= 0)):
+                raise ValueError("now must be an epoch time or null")
             if k == "captcha_credits" and not (v is None or is_json_int(v)):
                 raise ValueError("captcha_credits must be an integer or null")
             # balance: any JSON value on purpose (to test wrong types).
@@ -731,6 +789,18 @@ class Sim:
 # ---------------------------------------------------------------------------
 # Main
 # ---------------------------------------------------------------------------
+
+def exception_handler(loop, context):
+    """asyncio reports some transport errors (a TLS peer resetting, ...) to
+    the loop with a traceback: they are the clients' doing, not the sim's, so
+    print one line; anything else gets the default, full report."""
+    exc = context.get("exception")
+    if isinstance(exc, (OSError, ssl.SSLError, EOFError)):
+        sys.stderr.write("anticaptcha_sim: client connection error: %s\n"
+                         % (exc.__class__.__name__,))
+        return
+    loop.default_exception_handler(context)
+
 
 def loopback_host(host):
     """The loopback IP literal to bind, or None if host is not loopback."""
@@ -774,6 +844,9 @@ def parse_args(argv):
                    help="write {http_port, https_port, pid} JSON here when up")
     p.add_argument("--latency", type=float, default=0.0,
                    help="delay in seconds before every API answer")
+    p.add_argument("--now", type=float, default=None,
+                   help="fixed clock (epoch seconds) for getSpendingStats: "
+                        "records do not move at the hour")
     p.add_argument("--records", type=int, default=24,
                    help="records per getSpendingStats answer (0..24)")
     p.add_argument("--max-log", type=int, default=10000,
@@ -804,10 +877,12 @@ def parse_args(argv):
 
 
 async def serve(args):
-    state = dict(DEFAULT_STATE, latency=args.latency, records=args.records)
+    state = dict(DEFAULT_STATE, latency=args.latency, records=args.records,
+                 now=args.now)
     sim = Sim(args.keys, state, args.quiet, max(1, args.max_log))
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
+    loop.set_exception_handler(exception_handler)
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
 
