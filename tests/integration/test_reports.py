@@ -197,5 +197,48 @@ class Network(unittest.TestCase):
             self.assertNotIn("anticaptcha", edge.log().split("plugin_load")[0])
 
 
+class Exec(unittest.TestCase):
+    """The shipped exec example: a program run by the exec plugin prints
+    PUTNOTIF lines for the log lines of the user's automation."""
+
+    def test_program_output_becomes_reports(self):
+        here = os.path.dirname(os.path.abspath(__file__))
+        script = os.path.join(here, "..", "..", "conf.d", "solver-reports.sh")
+        # exec runs programs as an unprivileged user: give it a world-readable
+        # directory of its own.
+        import shutil, tempfile
+        shared = tempfile.mkdtemp(prefix="ac-exec-")
+        try:
+            os.chmod(shared, 0o755)
+            program = os.path.join(shared, "solver-reports")
+            shutil.copy(script, program)
+            os.chmod(program, 0o755)
+            log = os.path.join(shared, "results.log")
+            open(log, "w").close()
+            os.chmod(log, 0o644)
+            exec_conf = '<Plugin exec>\n  Exec "nobody" "%s" "%s"\n</Plugin>' % (
+                program, log)
+            with Sim() as sim, daemon(sim.http_url, plugins=("exec",),
+                                      extra_config=exec_conf) as cd:
+                time.sleep(1.5)  # the program follows the log from its end
+                with open(log, "a") as f:
+                    f.write("2026-11-22T10:00:00Z solver result=REJECTED "
+                            "kind=recaptcha task=7001\n")
+                    f.write("2026-11-22T10:00:01Z solver result=ACCEPTED "
+                            "kind=recaptcha task=7002\n")
+                    f.write("2026-11-22T10:00:02Z solver result=REJECTED "
+                            "kind=image task=7003\n")
+                    f.write("2026-11-22T10:00:03Z solver result=REJECTED "
+                            "kind=image task=70x4\n")
+                cd.wait_for(lambda: len(reports(sim)) >= 3, 15, "three reports")
+                time.sleep(1)
+                self.assertEqual(sorted(reports(sim)),
+                                 [("reportCorrectRecaptcha", 7002),
+                                  ("reportIncorrectImageCaptcha", 7003),
+                                  ("reportIncorrectRecaptcha", 7001)])
+        finally:
+            shutil.rmtree(shared, ignore_errors=True)
+
+
 if __name__ == "__main__":
     runner.main()
