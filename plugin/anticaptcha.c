@@ -27,7 +27,7 @@ typedef struct {
   plugin_config_t cfg;
   report_sender_t *sender;
   pthread_mutex_t log_lock; /* c_complain_t has no lock of its own */
-  c_complain_t bad_notification, late_notification;
+  c_complain_t bad_notification, late_notification, full_queue;
   uint64_t invalid; /* guarded by log_lock */
 } context_t;
 
@@ -90,8 +90,22 @@ static int ac_notify(const notification_t *n, user_data_t *ud) {
   default:
     return 0;
   }
-  if (sender_submit(sender, &req, cdtime()) == SUBMIT_EXPIRED)
+  switch (sender_submit(sender, &req, cdtime())) {
+  case SUBMIT_EXPIRED:
     complain_late(c, &req);
+    break;
+  case SUBMIT_DROPPED:
+    pthread_mutex_lock(&c->log_lock);
+    c_complain(LOG_WARNING, &c->full_queue,
+               "anticaptcha plugin: the report queue is full (QueueLimit "
+               "%zu); reports are dropped and counted. Raise QueueLimit or "
+               "MaxInFlight, or check that the API answers.",
+               c->cfg.queue_limit);
+    pthread_mutex_unlock(&c->log_lock);
+    break;
+  default:
+    break;
+  }
   return 0;
 }
 
@@ -126,6 +140,7 @@ static int ac_config(oconfig_item_t *ci) {
     pthread_mutex_init(&c->log_lock, NULL);
     C_COMPLAIN_INIT(&c->bad_notification);
     C_COMPLAIN_INIT(&c->late_notification);
+    C_COMPLAIN_INIT(&c->full_queue);
     config_init(&c->cfg);
     ctx = c;
     /* From here on collectd owns c through the notification's user data. */
