@@ -21,10 +21,15 @@ Environment:
   COLLECTD_BIN            collectd binary (default /usr/sbin/collectd)
   COLLECTD_WRAPPER        command prepended to collectd, e.g.
                           "valgrind --error-exitcode=99 --leak-check=full";
-                          start/stop timeouts are then multiplied by 4
+                          start/stop timeouts are then multiplied by 4;
+                          "@TMP@" in it stands for collectd's temp dir, where
+                          tool logs named asan.*, ubsan.*, valgrind.* are
+                          read when collectd stops: a report whose stack
+                          holds the plugin's code fails (scripts/sanitize)
   KEEP_TMP=1              keep the temporary directories
 """
 
+import atexit
 import grp
 import http.client
 import json
@@ -62,6 +67,23 @@ PROXY_VARS = ("http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY",
 
 class HarnessError(Exception):
     """The test environment failed (process did not start, stop, ...)."""
+
+
+# Sim and Collectd objects started and not yet stopped: their process is
+# killed and their temp dir removed when the interpreter exits, e.g. after a
+# setUpClass that failed half-way (tearDownClass is then not called). The sim
+# also watches its parent process (--watch-parent) in case we are killed.
+_LIVE = set()
+
+
+@atexit.register
+def _abandon_leftovers():
+    for obj in list(_LIVE):
+        proc = obj.proc
+        if proc is not None and proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        remove_tmpdir(obj.dir)
 
 
 # ---------------------------------------------------------------------------
@@ -228,7 +250,8 @@ class Sim:
         ready = os.path.join(self.dir, "ready.json")
         self.log_path = os.path.join(self.dir, "sim.log")
         cmd = [sys.executable, SIM_SCRIPT, "--host", "127.0.0.1", "--port", "0",
-               "--ready-file", ready, "--latency", str(self.latency)]
+               "--ready-file", ready, "--latency", str(self.latency),
+               "--watch-parent"]
         if self.records is not None:
             cmd += ["--records", str(self.records)]
         if self.now is not None:
@@ -257,6 +280,7 @@ class Sim:
                 self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL,
                                              stdout=log, stderr=subprocess.STDOUT,
                                              cwd=self.dir)
+            _LIVE.add(self)
             deadline = time.monotonic() + 10
             while not os.path.exists(ready):
                 if self.proc.poll() is not None:
@@ -285,6 +309,7 @@ class Sim:
                 self.proc.kill()
                 self.proc.wait()
                 problem = "the sim ignored SIGTERM for 5s"
+        _LIVE.discard(self)
         if self.proc is not None and problem is None and self.proc.returncode != 0:
             problem = "the sim exited with %s" % self.proc.returncode
         if self.proc is not None and problem is None and "Traceback" in self.output():
@@ -511,7 +536,8 @@ def clean_env(extra=None):
 
 
 def collectd_command(conf_path, *args):
-    wrapper = shlex.split(os.environ.get("COLLECTD_WRAPPER", ""))
+    wrapper = [w.replace("@TMP@", os.path.dirname(os.path.abspath(conf_path)))
+               for w in shlex.split(os.environ.get("COLLECTD_WRAPPER", ""))]
     return wrapper + [os.environ.get("COLLECTD_BIN", "/usr/sbin/collectd"),
                       *args, "-C", conf_path]
 
@@ -555,6 +581,38 @@ def plugin_config_test(config, timeout=60, env=None, **conf_args):
         return run_config_test(path, timeout, env)
     finally:
         remove_tmpdir(tmp)
+
+
+# Tool logs that COLLECTD_WRAPPER writes into collectd's temp dir (@TMP@).
+TOOL_LOG_RE = re.compile(r"^(asan|lsan|ubsan|valgrind)\.")
+# A stack frame in the plugin: its module, or one of its source files
+# (plugin/*.c; the stock daemon and libraries carry no line information).
+PLUGIN_FRAME_RE = re.compile(
+    r"anticaptcha\.so|\b(anticaptcha|api_client|configuration|dispatch|reader|"
+    r"report_match|report_queue|report_sender|request|response|spending)"
+    r"\.[ch]:\d+")
+
+
+def tool_reports_in_plugin(directory):
+    """The ASan/LSan/UBSan/valgrind reports in `directory`'s tool logs whose
+    stack holds a frame of the plugin (a report is a paragraph: the tools end
+    each with a blank line, valgrind's lines all start with ==pid==)."""
+    found = []
+    try:
+        names = sorted(n for n in os.listdir(directory) if TOOL_LOG_RE.match(n))
+    except OSError:
+        return found
+    for name in names:
+        text = read_text(os.path.join(directory, name))
+        text = re.sub(r"(?m)^==\d+== ?", "", text)  # valgrind's prefix
+        for para in re.split(r"\n\s*\n", text):
+            if re.search(r"ERROR: \w+Sanitizer|leak of|runtime error|"
+                         r"Invalid (read|write|free)|uninitialised|"
+                         r"are (definitely|possibly|indirectly) lost|"
+                         r"Mismatched free|overlap|Syscall param",
+                         para) and PLUGIN_FRAME_RE.search(para):
+                found.append("%s:\n%s" % (name, para.strip()))
+    return found
 
 
 class Collectd:
@@ -613,6 +671,7 @@ class Collectd:
             self.start()
         except BaseException:
             self._kill()
+            _LIVE.discard(self)
             self._snapshot()
             remove_tmpdir(self.dir)
             raise
@@ -641,6 +700,7 @@ class Collectd:
                 collectd_command(self.conf_path, "-f"), stdin=subprocess.DEVNULL,
                 stdout=out, stderr=subprocess.STDOUT, cwd=self.dir,
                 env=clean_env(self.env), start_new_session=True)
+        _LIVE.add(self)
         deadline = time.monotonic() + self.start_timeout
         while True:
             if self.proc.poll() is not None:
@@ -669,11 +729,17 @@ class Collectd:
                 self.proc.wait(self.stop_timeout)
             except subprocess.TimeoutExpired:
                 self._kill()
+                _LIVE.discard(self)
                 self.returncode = self.proc.returncode
                 raise HarnessError("collectd did not stop within %.0fs of SIGTERM "
                                    "(killed):\n%s" % (self.stop_timeout,
                                                       self.diagnostics()))
         self.returncode = self.proc.returncode
+        _LIVE.discard(self)
+        found = tool_reports_in_plugin(self.dir)
+        if found:
+            raise HarnessError("sanitizer/valgrind report(s) in the plugin's "
+                               "code:\n%s" % "\n\n".join(found)[:20000])
         if self.expect_exit is not None and self.returncode != self.expect_exit:
             raise HarnessError("collectd exited with %s (expected %s):\n%s"
                                % (self.returncode, self.expect_exit,

@@ -47,17 +47,13 @@ class SpendingValues(unittest.TestCase):
 
     @classmethod
     def setUpClass(cls):
-        cls.sim = Sim(latency=0.3).__enter__()
-        cls.cd = daemon(account(cls.sim.http_url)).__enter__()
+        # The sim's clock is pinned so that no hour ends during the test.
+        cls.sim = cls.enterClassContext(Sim(latency=0.3, now=time.time()))
+        cls.cd = cls.enterClassContext(daemon(account(cls.sim.http_url)))
         # Four polls at least: hourly records must not come twice.
         cls.cd.wait_for(lambda: len(cls.sim.requests("getSpendingStats")) >= 12,
                         30, "four polls")
         time.sleep(0.5)
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.cd.__exit__(None, None, None)
-        cls.sim.__exit__(None, None, None)
 
     def expected(self, queue):
         return sorted(self.sim.expected(queue),
@@ -187,7 +183,7 @@ class ApiErrors(unittest.TestCase):
                     self.assertEqual(len(lines), 1, lines)
 
     def test_strings_shuffled_and_23_records(self):
-        with Sim() as sim:
+        with Sim(now=time.time()) as sim:
             sim.state({"numbers_as_strings": True, "shuffle": True, "records": 23})
             with daemon(account(sim.http_url)) as cd:
                 cd.wait_for(lambda: len(cd.csv("anticaptcha-main",

@@ -853,6 +853,9 @@ def parse_args(argv):
                    help="keep at most this many requests in the log")
     p.add_argument("--quiet", action="store_true",
                    help="print nothing per request")
+    p.add_argument("--watch-parent", action="store_true",
+                   help="exit when the parent process goes away (for test "
+                        "harnesses that may die without stopping the sim)")
     args = p.parse_args(argv)
     host = loopback_host(args.host)
     if host is None:
@@ -918,7 +921,18 @@ async def serve(args):
         " https://%s:%d" % (args.host, https_port) if https_port else ""),
         flush=True)
 
+    if args.watch_parent:
+        parent = os.getppid()
+
+        async def watch():
+            while os.getppid() == parent:
+                await asyncio.sleep(0.5)
+            stop.set()
+        watcher = asyncio.create_task(watch())
+
     await stop.wait()
+    if args.watch_parent:
+        watcher.cancel()
     for s in servers:
         s.close()
     for t in list(sim.tasks):
