@@ -175,12 +175,16 @@ class ApiErrors(unittest.TestCase):
             with self.subTest(fault=fault["action"]), Sim() as sim:
                 sim.faults([fault])
                 with daemon(account(sim.http_url, "    Balance false")) as cd:
-                    cd.wait_for(lambda: len(sim.requests("getSpendingStats")) >= 6,
-                                30, "two failed polls")
+                    failed = lambda: [l for l in cd.log().splitlines()
+                                      if "getSpendingStats" in l and "failed" in l]
+                    cd.wait_for(failed, 15, "the failure line")
+                    # Two more polls fail: still the one line of this outage.
+                    n = len(sim.requests("getSpendingStats"))
+                    cd.wait_for(lambda: len(sim.requests("getSpendingStats")) >= n + 6,
+                                30, "two more failed polls")
+                    time.sleep(0.5)
                     self.assertEqual(spending_files(cd), [])
-                    lines = [l for l in cd.log().splitlines()
-                             if "getSpendingStats" in l and "failed" in l]
-                    self.assertEqual(len(lines), 1, lines)
+                    self.assertEqual(len(failed()), 1, failed())
 
     def test_strings_shuffled_and_23_records(self):
         with Sim(now=time.time()) as sim:
