@@ -99,44 +99,23 @@ class Graphite(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.started = time.monotonic()
+        cls.addClassCleanup(lambda: print(
+            "\nGraphite: %.1f s from start to stop" % (time.monotonic() - cls.started)))
+        # Stopped in reverse order, whatever happens: collectd, carbon, sim.
         # A fixed clock: the records do not move if an hour ends meanwhile.
-        cls.sim = Sim(now=time.time(), quiet=True).__enter__()
-        try:
-            cls.carbon = CarbonCache(SCHEMAS).__enter__()
-            try:
-                cls.cd = Collectd(accounts(cls.sim.http_url),
-                                  extra_config=write_graphite(cls.carbon.port),
-                                  files={KEY_FILE: TEST_KEY + "\n"}).__enter__()
-                try:
-                    cls.cd.wait_for(cls.landed, 30 * SLOW,
-                                    "the values in carbon's whisper files", interval=0.3)
-                    # Three polls more: rates (StoreRates) need two values.
-                    polls = len(cls.sim.requests("getSpendingStats"))
-                    cls.cd.wait_for(lambda: len(cls.sim.requests("getSpendingStats"))
-                                    >= polls + 12, 20 * SLOW, "three more polls")
-                    cls.cd.wait_for(cls.rates_landed, 20 * SLOW, "derive rates in carbon",
-                                    interval=0.3)
-                except BaseException:
-                    cls.cd.__exit__(None, None, None)
-                    raise
-            except BaseException:
-                cls.carbon.__exit__(None, None, None)
-                raise
-        except BaseException:
-            cls.sim.__exit__(None, None, None)
-            raise
-
-    @classmethod
-    def tearDownClass(cls):
-        try:
-            try:
-                cls.cd.__exit__(None, None, None)
-            finally:
-                cls.carbon.__exit__(None, None, None)
-        finally:
-            cls.sim.__exit__(None, None, None)
-            print("\nGraphite: %.1f s from start to stop" %
-                  (time.monotonic() - cls.started))
+        cls.sim = cls.enterClassContext(Sim(now=time.time(), quiet=True))
+        cls.carbon = cls.enterClassContext(CarbonCache(SCHEMAS))
+        cls.cd = cls.enterClassContext(Collectd(
+            accounts(cls.sim.http_url), extra_config=write_graphite(cls.carbon.port),
+            files={KEY_FILE: TEST_KEY + "\n"}))
+        cls.cd.wait_for(cls.landed, 30 * SLOW,
+                        "the values in carbon's whisper files", interval=0.3)
+        # Three polls more: rates (StoreRates) need two values.
+        polls = len(cls.sim.requests("getSpendingStats"))
+        cls.cd.wait_for(lambda: len(cls.sim.requests("getSpendingStats"))
+                        >= polls + 12, 20 * SLOW, "three more polls")
+        cls.cd.wait_for(cls.rates_landed, 20 * SLOW, "derive rates in carbon",
+                        interval=0.3)
 
     @classmethod
     def landed(cls):

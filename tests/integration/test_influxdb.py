@@ -66,37 +66,15 @@ class InfluxDBCollectdInput(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.started = time.monotonic()
-        cls.sim = Sim(now=time.time(), quiet=True).__enter__()
-        try:
-            cls.influx = InfluxDB().__enter__()
-            try:
-                cls.cd = Collectd(accounts(cls.sim.http_url),
-                                  extra_config=network(cls.influx.collectd_port),
-                                  files={KEY_FILE: TEST_KEY + "\n"}).__enter__()
-                try:
-                    cls.cd.wait_for(cls.landed, 30 * SLOW, "the values in InfluxDB",
-                                    interval=0.3)
-                except BaseException:
-                    cls.cd.__exit__(None, None, None)
-                    raise
-            except BaseException:
-                cls.influx.__exit__(None, None, None)
-                raise
-        except BaseException:
-            cls.sim.__exit__(None, None, None)
-            raise
-
-    @classmethod
-    def tearDownClass(cls):
-        try:
-            try:
-                cls.cd.__exit__(None, None, None)
-            finally:
-                cls.influx.__exit__(None, None, None)
-        finally:
-            cls.sim.__exit__(None, None, None)
-            print("\nInfluxDB: %.1f s from start to stop" %
-                  (time.monotonic() - cls.started))
+        cls.addClassCleanup(lambda: print(
+            "\nInfluxDB: %.1f s from start to stop" % (time.monotonic() - cls.started)))
+        # Stopped in reverse order, whatever happens: collectd, influxd, sim.
+        cls.sim = cls.enterClassContext(Sim(now=time.time(), quiet=True))
+        cls.influx = cls.enterClassContext(InfluxDB())
+        cls.cd = cls.enterClassContext(Collectd(
+            accounts(cls.sim.http_url), extra_config=network(cls.influx.collectd_port),
+            files={KEY_FILE: TEST_KEY + "\n"}))
+        cls.cd.wait_for(cls.landed, 30 * SLOW, "the values in InfluxDB", interval=0.3)
 
     @classmethod
     def count(cls, cond):
