@@ -118,52 +118,34 @@ class ThresholdAlerts(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.started = time.monotonic()
+        cls.addClassCleanup(lambda: print(
+            "\nthreshold: %.1f s from start to stop" % (time.monotonic() - cls.started)))
         cls.th = thresholds()
         cls.sims = {}
-        try:
-            for name, balance in BALANCES.items():
-                cls.sims[name] = Sim(quiet=True).__enter__()
-                cls.sims[name].state({"balance": balance})
-            pick_clock(cls.sims["main"], cls.th["recaptcha_proxyless-money_1h"])
-            # One write thread: the threshold plugin checks the series' value
-            # in collectd's cache, which with several write threads a later
-            # back-filled hour can overwrite before an earlier hour's check
-            # (README.md, "Alerts"); one thread keeps hour after hour.
-            cls.cd = Collectd(accounts({n: s.http_url for n, s in cls.sims.items()}),
-                              extra_config='Include "%s"' % DROP_IN,
-                              global_config="WriteThreads 1",
-                              files={KEY_FILE: TEST_KEY + "\n"}).__enter__()
-            try:
-                # Every account's balance and the last hour of both budgets
-                # went through the threshold plugin; the counters after that.
-                cls.cd.wait_for(lambda: all(
-                    cls.cd.csv("anticaptcha-%s" % n, "gauge-balance") for n in BALANCES)
-                    and len(cls.cd.csv("anticaptcha-main", "gauge-all-money_1h")) == 24
-                    and len(cls.cd.csv("anticaptcha-main",
-                                       "gauge-recaptcha_proxyless-money_1h")) == 24,
-                    20 * SLOW, "the balances and hourly records")
-                mark = time.time()
-                cls.cd.wait_for(lambda: cls.cd.csv("anticaptcha",
-                                                   "derive-notifications-invalid")
-                                and cls.cd.csv("anticaptcha", "derive-notifications-invalid")
-                                [-1][0] > mark + 1, 10 * SLOW, "the report counters")
-            except BaseException:
-                cls.cd.__exit__(None, None, None)
-                raise
-        except BaseException:
-            for s in cls.sims.values():
-                s.__exit__(None, None, None)
-            raise
-
-    @classmethod
-    def tearDownClass(cls):
-        try:
-            cls.cd.__exit__(None, None, None)
-        finally:
-            for s in cls.sims.values():
-                s.__exit__(None, None, None)
-            print("\nthreshold: %.1f s from start to stop" %
-                  (time.monotonic() - cls.started))
+        for name, balance in BALANCES.items():
+            cls.sims[name] = cls.enterClassContext(Sim(quiet=True))
+            cls.sims[name].state({"balance": balance})
+        pick_clock(cls.sims["main"], cls.th["recaptcha_proxyless-money_1h"])
+        # One write thread: the threshold plugin checks the series' value in
+        # collectd's cache, which with several write threads a later
+        # back-filled hour can overwrite before an earlier hour's check
+        # (README.md, "Alerts"); one thread keeps hour after hour.
+        cls.cd = cls.enterClassContext(Collectd(
+            accounts({n: s.http_url for n, s in cls.sims.items()}),
+            extra_config='Include "%s"' % DROP_IN, global_config="WriteThreads 1",
+            files={KEY_FILE: TEST_KEY + "\n"}))
+        # Every account's balance and the last hour of both budgets went
+        # through the threshold plugin; the counters after that.
+        cls.cd.wait_for(lambda: all(
+            cls.cd.csv("anticaptcha-%s" % n, "gauge-balance") for n in BALANCES)
+            and len(cls.cd.csv("anticaptcha-main", "gauge-all-money_1h")) == 24
+            and len(cls.cd.csv("anticaptcha-main",
+                               "gauge-recaptcha_proxyless-money_1h")) == 24,
+            20 * SLOW, "the balances and hourly records")
+        mark = time.time()
+        invalid = lambda: cls.cd.csv("anticaptcha", "derive-notifications-invalid")
+        cls.cd.wait_for(lambda: invalid() and invalid()[-1][0] > mark + 1,
+                        10 * SLOW, "the report counters")
 
     def notifications(self, account, type_instance):
         """[(severity, value, log time), ...] in the order logged."""
