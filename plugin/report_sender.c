@@ -219,20 +219,25 @@ static void log_outcome(report_sender_t *s, const slot_t *slot,
   account_log_t *log = &s->logs[slot->job.req.account];
   char what[256];
   if (d == DECISION_ACCEPTED) {
-    c_release(LOG_INFO, &log->failing,
-              "anticaptcha plugin: Account \"%s\": reports go through again.",
-              a->name);
+    /* One line ends the outage, whether reports failed or were refused. */
+    if (c_would_release(&log->failing) || c_would_release(&log->rejected))
+      INFO("anticaptcha plugin: Account \"%s\": reports go through again.",
+           a->name);
+    C_COMPLAIN_INIT(&log->failing);
+    C_COMPLAIN_INIT(&log->rejected);
     return;
   }
   api_call_describe(&slot->call, what, sizeof(what));
+  /* Once per outage (as the reader does): c_complain would repeat the line
+   * at doubling intervals for as long as the API fails. */
   if (d == DECISION_REJECTED)
-    c_complain(LOG_NOTICE, &log->rejected,
+    c_complain_once(LOG_NOTICE, &log->rejected,
                "anticaptcha plugin: Account \"%s\": %s for task %" PRIu64
                " was refused: %s. errorId 16 means too late or already "
                "reported.", a->name, slot->call.method, slot->job.req.task_id,
                what);
   else
-    c_complain(LOG_WARNING, &log->failing,
+    c_complain_once(LOG_WARNING, &log->failing,
                "anticaptcha plugin: Account \"%s\": %s for task %" PRIu64
                " failed: %s; retrying while its window is open.",
                a->name, slot->call.method, slot->job.req.task_id, what);

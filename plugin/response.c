@@ -260,21 +260,49 @@ void response_destroy(response_t *r) {
   r->yh = NULL;
 }
 
+static int parse_chunk(response_t *r, const char *buf, size_t len) {
+  if (len > 0 &&
+      yajl_parse(r->yh, (const unsigned char *)buf, len) != yajl_status_ok)
+    fail(r, "the answer is not valid JSON");
+  return r->failed ? -1 : 0;
+}
+
+/* Parses what was gathered (see RESPONSE_COALESCE). */
+static int flush_pending(response_t *r) {
+  size_t n = r->pending_len;
+  r->pending_len = 0;
+  return parse_chunk(r, r->pending, n);
+}
+
 int response_feed(response_t *r, const char *buf, size_t len) {
   if (r->failed)
     return -1;
+  size_t before = r->bytes;
   r->bytes += len;
   if (r->bytes > RESPONSE_MAX_BYTES) {
     r->too_large = true;
     fail(r, "the answer is larger than %d bytes", RESPONSE_MAX_BYTES);
     return -1;
   }
-  if (yajl_parse(r->yh, (const unsigned char *)buf, len) != yajl_status_ok)
-    fail(r, "the answer is not valid JSON");
-  return r->failed ? -1 : 0;
+  if (before < RESPONSE_COALESCE && r->pending_len == 0)
+    return parse_chunk(r, buf, len);
+  if (r->pending_len + len < sizeof(r->pending)) {
+    memcpy(r->pending + r->pending_len, buf, len);
+    r->pending_len += len;
+    return 0;
+  }
+  if (flush_pending(r) != 0)
+    return -1;
+  if (len >= sizeof(r->pending))
+    return parse_chunk(r, buf, len);
+  memcpy(r->pending, buf, len);
+  r->pending_len = len;
+  return 0;
 }
 
 response_status_t response_finish(response_t *r) {
+  if (!r->failed)
+    flush_pending(r);
   if (!r->failed && yajl_complete_parse(r->yh) != yajl_status_ok)
     fail(r, r->bytes == 0 ? "the answer is empty" : "the answer is not valid JSON");
   if (r->failed)

@@ -15,6 +15,13 @@
 #define RESPONSE_MAX_BYTES (256 * 1024)
 /* The API documents 24 hourly records; more than this is refused. */
 #define RESPONSE_MAX_RECORDS 48
+/* yajl re-lexes a token split across chunks from the token's start each
+ * time, so a long string or number dripped in tiny chunks costs quadratic
+ * time (a 256 KiB number fed byte by byte: minutes of CPU). Past the first
+ * RESPONSE_COALESCE bytes, small chunks are gathered and parsed this many
+ * bytes at a time; the first ones still go straight to the parser, so a body
+ * that is not JSON is refused at once. */
+#define RESPONSE_COALESCE 4096
 
 typedef enum {
   RESPONSE_SPENDING, /* getSpendingStats: errorId + data[] */
@@ -54,6 +61,8 @@ typedef struct {
   int skip_depth; /* > 0: ignoring a value of an unknown key until here */
   int top_key, rec_key;
   unsigned rec_fields; /* bit per record field seen */
+  size_t pending_len;  /* bytes gathered in pending, not parsed yet */
+  char pending[RESPONSE_COALESCE];
 } response_t;
 
 /* Sets up r for one answer of the given kind. Returns 0, or -1 when the

@@ -1,0 +1,283 @@
+"""Load and resource bounds of the report path, with a real collectd.
+
+* A flood of notifications far beyond QueueLimit: memory stays put, every
+  notification is either queued or counted as dropped, and collectd's
+  unixsock keeps answering other clients while the flood goes on.
+* collectd stopped while reports are in flight: it exits within the
+  plugin's 2 s grace (plus collectd's own shutdown), counts and logs what it
+  abandons, lets answers that come within the grace count, and leaves no
+  process or connection behind.
+* 100,000 reports through the whole path (unixsock PUTNOTIF, the plugin, the
+  simulated API): collectd's resident memory, sampled every 10,000, stays
+  flat; the figures and the sim's throughput are printed.
+
+Notifications are sent fast: one persistent unixsock connection per sender
+thread, PUTNOTIF lines written in batches and their answers read back.
+"""
+
+import os
+import socket
+import threading
+import time
+import unittest
+
+from harness import Collectd, Sim, TEST_KEY, assert_no_key_in
+import runner
+
+KEY_FILE = "client.key"
+REPORT = "reportIncorrectRecaptcha"
+
+
+def daemon(url, extra="", timeout=5, **kw):
+    return Collectd('''
+  <Account "main">
+    ClientKeyFile "@TMP@/%s"
+    URL "%s"
+    Balance false
+    Interval 3600
+    Timeout %d
+  </Account>
+%s''' % (KEY_FILE, url, timeout, extra), files={KEY_FILE: TEST_KEY + "\n"},
+                    **kw)
+
+
+def putnotif_lines(ids, t):
+    return b"".join(b"PUTNOTIF severity=failure time=%.3f plugin=anticaptcha "
+                    b"type=recaptcha type_instance=%d message=x\n" % (t, i)
+                    for i in ids)
+
+
+def flood(cd, ids, threads=4, batch=500, t=None, pace=None):
+    """Sends a report request for every id over `threads` persistent unixsock
+    connections, `batch` lines at a time; returns the seconds taken. pace():
+    called before each batch, may sleep to hold the sender back."""
+    errors = []
+    per = (len(ids) + threads - 1) // threads
+
+    def worker(chunk):
+        try:
+            with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+                s.settimeout(30)
+                s.connect(cd.socket_path)
+                f = s.makefile("rb")
+                for i in range(0, len(chunk), batch):
+                    if pace:
+                        pace()
+                    part = chunk[i:i + batch]
+                    s.sendall(putnotif_lines(part, t or time.time()))
+                    for _ in part:
+                        line = f.readline()
+                        if not line.startswith(b"0 "):
+                            raise AssertionError("PUTNOTIF: %r" % line)
+        except Exception as e:  # reported by the caller
+            errors.append(e)
+
+    started = time.monotonic()
+    workers = [threading.Thread(target=worker, args=(ids[k * per:(k + 1) * per],))
+               for k in range(threads)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join()
+    if errors:
+        raise errors[0]
+    return time.monotonic() - started
+
+
+def counter(cd, name, account="anticaptcha-main"):
+    rows = cd.csv(account, "derive-reports-" + name)
+    return rows[-1][1][0] if rows else 0
+
+
+def cpu_seconds(pid):
+    """User + system CPU time of a process so far."""
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def report_requests(sim):
+    return sim.stats()["by_method"].get(REPORT, 0)
+
+
+class Flood(unittest.TestCase):
+
+    def test_flood_beyond_queue_limit(self):
+        n, limit, in_flight = 20000, 200, 8
+        with Sim(quiet=True) as sim, daemon(
+                sim.http_url, "QueueLimit %d\nMaxInFlight %d\nWindow 60"
+                % (limit, in_flight), timeout=4) as cd:
+            # The API hangs (each request until its 4 s Timeout): what is
+            # taken stays queued or in flight. A warm-up fills the queue.
+            sim.faults([{"method": REPORT, "action": "hang"}])
+            time.sleep(1)
+            flood(cd, list(range(1, 2001)), t=time.time())
+            rss_before = cd.rss_kib()
+            latencies = []
+            stop = threading.Event()
+
+            def probe():  # another unixsock client during the flood
+                while not stop.is_set():
+                    t = time.monotonic()
+                    answer = cd.unixsock("LISTVAL")
+                    latencies.append(time.monotonic() - t)
+                    if not answer[0].isdigit():
+                        latencies.append(99)
+                    time.sleep(0.02)
+            prober = threading.Thread(target=probe)
+            prober.start()
+            try:
+                seconds = flood(cd, list(range(10001, 10001 + n)), t=time.time())
+            finally:
+                stop.set()
+                prober.join()
+            rss_after = cd.rss_kib()
+            total = 2000 + n
+            cd.wait_for(lambda: counter(cd, "dropped") >= total - limit - in_flight,
+                        10, "the drop counter")
+            dropped = counter(cd, "dropped")
+            taken = total - dropped
+            # Exactly what fits: QueueLimit queued plus the requests in flight.
+            self.assertLessEqual(taken, limit + in_flight)
+            # (Nothing retried yet: the hanging requests have not timed out.)
+            self.assertEqual(taken, limit + report_requests(sim))
+            # The outage ends: everything taken is delivered, nothing else.
+            sim.clear_faults()
+            cd.wait_for(lambda: counter(cd, "accepted") == taken, 30,
+                        "the queued reports")
+            time.sleep(1.5)
+            self.assertEqual(counter(cd, "accepted"), taken)
+            self.assertEqual(counter(cd, "dropped"), dropped)
+            self.assertEqual(counter(cd, "expired") + counter(cd, "rejected"), 0)
+            self.assertTrue(cd.alive())
+            print("\nflood: %d notifications (after 2,000 to fill the queue) in "
+                  "%.1f s (%.0f/s) with QueueLimit %d, "
+                  "MaxInFlight %d: %d taken, %d dropped; RSS %d -> %d KiB; "
+                  "unixsock LISTVAL during the flood: %d answers, slowest %.3f s"
+                  % (n, seconds, n / seconds, limit, in_flight, taken, dropped,
+                     rss_before, rss_after, len(latencies), max(latencies)))
+            self.assertLess(rss_after - rss_before, 2048, "memory grew")
+            self.assertGreater(len(latencies), 3)
+            self.assertLess(max(latencies), 1.0, "unixsock stalled")
+            assert_no_key_in(cd.dir, exclude=(KEY_FILE,))
+            assert_no_key_in(cd.log())
+
+
+class Shutdown(unittest.TestCase):
+
+    def stop_timed(self, cd):
+        started = time.monotonic()
+        cd.stop()
+        return time.monotonic() - started
+
+    def assert_nothing_left(self, cd, sim):
+        # collectd ran in its own session: no process of its group is left.
+        with self.assertRaises(ProcessLookupError):
+            os.killpg(cd.pid, 0)
+        # The sim counts the control connection asking too.
+        deadline = time.monotonic() + 5
+        while sim.stats()["open_connections"] > 1 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        self.assertEqual(sim.stats()["open_connections"], 1)
+
+    def test_stop_with_reports_in_flight(self):
+        with Sim(quiet=True) as sim:
+            sim.faults([{"method": REPORT, "action": "hang"}])
+            with daemon(sim.http_url, "MaxInFlight 64", timeout=30) as cd:
+                flood(cd, list(range(1, 101)), threads=1, t=time.time())
+                cd.wait_for(lambda: sim.stats()["open_connections"] >= 64, 10,
+                            "64 reports in flight")
+                seconds = self.stop_timed(cd)
+                log = cd.log()
+                self.assert_nothing_left(cd, sim)
+                print("\nshutdown with 64 reports hanging in flight, 36 queued: "
+                      "collectd exited in %.2f s" % seconds)
+                # 2 s grace for the plugin, the rest is collectd's own.
+                self.assertLess(seconds, 5.0 * (4 if os.environ.get(
+                    "COLLECTD_WRAPPER") else 1))
+                self.assertIn("shutting down with 100 report(s) unsent; they are "
+                              "counted as abandoned", log)
+                assert_no_key_in(log)
+
+    def test_answers_within_grace_count(self):
+        with Sim(quiet=True) as sim:
+            sim.faults([{"method": REPORT, "action": "delay", "seconds": 1}])
+            with daemon(sim.http_url) as cd:
+                flood(cd, list(range(1, 21)), threads=1, t=time.time())
+                cd.wait_for(lambda: sim.stats()["by_method"].get(REPORT) == 20, 10,
+                            "20 reports sent")
+                seconds = self.stop_timed(cd)
+                log = cd.log()
+                self.assert_nothing_left(cd, sim)
+                print("\nshutdown with 20 reports answered after 1 s: collectd "
+                      "exited in %.2f s" % seconds)
+                self.assertNotIn("unsent", log)
+                self.assertLess(seconds, 5.0 * (4 if os.environ.get(
+                    "COLLECTD_WRAPPER") else 1))
+
+
+class HundredThousand(unittest.TestCase):
+
+    def test_100000_reports_memory_flat(self):
+        warmup, n, step = 10000, 100000, 10000
+        with Sim(quiet=True) as sim, daemon(
+                sim.http_url, "QueueLimit 20000\nWindow 60") as cd:
+            time.sleep(1)
+            submitted = [0]
+            lock = threading.Lock()
+            rss = []
+
+            def pace():
+                # Keep at most 8,000 reports ahead of the API: none dropped,
+                # none older than Window when its turn comes. Sample the RSS
+                # every 10,000.
+                while submitted[0] - report_requests(sim) > 8000:
+                    time.sleep(0.05)
+                with lock:
+                    if submitted[0] % step == 0 and submitted[0] > warmup:
+                        rss.append((submitted[0] - warmup, cd.rss_kib()))
+                    submitted[0] += 500
+
+            def run(ids):
+                flood(cd, ids, threads=4, pace=pace)
+                cd.wait_for(lambda: counter(cd, "accepted") >= ids[-1], 60,
+                            "reports up to %d accepted" % ids[-1], interval=0.25)
+
+            run(list(range(1, warmup + 1)))
+            time.sleep(1.5)
+            rss.append((0, cd.rss_kib()))
+            sim_cpu0 = cpu_seconds(sim.pid)
+            cd_cpu0 = cpu_seconds(cd.pid)
+            started = time.monotonic()
+            run(list(range(warmup + 1, warmup + n + 1)))
+            seconds = time.monotonic() - started
+            cd_cpu = cpu_seconds(cd.pid) - cd_cpu0
+            time.sleep(1.5)
+            rss.append((n, cd.rss_kib()))
+            total = warmup + n
+            self.assertEqual(counter(cd, "accepted"), total)
+            self.assertEqual(counter(cd, "sent"), total)
+            for name in ("dropped", "expired", "rejected", "duplicate", "retried"):
+                self.assertEqual(counter(cd, name), 0, name)
+            self.assertEqual(report_requests(sim), total)
+            growth = rss[-1][1] - rss[0][1]
+            sim_cpu = cpu_seconds(sim.pid) - sim_cpu0
+            print("\n100,000 reports in %.1f s: %.0f reports/s end to end (unixsock, "
+                  "plugin, HTTP, sim); CPU busy: the sim (one Python process) "
+                  "%.0f%%, collectd %.0f%%" % (seconds, n / seconds,
+                                              100 * sim_cpu / seconds,
+                                              100 * cd_cpu / seconds))
+            print("collectd RSS (KiB) after the 10,000 warm-up, every 10,000 "
+                  "reports and at the end: %s" % ", ".join("%d" % r for _, r in rss))
+            half = rss[-1][1] - rss[len(rss) // 2][1]
+            print("RSS growth over 100,000 reports: %+d KiB (%+d KiB over the "
+                  "last 50,000); allowed: 1024 KiB (512 KiB)" % (growth, half))
+            # (The seen set and the queues are allocated, and touched, at
+            # start: nothing grows with the number of reports.)
+            self.assertLess(growth, 1024, "memory not flat")
+            self.assertLess(half, 512, "memory not flat")
+            assert_no_key_in(cd.dir, exclude=(KEY_FILE,))
+
+
+if __name__ == "__main__":
+    runner.main()
