@@ -98,6 +98,7 @@ submit_result_t sender_submit(report_sender_t *s, const report_request_t *req,
   report_job_t job = {.req = *req, .deadline = req->completed + s->cfg->window};
   submit_result_t result = SUBMIT_QUEUED;
   report_counters_t *c = &s->counters[req->account];
+  bool was_empty = false;
 
   pthread_mutex_lock(&s->lock);
   if (!report_window_open(&job, now)) {
@@ -124,12 +125,17 @@ submit_result_t sender_submit(report_sender_t *s, const report_request_t *req,
       result = SUBMIT_DROPPED;
       break;
     case SEEN_NEW:
+      was_empty = s->queue.count == 0;
       job_ring_push(&s->queue, &job);
       break;
     }
   }
   pthread_mutex_unlock(&s->lock);
-  if (result == SUBMIT_QUEUED)
+  /* The worker takes jobs until the queue is empty (seen under the lock) or
+   * every slot is busy (a finishing transfer wakes it then): only a first
+   * job needs a wake-up. One per job cost the worker a pass over all its
+   * transfers per report. */
+  if (was_empty)
     curl_multi_wakeup(s->multi);
   return result;
 }
@@ -306,6 +312,12 @@ static void *worker(void *arg) {
     start_jobs(s);
     curl_multi_perform(s->multi, &running);
     collect_done(s);
+    /* Refill the slots that just finished before sleeping: nothing else
+     * would (sender_submit wakes the worker only for a first job). Without
+     * this a busy host, where the worker finds all answers at once, stalled
+     * here for the whole second with every slot free. New handles make
+     * curl_multi_poll return at once. */
+    start_jobs(s);
     curl_multi_poll(s->multi, NULL, 0, sleep_ms(s, cdtime()), NULL);
   }
   return NULL;
