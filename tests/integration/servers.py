@@ -508,3 +508,28 @@ bind-address = "127.0.0.1:%(rpc)d"
                 row.setdefault("_measurement", s.get("name"))
                 out.append(row)
         return out
+
+
+# ---- What the downstream tests poll ----------------------------------------
+
+KEY_FILE = "client.key"
+QUEUES = ("Recaptcha Proxyless", "English ImageToText")
+
+
+def two_accounts(url):
+    # "main": two queues, the total and the balance, polled every second;
+    # "eu.shop": the total only, to see what becomes of a dot in a name.
+    return """
+  <Account "main">
+    ClientKeyFile "@TMP@/%(key)s"
+    URL "%(url)s"
+    Queue "%(q0)s"
+    Queue "%(q1)s"
+    Interval 1
+  </Account>
+  <Account "eu.shop">
+    ClientKeyFile "@TMP@/%(key)s"
+    URL "%(url)s"
+    Balance false
+    Interval 1
+  </Account>""" % {"key": KEY_FILE, "url": url, "q0": QUEUES[0], "q1": QUEUES[1]}

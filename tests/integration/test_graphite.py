@@ -11,12 +11,10 @@ import time
 import unittest
 
 from harness import Collectd, Sim, TEST_KEY, assert_no_key_in, timeout_factor
-from servers import CarbonCache
+from servers import CarbonCache, KEY_FILE, QUEUES, two_accounts
 import runner
 
-KEY_FILE = "client.key"
 SLOW = timeout_factor()  # 4 under COLLECTD_WRAPPER (valgrind)
-QUEUES = ("Recaptcha Proxyless", "English ImageToText")
 SERIES = {"recaptcha_proxyless": "Recaptcha Proxyless",
           "english_imagetotext": "English ImageToText", "all": None}
 
@@ -70,25 +68,6 @@ def write_graphite(port):
 </Plugin>""" % (port, port)
 
 
-def accounts(url):
-    # "main": two queues, the total and the balance, polled every second;
-    # "eu.shop": the total only, to see what becomes of a dot in a name.
-    return """
-  <Account "main">
-    ClientKeyFile "@TMP@/%(key)s"
-    URL "%(url)s"
-    Queue "%(q0)s"
-    Queue "%(q1)s"
-    Interval 1
-  </Account>
-  <Account "eu.shop">
-    ClientKeyFile "@TMP@/%(key)s"
-    URL "%(url)s"
-    Balance false
-    Interval 1
-  </Account>""" % {"key": KEY_FILE, "url": url, "q0": QUEUES[0], "q1": QUEUES[1]}
-
-
 def metric(account, ident):
     """The default path: <host>.anticaptcha-<account>.<type>-<type instance>."""
     return "testhost.anticaptcha-%s.%s" % (account, ident)
@@ -106,7 +85,7 @@ class Graphite(unittest.TestCase):
         cls.sim = cls.enterClassContext(Sim(now=time.time(), quiet=True))
         cls.carbon = cls.enterClassContext(CarbonCache(SCHEMAS))
         cls.cd = cls.enterClassContext(Collectd(
-            accounts(cls.sim.http_url), extra_config=write_graphite(cls.carbon.port),
+            two_accounts(cls.sim.http_url), extra_config=write_graphite(cls.carbon.port),
             files={KEY_FILE: TEST_KEY + "\n"}))
         cls.cd.wait_for(cls.landed, 30 * SLOW,
                         "the values in carbon's whisper files", interval=0.3)

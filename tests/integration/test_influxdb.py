@@ -10,12 +10,10 @@ import time
 import unittest
 
 from harness import Collectd, Sim, TEST_KEY, assert_no_key_in, timeout_factor
-from servers import InfluxDB
+from servers import InfluxDB, KEY_FILE, QUEUES, two_accounts
 import runner
 
-KEY_FILE = "client.key"
 SLOW = timeout_factor()  # 4 under COLLECTD_WRAPPER (valgrind)
-QUEUES = ("Recaptcha Proxyless", "English ImageToText")
 SERIES = {"recaptcha_proxyless": "Recaptcha Proxyless",
           "english_imagetotext": "English ImageToText", "all": None}
 MEASUREMENT = "anticaptcha_value"
@@ -39,23 +37,6 @@ def network(port):
 </Plugin>""" % port
 
 
-def accounts(url):
-    return """
-  <Account "main">
-    ClientKeyFile "@TMP@/%(key)s"
-    URL "%(url)s"
-    Queue "%(q0)s"
-    Queue "%(q1)s"
-    Interval 1
-  </Account>
-  <Account "eu.shop">
-    ClientKeyFile "@TMP@/%(key)s"
-    URL "%(url)s"
-    Balance false
-    Interval 1
-  </Account>""" % {"key": KEY_FILE, "url": url, "q0": QUEUES[0], "q1": QUEUES[1]}
-
-
 def where(instance, type_, type_instance):
     return ("\"instance\" = '%s' AND \"type\" = '%s' AND \"type_instance\" = '%s'"
             % (instance, type_, type_instance))
@@ -72,7 +53,7 @@ class InfluxDBCollectdInput(unittest.TestCase):
         cls.sim = cls.enterClassContext(Sim(now=time.time(), quiet=True))
         cls.influx = cls.enterClassContext(InfluxDB())
         cls.cd = cls.enterClassContext(Collectd(
-            accounts(cls.sim.http_url), extra_config=network(cls.influx.collectd_port),
+            two_accounts(cls.sim.http_url), extra_config=network(cls.influx.collectd_port),
             files={KEY_FILE: TEST_KEY + "\n"}))
         cls.cd.wait_for(cls.landed, 30 * SLOW, "the values in InfluxDB", interval=0.3)
 
