@@ -97,9 +97,14 @@ void api_call_complete(api_call_t *c, CURLcode code) {
   wipe_body(c);
 }
 
+/* A write error is ours when we refused the body: that is a bad answer, not
+ * a transport failure. */
+static bool transport_failed(const api_call_t *c) {
+  return c->code != CURLE_OK && !(c->code == CURLE_WRITE_ERROR && c->resp.failed);
+}
+
 api_result_t api_call_result(const api_call_t *c) {
-  bool refused = c->resp.failed; /* we aborted: the body was bad */
-  if (c->code != CURLE_OK && !(c->code == CURLE_WRITE_ERROR && refused))
+  if (transport_failed(c))
     return API_TRANSIENT;
   if (c->http_status < 200 || c->http_status > 299)
     return (c->http_status >= 500 || c->http_status == 429 ||
@@ -128,7 +133,7 @@ const char *api_call_describe(const api_call_t *c, char *buf, size_t size) {
              c->resp.error_description);
     break;
   default:
-    if (c->code != CURLE_OK && !(c->code == CURLE_WRITE_ERROR && c->resp.failed))
+    if (transport_failed(c))
       snprintf(buf, size, "transport failure: %s",
                c->errbuf[0] ? c->errbuf : curl_easy_strerror(c->code));
     else if (c->http_status < 200 || c->http_status > 299)
