@@ -4,7 +4,7 @@ polls the simulated API; the csv plugin's files say what was dispatched."""
 import time
 import unittest
 
-from harness import Collectd, Sim, TEST_KEY, assert_no_key_in
+from harness import Collectd, Sim, TEST_KEY, assert_no_key_in, timeout_factor
 import runner
 
 QUEUES = ("Recaptcha Proxyless", "English ImageToText")
@@ -205,18 +205,21 @@ class Https(unittest.TestCase):
 
     def run_with(self, sim, ca=True, url=None):
         extra = '    CACert "%s"' % sim.ca_file if ca else ""
+        # Under valgrind a TLS handshake alone can outlast 5 s: the refusal
+        # must be the certificate's, not a timeout's.
+        extra += "\n    Timeout %d" % (5 * timeout_factor())
         return daemon(account(url or sim.https_url, extra + "\n    Balance false"))
 
     def test_test_ca_accepted_with_cacert(self):
         with Sim(https=True) as sim, self.run_with(sim) as cd:
             cd.wait_for(lambda: cd.csv("anticaptcha-main", "gauge-all-money_24h"),
-                        20, "values over HTTPS")
+                        20 * timeout_factor(), "values over HTTPS")
             self.assertTrue(all(r["tls"] for r in sim.requests()))
 
     def test_unknown_ca_refused(self):
         with Sim(https=True) as sim, self.run_with(sim, ca=False) as cd:
             cd.wait_for(lambda: "getSpendingStats" in cd.log() and "failed" in cd.log(),
-                        20, "the TLS failure line")
+                        20 * timeout_factor(), "the TLS failure line")
             self.assertEqual(spending_files(cd), [])
             self.assertEqual(sim.requests(), [])
             self.assertRegex(cd.log(), r"(?i)certificate|SSL")
@@ -224,7 +227,7 @@ class Https(unittest.TestCase):
     def test_host_name_mismatch_refused(self):
         with Sim(https=True, cert="wronghost") as sim, self.run_with(sim) as cd:
             cd.wait_for(lambda: "getSpendingStats" in cd.log() and "failed" in cd.log(),
-                        20, "the TLS failure line")
+                        20 * timeout_factor(), "the TLS failure line")
             self.assertEqual(spending_files(cd), [])
             self.assertEqual(sim.requests(), [])
 
