@@ -68,6 +68,22 @@ static void complain_late(context_t *c, const report_request_t *req) {
   pthread_mutex_unlock(&c->log_lock);
 }
 
+/* In a flood every unixsock thread drops every notification: the first drop
+ * of a thread and every 1,024th after it ask c_complain (a clock read under a
+ * shared lock), and not while another thread holds the lock, logging
+ * already. The drops are counted either way. */
+static void complain_full(context_t *c) {
+  static __thread unsigned drops;
+  if (drops++ % 1024 != 0 || pthread_mutex_trylock(&c->log_lock) != 0)
+    return;
+  c_complain(LOG_WARNING, &c->full_queue,
+             "anticaptcha plugin: the report queue is full (QueueLimit %zu); "
+             "reports are dropped and counted. Raise QueueLimit or "
+             "MaxInFlight, or check that the API answers.",
+             c->cfg.queue_limit);
+  pthread_mutex_unlock(&c->log_lock);
+}
+
 /* Runs on collectd's unixsock, network, read and write threads: match, copy,
  * enqueue, return. No I/O here. */
 static int ac_notify(const notification_t *n, user_data_t *ud) {
@@ -90,18 +106,12 @@ static int ac_notify(const notification_t *n, user_data_t *ud) {
   default:
     return 0;
   }
-  switch (sender_submit(sender, &req, cdtime())) {
+  switch (sender_submit(sender, &req)) {
   case SUBMIT_EXPIRED:
     complain_late(c, &req);
     break;
   case SUBMIT_DROPPED:
-    pthread_mutex_lock(&c->log_lock);
-    c_complain(LOG_WARNING, &c->full_queue,
-               "anticaptcha plugin: the report queue is full (QueueLimit "
-               "%zu); reports are dropped and counted. Raise QueueLimit or "
-               "MaxInFlight, or check that the API answers.",
-               c->cfg.queue_limit);
-    pthread_mutex_unlock(&c->log_lock);
+    complain_full(c);
     break;
   default:
     break;

@@ -41,7 +41,7 @@ typedef struct {
 } plugin_config_t;
 
 #define DEFAULT_QUEUE_LIMIT 10000
-#define DEFAULT_MAX_IN_FLIGHT 64
+#define DEFAULT_MAX_IN_FLIGHT 128
 #define MAX_WINDOW_SECONDS 60
 
 /* Collectd calls the config callback once per <Plugin anticaptcha> block, and

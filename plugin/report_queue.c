@@ -17,10 +17,11 @@ static void prefault(void *p, size_t size) {
     ((volatile char *)p)[i] = 0;
 }
 
-int seen_init(seen_set_t *s, size_t max_live) {
+/* Room for `capacity` ids, pages touched. */
+static int seen_alloc(seen_set_t *s, size_t capacity) {
   size_t n = 16;
   memset(s, 0, sizeof(*s));
-  s->capacity = max_live > 0 ? max_live : 1;
+  s->capacity = capacity > 0 ? capacity : 1;
   while (n < 2 * s->capacity)
     n <<= 1;
   s->table = calloc(n, sizeof(*s->table));
@@ -32,6 +33,13 @@ int seen_init(seen_set_t *s, size_t max_live) {
   s->mask = n - 1;
   prefault(s->table, n * sizeof(*s->table));
   prefault(s->ring, s->capacity * sizeof(*s->ring));
+  return 0;
+}
+
+int seen_init(seen_set_t *s, size_t initial, size_t max_live) {
+  if (seen_alloc(s, initial < max_live ? initial : max_live) != 0)
+    return -1;
+  s->max_live = s->capacity > max_live ? s->capacity : max_live;
   return 0;
 }
 
@@ -80,6 +88,26 @@ static void forget_expired(seen_set_t *s, cdtime_t now) {
   }
 }
 
+/* Doubles the set, at most to max_live: live entries move oldest first
+ * into a new ring and table. O(n), once per doubling. Returns 0 or -1. */
+static int grow(seen_set_t *s) {
+  size_t capacity = s->capacity < s->max_live / 2 ? 2 * s->capacity
+                                                  : s->max_live;
+  seen_set_t g;
+  if (capacity <= s->capacity || seen_alloc(&g, capacity) != 0)
+    return -1;
+  for (size_t k = 0; k < s->count; k++) {
+    const seen_entry_t *e = &s->ring[(s->head + k) % s->capacity];
+    g.ring[k] = *e;
+    g.table[find(&g, e->account, e->task_id)] = (uint32_t)(k + 1);
+  }
+  g.count = s->count;
+  g.max_live = s->max_live;
+  seen_destroy(s);
+  *s = g;
+  return 0;
+}
+
 seen_result_t seen_add(seen_set_t *s, uint32_t account, uint64_t task_id,
                        cdtime_t now, cdtime_t expires) {
   forget_expired(s, now);
@@ -93,8 +121,11 @@ seen_result_t seen_add(seen_set_t *s, uint32_t account, uint64_t task_id,
     e->expires = expires; /* stays where it is in the ring: forgotten late */
     return SEEN_NEW;
   }
-  if (s->count == s->capacity)
-    return SEEN_FULL;
+  if (s->count == s->capacity) {
+    if (grow(s) != 0)
+      return SEEN_FULL;
+    i = find(s, account, task_id);
+  }
   size_t pos = (s->head + s->count) % s->capacity;
   s->ring[pos] = (seen_entry_t){
       .task_id = task_id, .account = account, .expires = expires};

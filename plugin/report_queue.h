@@ -11,7 +11,8 @@
 
 /* ---- Seen task ids: at most one report per task and account. ----
  * Entries are kept in arrival order and forgotten from the oldest on, once
- * expired: O(1) per add, memory fixed at init. An entry whose expiry is
+ * expired: O(1) per add. Memory is taken at init and doubled only when more
+ * ids than that are live at once, up to max_live. An entry whose expiry is
  * earlier than an older one's waits for it, so ids are forgotten late, never
  * early. */
 typedef struct {
@@ -25,15 +26,18 @@ typedef struct {
   size_t mask;        /* table size - 1 (a power of two >= 2 * capacity) */
   seen_entry_t *ring; /* entries in arrival order */
   size_t capacity, head, count;
+  size_t max_live; /* the capacity it may grow to */
 } seen_set_t;
 
 typedef enum { SEEN_NEW, SEEN_DUPLICATE, SEEN_FULL } seen_result_t;
 
-/* Allocates room for max_live ids; returns 0 or -1 (ENOMEM). */
-int seen_init(seen_set_t *s, size_t max_live);
+/* Allocates room for `initial` ids, to grow up to max_live; returns 0 or -1
+ * (ENOMEM). */
+int seen_init(seen_set_t *s, size_t initial, size_t max_live);
 void seen_destroy(seen_set_t *s);
 /* Records (account, task) until expires unless it is already remembered and
- * not expired at now. SEEN_FULL: max_live unexpired ids are remembered. */
+ * not expired at now. SEEN_FULL: max_live unexpired ids are remembered (or
+ * growing failed for want of memory). */
 seen_result_t seen_add(seen_set_t *s, uint32_t account, uint64_t task_id,
                        cdtime_t now, cdtime_t expires);
 

@@ -31,10 +31,9 @@ typedef struct report_sender_s report_sender_t;
 report_sender_t *sender_create(const plugin_config_t *cfg);
 /* Starts the worker thread. */
 int sender_start(report_sender_t *s);
-/* Called from the notification callback: checks the window and the seen
- * set, enqueues and returns without any I/O. Thread-safe. */
-submit_result_t sender_submit(report_sender_t *s, const report_request_t *req,
-                              cdtime_t now);
+/* Called from the notification callback: checks the room left, the window
+ * and the seen set, enqueues and returns without any I/O. Thread-safe. */
+submit_result_t sender_submit(report_sender_t *s, const report_request_t *req);
 /* Stops taking jobs, gives reports in flight up to grace to finish, joins
  * the worker and counts what is left as abandoned. Submits after this are
  * counted as abandoned. */

@@ -268,7 +268,7 @@ static void test_minimal_defaults(void **state) {
   assert_null(a->ip);
   assert_null(a->ca_cert);
   assert_int_equal(c->queue_limit, 10000);
-  assert_int_equal(c->max_in_flight, 64);
+  assert_int_equal(c->max_in_flight, 128);
   assert_true(c->window == TIME_T_TO_CDTIME_T(60));
   assert_false(c->dry_run);
   assert_int_equal(c->num_rules, 0);

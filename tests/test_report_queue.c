@@ -18,7 +18,7 @@
 static void test_seen_new_then_duplicate(void **state) {
   (void)state;
   seen_set_t s;
-  assert_int_equal(seen_init(&s, 100), 0);
+  assert_int_equal(seen_init(&s, 100, 100), 0);
   cdtime_t exp = T0 + SEC(60);
   assert_int_equal(seen_add(&s, 0, 5, T0, exp), SEEN_NEW);
   assert_int_equal(seen_add(&s, 0, 5, T0, exp), SEEN_DUPLICATE);
@@ -38,7 +38,7 @@ static void test_seen_new_then_duplicate(void **state) {
 static void test_seen_new_again_after_expiry(void **state) {
   (void)state;
   seen_set_t s;
-  assert_int_equal(seen_init(&s, 100), 0);
+  assert_int_equal(seen_init(&s, 100, 100), 0);
   cdtime_t exp = T0 + SEC(60);
   assert_int_equal(seen_add(&s, 0, 5, T0, exp), SEEN_NEW);
   assert_int_equal(seen_add(&s, 0, 5, T0 + SEC(10), T0 + SEC(600)),
@@ -54,7 +54,7 @@ static void test_seen_new_again_after_expiry(void **state) {
 static void test_seen_per_account(void **state) {
   (void)state;
   seen_set_t s;
-  assert_int_equal(seen_init(&s, 100), 0);
+  assert_int_equal(seen_init(&s, 100, 100), 0);
   cdtime_t exp = T0 + SEC(60);
   static const uint32_t accounts[] = {0, 1, 2, 255, 256, 65536, UINT32_MAX};
   size_t n = sizeof(accounts) / sizeof(accounts[0]);
@@ -70,7 +70,7 @@ static void test_seen_per_account(void **state) {
 static void test_seen_full(void **state) {
   (void)state;
   seen_set_t s;
-  assert_int_equal(seen_init(&s, 4), 0);
+  assert_int_equal(seen_init(&s, 4, 4), 0);
   for (uint64_t id = 1; id <= 4; id++)
     assert_int_equal(seen_add(&s, 0, id, T0, T0 + SEC(60)), SEEN_NEW);
   assert_int_equal(seen_add(&s, 0, 5, T0, T0 + SEC(60)), SEEN_FULL);
@@ -93,7 +93,7 @@ static void test_seen_full(void **state) {
 static void test_seen_full_reclaims_expired(void **state) {
   (void)state;
   seen_set_t s;
-  assert_int_equal(seen_init(&s, 4), 0);
+  assert_int_equal(seen_init(&s, 4, 4), 0);
   assert_int_equal(seen_add(&s, 0, 1, T0, T0 + SEC(10)), SEEN_NEW);
   for (uint64_t id = 2; id <= 4; id++)
     assert_int_equal(seen_add(&s, 0, id, T0, T0 + SEC(60)), SEEN_NEW);
@@ -118,7 +118,7 @@ static void test_seen_long_run_never_full(void **state) {
   seen_set_t s;
   const size_t max_live = 1000;
   const cdtime_t step = MS(10), life = 500 * MS(10);
-  assert_int_equal(seen_init(&s, max_live), 0);
+  assert_int_equal(seen_init(&s, max_live, max_live), 0);
   cdtime_t now = T0;
   for (uint64_t id = 1; id <= 1000000; id++) {
     now += step;
@@ -141,7 +141,7 @@ static void test_seen_run_at_capacity(void **state) {
   (void)state;
   seen_set_t s;
   const size_t max_live = 64;
-  assert_int_equal(seen_init(&s, max_live), 0);
+  assert_int_equal(seen_init(&s, max_live, max_live), 0);
   cdtime_t now = T0;
   for (uint64_t id = 1; id <= 20000; id++) {
     now += 1;
@@ -153,6 +153,56 @@ static void test_seen_run_at_capacity(void **state) {
   }
   /* One more at the same instant would make max_live + 1. */
   assert_int_equal(seen_add(&s, 0, 999999, now, now + 10), SEEN_FULL);
+  seen_destroy(&s);
+}
+
+/* More live ids than the initial room: the set doubles (every id still
+ * known, in the same expiry order) until max_live, then refuses. */
+static void test_seen_grows_to_max(void **state) {
+  (void)state;
+  seen_set_t s;
+  assert_int_equal(seen_init(&s, 4, 20), 0);
+  assert_int_equal(s.capacity, 4);
+  /* Ids 1..20 at T0 + id s, each remembered for 60 s; the ring wraps
+   * before the first doubling so that growing must unwrap it. */
+  assert_int_equal(seen_add(&s, 0, 100, T0, T0 + 1), SEEN_NEW);
+  assert_int_equal(seen_add(&s, 0, 101, T0, T0 + 1), SEEN_NEW);
+  for (uint64_t id = 1; id <= 20; id++)
+    assert_int_equal(seen_add(&s, 1, id, T0 + SEC(id), T0 + SEC(id + 60)),
+                     SEEN_NEW);
+  assert_int_equal(s.capacity, 20); /* 4, 8, 16, then max_live */
+  assert_int_equal(s.count, 20);
+  assert_int_equal(seen_add(&s, 1, 21, T0 + SEC(21), T0 + SEC(81)), SEEN_FULL);
+  for (uint64_t id = 1; id <= 20; id++)
+    assert_int_equal(seen_add(&s, 1, id, T0 + SEC(21), T0 + SEC(90)),
+                     SEEN_DUPLICATE);
+  /* Oldest first: at T0 + 61 s only id 1 has expired, so one more fits. */
+  assert_int_equal(seen_add(&s, 1, 21, T0 + SEC(61), T0 + SEC(121)), SEEN_NEW);
+  assert_int_equal(seen_add(&s, 1, 22, T0 + SEC(61), T0 + SEC(121)), SEEN_FULL);
+  assert_int_equal(seen_add(&s, 1, 2, T0 + SEC(61), T0 + SEC(121)),
+                   SEEN_DUPLICATE);
+  assert_int_equal(seen_add(&s, 1, 1, T0 + SEC(62), T0 + SEC(122)), SEEN_NEW);
+  assert_int_equal(s.capacity, 20);
+  seen_destroy(&s);
+}
+
+/* A steady rate above the initial room: the set grows once to what is live
+ * and then stays that size; nothing is refused or forgotten early. */
+static void test_seen_grows_to_the_rate(void **state) {
+  (void)state;
+  seen_set_t s;
+  const cdtime_t life = 3000; /* 3,000 ticks, one id per tick */
+  assert_int_equal(seen_init(&s, 1024, 1 << 20), 0);
+  cdtime_t now = T0;
+  for (uint64_t id = 1; id <= 100000; id++) {
+    now += 1;
+    if (seen_add(&s, 0, id, now, now + life) != SEEN_NEW)
+      fail_msg("id %llu refused", (unsigned long long)id);
+    if (id > life && id % 997 == 0)
+      assert_int_equal(seen_add(&s, 0, id - life + 1, now, now + life),
+                       SEEN_DUPLICATE);
+  }
+  assert_int_equal(s.capacity, 4096);
   seen_destroy(&s);
 }
 
@@ -176,7 +226,7 @@ static void test_seen_colliding_ids(void **state) {
   enum { N = 64 };
   uint64_t ids[N];
   seen_set_t s;
-  assert_int_equal(seen_init(&s, 1000), 0);
+  assert_int_equal(seen_init(&s, 1000, 1000), 0);
   assert_int_equal(colliding_ids(ids, N, s.mask), N);
 
   /* Even positions expire at +10 s, odd at +60 s. */
@@ -465,6 +515,8 @@ int main(void) {
       cmocka_unit_test(test_seen_long_run_never_full),
       cmocka_unit_test(test_seen_run_at_capacity),
       cmocka_unit_test(test_seen_colliding_ids),
+      cmocka_unit_test(test_seen_grows_to_max),
+      cmocka_unit_test(test_seen_grows_to_the_rate),
       cmocka_unit_test(test_ring_fifo),
       cmocka_unit_test(test_ring_full),
       cmocka_unit_test(test_ring_empty),

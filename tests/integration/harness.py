@@ -643,6 +643,7 @@ class Collectd:
         self.stop_timeout = stop_timeout * timeout_factor()
         self.expect_exit = expect_exit
         self.env = env
+        self.load_anticaptcha = load_anticaptcha and log_level in ("debug", "info")
         self.proc = None
         self.returncode = None
         self._final = None
@@ -709,6 +710,7 @@ class Collectd:
             try:
                 with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
                     s.connect(self.socket_path)
+                self._wait_plugin_init(deadline)
                 return
             except OSError:
                 pass
@@ -717,6 +719,18 @@ class Collectd:
                                    "within %.0fs:\n%s"
                                    % (self.start_timeout, self.diagnostics()))
             time.sleep(0.05)
+
+    def _wait_plugin_init(self, deadline):
+        """unixsock may accept before the plugin's init has run (collectd
+        inits plugins in load order, and slowly under valgrind); until then
+        the plugin ignores notifications. Its init ends with a version line,
+        or collectd reports the failed init."""
+        while self.load_anticaptcha and time.monotonic() < deadline:
+            log = read_text(self.log_path)
+            if ("anticaptcha plugin: version" in log or
+                    "plugin `anticaptcha' failed" in log or self.proc.poll() is not None):
+                return
+            time.sleep(0.02)
 
     def stop(self):
         """SIGTERM and wait; SIGKILL and raise after stop_timeout; raise if

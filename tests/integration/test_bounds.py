@@ -132,6 +132,8 @@ class Flood(unittest.TestCase):
                 stop.set()
                 prober.join()
             rss_after = cd.rss_kib()
+            # One line for the whole flood, however many threads dropped.
+            self.assertEqual(cd.log().count("the report queue is full"), 1)
             total = 2000 + n
             cd.wait_for(lambda: counter(cd, "dropped") >= total - limit - in_flight,
                         10, "the drop counter")
@@ -161,6 +163,39 @@ class Flood(unittest.TestCase):
             self.assertLess(max(latencies), 1.0, "unixsock stalled")
             assert_no_key_in(cd.dir, exclude=(KEY_FILE,))
             assert_no_key_in(cd.log())
+
+
+def thread_nice(pid):
+    """{thread name: [nice value, ...]} of a process's threads."""
+    out = {}
+    for tid in os.listdir("/proc/%d/task" % pid):
+        try:
+            with open("/proc/%d/task/%s/stat" % (pid, tid)) as f:
+                stat = f.read()
+        except FileNotFoundError:  # the thread ended meanwhile
+            continue
+        name = stat[stat.index("(") + 1:stat.rindex(")")]
+        nice = int(stat.rsplit(")", 1)[1].split()[16])  # field 19
+        out.setdefault(name, []).append(nice)
+    return out
+
+
+class Priority(unittest.TestCase):
+
+    def test_report_thread_yields_to_collectd(self):
+        # Reports can wait up to Window, collectd's own threads cannot: on a
+        # busy host the report thread (and only it) gives way.
+        with Sim(quiet=True) as sim, daemon(sim.http_url) as cd:
+            flood(cd, list(range(1, 11)), threads=1, t=time.time())
+            cd.wait_for(lambda: counter(cd, "accepted") == 10, 15, "10 reports")
+            own = os.getpriority(os.PRIO_PROCESS, 0)
+            threads = thread_nice(cd.pid)
+            print("\nthread nice values: %s" % threads)
+            self.assertEqual(threads.get("anticaptcha rep"), [max(own, 19)])
+            others = [n for name, ns in threads.items() if name != "anticaptcha rep"
+                      for n in ns]
+            self.assertGreater(len(others), 3)
+            self.assertEqual(set(others), {own})
 
 
 class Shutdown(unittest.TestCase):
