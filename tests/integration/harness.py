@@ -643,7 +643,7 @@ class Collectd:
         self.stop_timeout = stop_timeout * timeout_factor()
         self.expect_exit = expect_exit
         self.env = env
-        self.load_anticaptcha = load_anticaptcha and log_level in ("debug", "info")
+        self.logs_init = log_level in ("debug", "info")
         self.proc = None
         self.returncode = None
         self._final = None
@@ -710,7 +710,7 @@ class Collectd:
             try:
                 with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
                     s.connect(self.socket_path)
-                self._wait_plugin_init(deadline)
+                self._wait_init(deadline)
                 return
             except OSError:
                 pass
@@ -720,15 +720,15 @@ class Collectd:
                                    % (self.start_timeout, self.diagnostics()))
             time.sleep(0.05)
 
-    def _wait_plugin_init(self, deadline):
-        """unixsock may accept before the plugin's init has run (collectd
-        inits plugins in load order, and slowly under valgrind); until then
-        the plugin ignores notifications. Its init ends with a version line,
-        or collectd reports the failed init."""
-        while self.load_anticaptcha and time.monotonic() < deadline:
-            log = read_text(self.log_path)
-            if ("anticaptcha plugin: version" in log or
-                    "plugin `anticaptcha' failed" in log or self.proc.poll() is not None):
+    def _wait_init(self, deadline):
+        """unixsock accepts as soon as its own init has run, before the
+        plugins initialised after it (collectd inits them in load order, and
+        slowly under valgrind): the anticaptcha plugin ignores notifications
+        until then, and network has no socket to forward them. collectd logs
+        when every init has run."""
+        while self.logs_init and time.monotonic() < deadline:
+            if ("Initialization complete" in read_text(self.log_path) or
+                    self.proc.poll() is not None):
                 return
             time.sleep(0.02)
 
