@@ -43,11 +43,13 @@ struct report_sender_s {
   pthread_mutex_t lock; /* guards the fields up to `stopping` */
   job_ring_t queue;
   seen_set_t seen;
-  size_t delayed_count; /* copy of delayed.count for sender_submit */
+  /* Queued plus backing off, what QueueLimit bounds: written under the
+   * lock, read without it by sender_submit's fast path. The worker brings
+   * the delayed ring's part up to date each time it takes a job. */
+  size_t backlog;
   bool stopping;
 
   report_counters_t *counters; /* per account; atomic increments */
-  size_t backlog; /* queue.count + delayed_count, readable without the lock */
 
   /* The worker's own. */
   pthread_t thread;
@@ -64,10 +66,9 @@ struct report_sender_s {
 #define COUNT(s, account, field)                                               \
   __atomic_fetch_add(&(s)->counters[account].field, 1, __ATOMIC_RELAXED)
 
-/* Called with the lock held whenever the queue or the delayed ring moves. */
-static void publish_backlog(report_sender_t *s) {
-  __atomic_store_n(&s->backlog, s->queue.count + s->delayed_count,
-                   __ATOMIC_RELAXED);
+/* With the lock held. */
+static void set_backlog(report_sender_t *s, size_t n) {
+  __atomic_store_n(&s->backlog, n, __ATOMIC_RELAXED);
 }
 
 static void wake(report_sender_t *s) {
@@ -195,7 +196,7 @@ submit_result_t sender_submit(report_sender_t *s, const report_request_t *req) {
   if (s->stopping) {
     COUNT(s, req->account, abandoned);
     result = SUBMIT_DROPPED;
-  } else if (s->queue.count + s->delayed_count >= s->cfg->queue_limit) {
+  } else if (s->backlog >= s->cfg->queue_limit) {
     COUNT(s, req->account, dropped);
     result = SUBMIT_DROPPED;
   } else {
@@ -215,7 +216,7 @@ submit_result_t sender_submit(report_sender_t *s, const report_request_t *req) {
     case SEEN_NEW:
       was_empty = s->queue.count == 0;
       job_ring_push(&s->queue, &job);
-      publish_backlog(s);
+      set_backlog(s, s->backlog + 1);
       break;
     }
   }
@@ -298,8 +299,7 @@ static bool next_job(report_sender_t *s, cdtime_t now, report_job_t *job) {
   }
   pthread_mutex_lock(&s->lock);
   bool got = job_ring_pop(&s->queue, job) == 0;
-  s->delayed_count = s->delayed.count;
-  publish_backlog(s);
+  set_backlog(s, s->queue.count + s->delayed.count);
   pthread_mutex_unlock(&s->lock);
   return got;
 }
@@ -505,7 +505,7 @@ void sender_stop(report_sender_t *s, cdtime_t grace) {
   abandoned += s->queue.count;
   while (job_ring_pop(&s->queue, &job) == 0)
     COUNT(s, job.req.account, abandoned);
-  publish_backlog(s);
+  set_backlog(s, 0);
   pthread_mutex_unlock(&s->lock);
   s->in_flight = 0;
   if (abandoned > 0)
