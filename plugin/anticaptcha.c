@@ -10,6 +10,7 @@
 
 #include "configuration.h"
 #include "dispatch.h"
+#include "pair_link.h"
 #include "reader.h"
 #include "report_match.h"
 #include "report_sender.h"
@@ -26,6 +27,7 @@
 typedef struct {
   plugin_config_t cfg;
   report_sender_t *sender;
+  pair_link_t *pair; /* NULL without PairPeer; set before sender */
   pthread_mutex_t log_lock; /* c_complain_t has no lock of its own */
   c_complain_t bad_notification, late_notification, full_queue;
   uint64_t invalid; /* guarded by log_lock */
@@ -37,6 +39,7 @@ static void context_free(void *arg) {
   context_t *c = arg;
   if (c == NULL)
     return;
+  pair_link_destroy(c->pair);
   sender_destroy(c->sender);
   config_free(&c->cfg);
   pthread_mutex_destroy(&c->log_lock);
@@ -95,6 +98,9 @@ static int ac_notify(const notification_t *n, user_data_t *ud) {
     return 0;
   char why[160];
   account_names_t names = {c->cfg.names, c->cfg.num_accounts};
+  /* The hub pair's own messages are never report requests. */
+  if (pair_link_intercept(c->pair, n))
+    return 0;
 
   switch (report_match(n, c->cfg.rules, c->cfg.num_rules, names, &req, why,
                        sizeof(why))) {
@@ -106,6 +112,8 @@ static int ac_notify(const notification_t *n, user_data_t *ud) {
   default:
     return 0;
   }
+  if (pair_link_route(c->pair, &req))
+    return 0; /* held back: the pair's thread submits it if the peer does not */
   switch (sender_submit(sender, &req)) {
   case SUBMIT_EXPIRED:
     complain_late(c, &req);
@@ -176,6 +184,10 @@ static int ac_init(void) {
           "memory or libcurl failure).");
     return -1;
   }
+  if (pair_link_create(&ctx->cfg, sender, &ctx->pair) != 0) {
+    sender_destroy(sender);
+    return -1;
+  }
   __atomic_store_n(&ctx->sender, sender, __ATOMIC_RELEASE);
   for (size_t i = 0; i < ctx->cfg.num_accounts; i++)
     if (reader_register(&ctx->cfg.accounts[i]) != 0)
@@ -187,10 +199,14 @@ static int ac_init(void) {
   INFO("anticaptcha plugin: version %s, %zu account(s), %zu report rule(s)%s.",
        ANTICAPTCHA_VERSION, ctx->cfg.num_accounts, ctx->cfg.num_rules,
        ctx->cfg.dry_run ? ", DryRun: no reports are sent" : "");
+  if (pair_link_start(ctx->pair) != 0)
+    return -1;
   return sender_start(ctx->sender);
 }
 
 static int ac_shutdown(void) {
+  if (ctx != NULL)
+    pair_link_stop(ctx->pair); /* it submits to the sender */
   if (ctx != NULL && ctx->sender != NULL)
     sender_stop(ctx->sender, SHUTDOWN_GRACE);
   return 0;

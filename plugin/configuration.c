@@ -481,6 +481,13 @@ static int global_option(plugin_config_t *cfg, const oconfig_item_t *o) {
   /* The API refuses reports later than 60 s after the task. */
   if (strcasecmp("Window", o->key) == 0)
     return get_seconds(o, where, MAX_WINDOW_SECONDS, &cfg->window);
+  /* The hub pair; checked against Window in pair_link_create(). */
+  if (strcasecmp("PairPeer", o->key) == 0)
+    return get_str(o, where, &cfg->pair_peer);
+  if (strcasecmp("PairHoldBack", o->key) == 0)
+    return get_seconds(o, where, MAX_WINDOW_SECONDS, &cfg->pair_hold_back);
+  if (strcasecmp("PairTimeout", o->key) == 0)
+    return get_seconds(o, where, MAX_WINDOW_SECONDS, &cfg->pair_timeout);
   CONF_ERROR(where, o->key, "unknown option; see collectd-anticaptcha(5).");
   return -1;
 }
@@ -561,5 +568,6 @@ void config_free(plugin_config_t *cfg) {
   free(cfg->accounts);
   free(cfg->rules);
   free(cfg->names);
+  free(cfg->pair_peer);
   memset(cfg, 0, sizeof(*cfg));
 }

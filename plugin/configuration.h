@@ -38,6 +38,11 @@ typedef struct {
   size_t max_in_flight; /* MaxInFlight */
   cdtime_t window;      /* Window, at most 60 s */
   bool dry_run;
+  /* The hub pair (plugin/pair_link.h): the peer's Hostname, NULL when this
+   * hub reports alone; 0 times take pair_link's defaults. */
+  char *pair_peer;          /* PairPeer */
+  cdtime_t pair_hold_back;  /* PairHoldBack */
+  cdtime_t pair_timeout;    /* PairTimeout */
 } plugin_config_t;
 
 #define DEFAULT_QUEUE_LIMIT 10000

@@ -37,6 +37,7 @@ typedef struct {
   report_method_t method;
   uint64_t task_id;
   cdtime_t completed; /* the notification's time */
+  bool takeover; /* the hub pair's peer owned it (plugin/hub_pair.h) */
 } report_request_t;
 
 typedef enum {

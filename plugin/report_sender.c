@@ -59,6 +59,9 @@ struct report_sender_s {
   job_ring_t delayed; /* waiting out a back-off */
   account_log_t *logs;
   cdtime_t curl_timer; /* when libcurl wants to be called; 0: never */
+
+  sender_outcome_fn on_outcome; /* the hub pair's hook; may be NULL */
+  void *on_outcome_ud;
 };
 
 /* Counters are bumped on many threads and read by the counters' read
@@ -347,6 +350,24 @@ static void log_outcome(report_sender_t *s, const slot_t *slot,
                a->name, slot->call.method, slot->job.req.task_id, what);
 }
 
+void sender_on_outcome(report_sender_t *s, sender_outcome_fn fn, void *ud) {
+  s->on_outcome = fn;
+  s->on_outcome_ud = ud;
+}
+
+/* Tells the hook of a final answer; true when the hook took a refusal. */
+static bool outcome_taken(report_sender_t *s, const slot_t *slot,
+                          report_decision_t d) {
+  if (s->on_outcome == NULL ||
+      (d != DECISION_ACCEPTED && d != DECISION_REJECTED))
+    return false;
+  bool accepted = d == DECISION_ACCEPTED;
+  int64_t error_id = slot->call.resp.has_error_id ? slot->call.resp.error_id
+                                                  : -1;
+  return s->on_outcome(s->on_outcome_ud, &slot->job.req, accepted, error_id) &&
+         !accepted;
+}
+
 static void finish_job(report_sender_t *s, slot_t *slot, CURLcode code) {
   api_call_complete(&slot->call, code);
   curl_multi_remove_handle(s->multi, slot->call.curl);
@@ -359,6 +380,8 @@ static void finish_job(report_sender_t *s, slot_t *slot, CURLcode code) {
                                                     : OUTCOME_API_ERROR;
   report_decision_t d = report_decide(&slot->job, outcome, cdtime());
   size_t acct = slot->job.req.account;
+  if (outcome_taken(s, slot, d))
+    return;
   log_outcome(s, slot, d);
   if (d == DECISION_ACCEPTED)
     COUNT(s, acct, accepted);

@@ -42,4 +42,12 @@ void sender_destroy(report_sender_t *s);
 void sender_counters(report_sender_t *s, size_t account,
                      report_counters_t *out);
 
+/* Called on the worker thread for every final answer of the API: accepted,
+ * or refused with error_id. Returns true when it has counted a refusal
+ * itself (the sender then neither counts nor logs it). Must not block. */
+typedef bool (*sender_outcome_fn)(void *ud, const report_request_t *req,
+                                  bool accepted, int64_t error_id);
+/* Before sender_start(). */
+void sender_on_outcome(report_sender_t *s, sender_outcome_fn fn, void *ud);
+
 #endif
