@@ -120,6 +120,10 @@ static bool on_outcome(void *ud, const report_request_t *req, bool accepted,
   bool taken = false;
   pthread_mutex_lock(&pl->lock);
   if (accepted) {
+    /* Sent at once: a confirmation still waiting when this hub dies is a
+     * report the peer sends again. */
+    if (pl->num_pending == 0)
+      pthread_cond_signal(&pl->wake);
     if (pl->num_pending < PENDING_MAX)
       pl->pending[pl->num_pending++] =
           (confirm_t){(uint32_t)req->account, req->task_id};
@@ -265,7 +269,7 @@ static bool turn(pair_link_t *pl, cdtime_t *next_heartbeat) {
          num_confirms * sizeof(*confirms));
   pl->num_pending -= num_confirms;
   bool up = pair_peer_up(&pl->hp, now);
-  bool heartbeat = pl->heartbeat_now || now >= *next_heartbeat;
+  bool urgent = pl->heartbeat_now;
   pl->heartbeat_now = false;
   pthread_mutex_unlock(&pl->lock);
 
@@ -273,14 +277,18 @@ static bool turn(pair_link_t *pl, cdtime_t *next_heartbeat) {
   for (size_t i = 0; i < num_due; i++)
     sender_submit(pl->sender, &due[i]); /* counted there if late or full */
   send_confirmations(pl, confirms, num_confirms);
-  /* "paired": we hold the peer's share, so it may send its own at once. */
-  if (heartbeat) {
+  /* Confirmations tell the peer we are up: a heartbeat goes after a quiet
+   * spell, or at once when our view changed. (The logfile plugin writes
+   * every notification, whatever its LogLevel.) "paired": we hold the
+   * peer's share, so it may send its own at once. */
+  bool heartbeat = urgent || (num_confirms == 0 && now >= *next_heartbeat);
+  if (heartbeat)
     send_message(pl, "", PAIR_TYPE_HEARTBEAT,
                  up ? PAIR_HEARTBEAT_PAIRED : PAIR_HEARTBEAT_ALONE,
                  up ? "hub pair: holding the peer's share"
                     : "hub pair: reporting every task");
+  if (heartbeat || num_confirms > 0)
     *next_heartbeat = now + pl->heartbeat_every;
-  }
   pthread_mutex_lock(&pl->lock);
   return num_due == TURN_MAX || num_confirms == TURN_MAX;
 }

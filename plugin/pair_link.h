@@ -11,7 +11,7 @@
 #include "report_sender.h"
 
 #define PAIR_DEFAULT_HOLD_BACK_S 5
-#define PAIR_DEFAULT_TIMEOUT_S 3
+#define PAIR_DEFAULT_TIMEOUT_S 10
 
 typedef struct pair_link_s pair_link_t;
 
