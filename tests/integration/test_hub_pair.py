@@ -12,7 +12,8 @@ import threading
 import time
 import unittest
 
-from harness import Collectd, Sim, TEST_KEY, free_port, read_text
+from harness import (Collectd, Sim, TEST_KEY, free_port, plugin_config_test,
+                     read_text)
 import runner
 
 KEY_FILE = "client.key"
@@ -260,6 +261,96 @@ class Pair(unittest.TestCase):
 
     def test_hub_a_sigkill(self):
         self.stop_a_and_restart(kill=True)
+
+
+class Config(unittest.TestCase):
+    """A bad pair configuration: one error line naming the option, and the
+    plugin does not start."""
+
+    def check_refused(self, extra, option, hostname="hub-a"):
+        with Sim() as sim:
+            body = hub_config(sim.http_url, "hub-b").replace(
+                "PairHoldBack %d" % HOLD_BACK, "") + "\n" + extra
+            code, out = plugin_config_test_with_key(body, hostname)
+        errors = [l for l in out.splitlines()
+                  if "anticaptcha plugin:" in l and option in l]
+        self.assertNotEqual(code, 0, out)
+        self.assertEqual(len(errors), 1, out)
+        self.assertNotIn("hub pair: \"", out)  # the pair never started
+
+    def test_peer_is_this_hub(self):
+        self.check_refused("", '"PairPeer"', hostname="hub-b")
+
+    def test_hold_back_longer_than_half_the_window(self):
+        self.check_refused("PairHoldBack 31", '"PairHoldBack"')
+
+    def test_hold_back_within_window(self):
+        with Sim() as sim:
+            body = hub_config(sim.http_url, "hub-b") + "\nWindow 20"
+            code, out = plugin_config_test_with_key(
+                body.replace("PairHoldBack %d" % HOLD_BACK, "PairHoldBack 10"),
+                "hub-a")
+        self.assertIn('hub pair: "hub-a" with peer "hub-b"', out)
+
+
+def plugin_config_test_with_key(body, hostname):
+    """collectd -T with the key file in place (plugin_config_test writes no
+    files: the body reads it from a path given here)."""
+    import tempfile
+    d = tempfile.mkdtemp(prefix="ac-pairkey-")
+    try:
+        key = os.path.join(d, KEY_FILE)
+        with open(key, "w") as f:
+            f.write(TEST_KEY + "\n")
+        os.chmod(key, 0o600)
+        return plugin_config_test(body.replace("@TMP@/" + KEY_FILE, key),
+                                  global_config='Hostname "%s"' % hostname)
+    finally:
+        import shutil
+        shutil.rmtree(d, ignore_errors=True)
+
+
+class Messages(unittest.TestCase):
+    """Pair messages are never report requests, whatever the rules, and a
+    pair hub ignores those of a host that is not its peer."""
+
+    def test_unpaired_hub_ignores_pair_messages(self):
+        rule = ('<Report "any">\n  Plugin "anticaptcha"\n'
+                '  Method "reportIncorrectRecaptcha"\n</Report>')
+        with Sim() as sim, Collectd(
+                hub_config(sim.http_url, "x").split("  PairPeer")[0] + rule,
+                files={KEY_FILE: TEST_KEY + "\n"}) as cd:
+            for t, ti in (("reported", "9001"), ("pair", "paired"),
+                          ("reported", "")):
+                cd.putnotif("okay", message="9002 9003", plugin="anticaptcha",
+                            plugin_instance="main", type=t, type_instance=ti,
+                            host="hub-b")
+            # The rule still works for anything else: proof it was live.
+            cd.putnotif("failure", message="x", plugin="anticaptcha",
+                        plugin_instance="main", type="other",
+                        type_instance="9004")
+            cd.wait_for(lambda: attempts(sim), 10, "the rule's report")
+            time.sleep(1)
+            self.assertEqual(list(attempts(sim)), [9004])
+            self.assertNotIn("ignoring a report request", cd.log())
+
+    def test_stranger_is_ignored_once(self):
+        with Sim() as sim:
+            a = hub("hub-a", "hub-b", sim.http_url, udp_port(), udp_port())
+            with a:
+                for _ in range(3):
+                    a.putnotif("okay", message="1 2 3", plugin="anticaptcha",
+                               plugin_instance="main", type="reported",
+                               host="hub-z")
+                a.wait_for(lambda: "from \"hub-z\"" in a.log(), 10,
+                           "the warning")
+                time.sleep(0.5)
+                self.assertEqual(a.log().count("ignoring pair messages from"), 1)
+                # A confirmation with a bad id list, from the peer: one warning.
+                a.putnotif("okay", message="1 x", plugin="anticaptcha",
+                           plugin_instance="main", type="reported", host="hub-b")
+                a.wait_for(lambda: "not a list of task ids" in a.log(), 10,
+                           "the bad-message warning")
 
 
 def cd_host(cd):
