@@ -205,10 +205,11 @@ static int ac_init(void) {
 }
 
 static int ac_shutdown(void) {
-  if (ctx != NULL)
-    pair_link_stop(ctx->pair); /* it submits to the sender */
   if (ctx != NULL && ctx->sender != NULL)
     sender_stop(ctx->sender, SHUTDOWN_GRACE);
+  /* After the sender: the pair confirms what it finished. */
+  if (ctx != NULL)
+    pair_link_stop(ctx->pair);
   return 0;
 }
 

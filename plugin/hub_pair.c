@@ -77,6 +77,11 @@ bool pair_heard(hub_pair_t *hp, bool peer_sees_me, cdtime_t now) {
   return changed;
 }
 
+void pair_gone(hub_pair_t *hp) {
+  hp->last_heard = 0;
+  hp->peer_sees_me = false;
+}
+
 void pair_confirm(hub_pair_t *hp, size_t account, uint64_t task_id,
                   cdtime_t now) {
   /* Kept past any window the report could still be held in. */
@@ -118,13 +123,19 @@ static void heap_pop(hub_pair_t *hp, held_report_t *out) {
   }
 }
 
+static pair_route_t send_now(hub_pair_t *hp, const report_request_t *req) {
+  if (req->takeover)
+    hp->counters[req->account].taken_over++;
+  return PAIR_SEND;
+}
+
 pair_route_t pair_route(hub_pair_t *hp, report_request_t *req,
                         const char *account_name, cdtime_t now) {
   bool own = pair_owner(account_name, req->task_id) == hp->p.self;
   bool up = pair_peer_up(hp, now);
   req->takeover = !own;
   if (!up || (own && hp->peer_sees_me))
-    return PAIR_SEND;
+    return send_now(hp, req);
 
   /* Own share while the peer does not hear us yet: it may have reported the
    * task as a survivor, and its confirmation is on its way. Half the hold,
@@ -136,7 +147,7 @@ pair_route_t pair_route(hub_pair_t *hp, report_request_t *req,
   if (release > last)
     release = last;
   if (release <= now || hp->count >= hp->p.max_held)
-    return PAIR_SEND;
+    return send_now(hp, req);
   heap_push(hp, &(held_report_t){.req = *req, .release = release});
   return PAIR_HELD;
 }

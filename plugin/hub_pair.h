@@ -21,6 +21,7 @@
 #define PAIR_TYPE_HEARTBEAT "pair"
 #define PAIR_HEARTBEAT_ALONE "up"     /* does not hear its peer */
 #define PAIR_HEARTBEAT_PAIRED "paired" /* hears its peer */
+#define PAIR_HEARTBEAT_DOWN "down"     /* is stopping */
 
 typedef enum {
   PAIR_MSG_NONE,      /* not a pair message */
@@ -83,6 +84,8 @@ bool pair_paired(const hub_pair_t *hp, cdtime_t now);
 /* A heartbeat from the peer. Returns true when this hub's view changed (the
  * peer was down, or now hears us), so it should answer at once. */
 bool pair_heard(hub_pair_t *hp, bool peer_sees_me, cdtime_t now);
+/* The peer said it is stopping: it is down from now on. */
+void pair_gone(hub_pair_t *hp);
 /* A confirmation from the peer for (account, task). */
 void pair_confirm(hub_pair_t *hp, size_t account, uint64_t task_id,
                   cdtime_t now);

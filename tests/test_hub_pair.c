@@ -139,8 +139,28 @@ static void test_peer_down_sends_everything_at_once(void **state) {
   report_request_t own = request(task_of(0, 5000), T0 + SEC(3));
   assert_int_equal(pair_route(&hp, &peers, "main", T0 + SEC(3)), PAIR_SEND);
   assert_true(peers.takeover);
+  assert_int_equal(hp.counters[0].taken_over, 2);
   assert_int_equal(pair_route(&hp, &own, "main", T0 + SEC(3)), PAIR_SEND);
   assert_false(own.takeover);
+  assert_int_equal(hp.counters[0].taken_over, 2);
+  pair_destroy(&hp);
+}
+
+/* A peer that says it is stopping is down at once. */
+static void test_peer_gone(void **state) {
+  (void)state;
+  hub_pair_t hp;
+  paired(&hp, &PARAMS);
+  report_request_t held = request(task_of(1, 30000), T0);
+  assert_int_equal(pair_route(&hp, &held, "main", T0), PAIR_HELD);
+  pair_gone(&hp);
+  assert_false(pair_peer_up(&hp, T0 + MS(1)));
+  report_request_t out;
+  assert_true(pair_next(&hp, T0 + MS(1), &out));
+  assert_true(out.takeover);
+  /* Back: a change to answer, and not yet paired. */
+  assert_true(pair_heard(&hp, false, T0 + SEC(1)));
+  assert_false(pair_paired(&hp, T0 + SEC(1)));
   pair_destroy(&hp);
 }
 
@@ -316,6 +336,7 @@ int main(void) {
       cmocka_unit_test(test_confirmation_before_request),
       cmocka_unit_test(test_peer_down_sends_everything_at_once),
       cmocka_unit_test(test_handshake),
+      cmocka_unit_test(test_peer_gone),
       cmocka_unit_test(test_own_share_released_at_half_hold),
       cmocka_unit_test(test_hold_ends_before_window),
       cmocka_unit_test(test_release_order),

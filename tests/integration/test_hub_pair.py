@@ -217,8 +217,10 @@ class Pair(unittest.TestCase):
                     else:
                         a.stop()
                     r.resume()
-                    b.wait_for(lambda: "no word from peer \"hub-a\"" in b.log(),
-                               TIMEOUT + 5, "hub B to see hub A down")
+                    # Stopped, hub A says so; killed, it falls silent.
+                    b.wait_for(lambda: "peer \"hub-a\" is down" in b.log(),
+                               TIMEOUT + 5 if kill else TIMEOUT - 0.5,
+                               "hub B to see hub A down")
                     time.sleep(3)
                     r.pause()
                     down = list(r.raised)
