@@ -283,7 +283,7 @@ static bool turn(pair_link_t *pl, cdtime_t *next_heartbeat) {
   memcpy(confirms, pl->pending + pl->num_pending - num_confirms,
          num_confirms * sizeof(*confirms));
   pl->num_pending -= num_confirms;
-  if (pl->num_pending > 0) /* the rest goes next turn */
+  if (num_confirms > 0 && pl->num_pending > 0) /* the rest: next turn */
     pl->pending_since = 0;
   bool up = pair_peer_up(&pl->hp, now);
   bool urgent = pl->heartbeat_now;
