@@ -190,6 +190,14 @@ class Pair(unittest.TestCase):
                                  acc["hub-b"])
                 self.assertEqual(counter(b, "hub-b", "pair-peer-reported"),
                                  acc["hub-a"])
+                # Confirmations are batched and never loop between the hubs:
+                # hub A logs its own and hub B's, fewer than one per report,
+                # and no more come.
+                confirmations = a.log().count("type = reported")
+                self.assertGreater(confirmations, 0)
+                self.assertLess(confirmations, 30)
+                time.sleep(1.5)
+                self.assertEqual(a.log().count("type = reported"), confirmations)
                 for cd in (a, b):
                     self.assertNotIn("was refused", cd.log())
                     cd.assert_no_key()
