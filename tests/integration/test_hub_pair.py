@@ -363,6 +363,47 @@ class Messages(unittest.TestCase):
                            "the bad-message warning")
 
 
+def owner(account, task_id):
+    """plugin/hub_pair.c's pair_owner(): 0 is the hub whose name sorts first."""
+    h = 0xcbf29ce484222325
+    for byte in account.encode() + task_id.to_bytes(8, "little"):
+        h = ((h ^ byte) * 0x100000001b3) & (2 ** 64 - 1)
+    return ((h * 0x9E3779B97F4A7C15) & (2 ** 64 - 1)) >> 63
+
+
+class Survivor(unittest.TestCase):
+    """Hub B alone (hub A never started): it reports hub A's share too, and
+    an "already reported" answer to a report it took over is the peer's
+    work, not a refusal."""
+
+    def test_peer_refusals_counted_apart(self):
+        with Sim() as sim:
+            b = hub("hub-b", "hub-a", sim.http_url, udp_port(), udp_port())
+            with b, edge([b_port(b)]) as e:
+                b.wait_for(lambda: 'peer "hub-a" is down' in b.log(),
+                           TIMEOUT + 5, "hub B to give hub A up")
+                sim.faults([{"method": "*", "action": "error", "errorId": 16,
+                             "errorCode": "ERROR_NO_SUCH_CAPCHA_ID"}])
+                tasks = list(range(9101, 9121))
+                theirs = [t for t in tasks if owner("main", t) == 0]
+                ours = [t for t in tasks if owner("main", t) == 1]
+                self.assertTrue(theirs and ours)
+                for t in tasks:
+                    raise_task(e, t)
+                b.wait_for(lambda: len(attempts(sim)) >= len(tasks), 10,
+                           "every task sent at once")
+                b.wait_for(lambda: counter(b, "hub-b", "pair-peer-refused") ==
+                           len(theirs) and counter(b, "hub-b", "reports-rejected")
+                           == len(ours), 10, "the counters")
+                self.assertEqual(counter(b, "hub-b", "pair-taken-over"),
+                                 len(theirs))
+                self.assertEqual(counter(b, "hub-b", "reports-accepted"), 0)
+
+
+def b_port(cd):
+    return int(re.search(r'Listen "127.0.0.1" "(\d+)"', cd.conf_text).group(1))
+
+
 def cd_host(cd):
     # The harness writes Hostname "testhost"; ours comes later and wins.
     return re.findall(r'^Hostname "([^"]+)"', cd.conf_text, re.M)[-1]
