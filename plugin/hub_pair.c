@@ -77,6 +77,24 @@ bool pair_heard(hub_pair_t *hp, bool peer_sees_me, cdtime_t now) {
   return changed;
 }
 
+bool pair_heartbeat(hub_pair_t *hp, const char *word, cdtime_t now) {
+  if (strcmp(word, PAIR_HEARTBEAT_DOWN) == 0) {
+    pair_gone(hp);
+    return false;
+  }
+  /* Anything else unknown counts as "alone": we then hold our own share. */
+  bool knows = strcmp(word, PAIR_HEARTBEAT_PAIRED) == 0;
+  bool holds_ours = knows || strcmp(word, PAIR_HEARTBEAT_HOLDING) == 0;
+  bool changed = pair_heard(hp, holds_ours, now);
+  return changed || !knows;
+}
+
+const char *pair_heartbeat_word(const hub_pair_t *hp, cdtime_t now) {
+  if (!pair_peer_up(hp, now))
+    return PAIR_HEARTBEAT_ALONE;
+  return hp->peer_sees_me ? PAIR_HEARTBEAT_PAIRED : PAIR_HEARTBEAT_HOLDING;
+}
+
 void pair_gone(hub_pair_t *hp) {
   hp->last_heard = 0;
   hp->peer_sees_me = false;

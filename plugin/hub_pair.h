@@ -19,9 +19,11 @@
 #define PAIR_PLUGIN "anticaptcha"
 #define PAIR_TYPE_REPORTED "reported"
 #define PAIR_TYPE_HEARTBEAT "pair"
-#define PAIR_HEARTBEAT_ALONE "up"     /* does not hear its peer */
-#define PAIR_HEARTBEAT_PAIRED "paired" /* hears its peer */
-#define PAIR_HEARTBEAT_DOWN "down"     /* is stopping */
+/* A heartbeat's type instance: what its sender does with our share. */
+#define PAIR_HEARTBEAT_ALONE "alone"     /* sends it: does not hear us */
+#define PAIR_HEARTBEAT_HOLDING "holding" /* holds it back */
+#define PAIR_HEARTBEAT_PAIRED "paired"   /* holds it, and knows we hold its */
+#define PAIR_HEARTBEAT_DOWN "down"       /* is stopping */
 
 typedef enum {
   PAIR_MSG_NONE,      /* not a pair message */
@@ -84,6 +86,14 @@ bool pair_paired(const hub_pair_t *hp, cdtime_t now);
 /* A heartbeat from the peer. Returns true when this hub's view changed (the
  * peer was down, or now hears us), so it should answer at once. */
 bool pair_heard(hub_pair_t *hp, bool peer_sees_me, cdtime_t now);
+/* A heartbeat from the peer whose type instance is `word`. Returns true
+ * when this hub should answer at once: its view changed, or the peer does
+ * not know yet that this hub holds its share (a peer restarted within
+ * peer_timeout learns it so). */
+bool pair_heartbeat(hub_pair_t *hp, const char *word, cdtime_t now);
+/* What this hub's heartbeat says now. */
+const char *pair_heartbeat_word(const hub_pair_t *hp, cdtime_t now);
+
 /* The peer said it is stopping: it is down from now on. */
 void pair_gone(hub_pair_t *hp);
 /* A confirmation from the peer for (account, task). */

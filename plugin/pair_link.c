@@ -200,11 +200,9 @@ bool pair_link_intercept(pair_link_t *pl, const notification_t *n) {
     take_confirmation(pl, n, now);
     return true;
   }
-  bool sees_me = strcmp(n->type_instance, PAIR_HEARTBEAT_PAIRED) == 0;
   pthread_mutex_lock(&pl->lock);
-  if (strcmp(n->type_instance, PAIR_HEARTBEAT_DOWN) == 0)
-    pair_gone(&pl->hp); /* its share goes at once, no PairTimeout wait */
-  else if (pair_heard(&pl->hp, sees_me, now)) {
+  /* "down": its share goes at once, with no PairTimeout wait. */
+  if (pair_heartbeat(&pl->hp, n->type_instance, now)) {
     pl->heartbeat_now = true; /* answer at once: the handshake is quick */
     pthread_cond_signal(&pl->wake);
   }
@@ -286,6 +284,7 @@ static bool turn(pair_link_t *pl, cdtime_t *next_heartbeat) {
   if (num_confirms > 0 && pl->num_pending > 0) /* the rest: next turn */
     pl->pending_since = 0;
   bool up = pair_peer_up(&pl->hp, now);
+  const char *word = pair_heartbeat_word(&pl->hp, now);
   bool urgent = pl->heartbeat_now;
   pl->heartbeat_now = false;
   pthread_mutex_unlock(&pl->lock);
@@ -296,12 +295,11 @@ static bool turn(pair_link_t *pl, cdtime_t *next_heartbeat) {
   send_confirmations(pl, confirms, num_confirms);
   /* Confirmations tell the peer we are up: a heartbeat goes after a quiet
    * spell, or at once when our view changed. (The logfile plugin writes
-   * every notification, whatever its LogLevel.) "paired": we hold the
-   * peer's share, so it may send its own at once. */
+   * every notification, whatever its LogLevel.) "holding" or "paired": we
+   * hold the peer's share, so it may send its own at once. */
   bool heartbeat = urgent || (num_confirms == 0 && now >= *next_heartbeat);
   if (heartbeat)
-    send_message(pl, "", PAIR_TYPE_HEARTBEAT,
-                 up ? PAIR_HEARTBEAT_PAIRED : PAIR_HEARTBEAT_ALONE,
+    send_message(pl, "", PAIR_TYPE_HEARTBEAT, word,
                  up ? "hub pair: holding the peer's share"
                     : "hub pair: reporting every task");
   if (heartbeat || num_confirms > 0)

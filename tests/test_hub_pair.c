@@ -146,6 +146,41 @@ static void test_peer_down_sends_everything_at_once(void **state) {
   pair_destroy(&hp);
 }
 
+/* The heartbeat handshake, word by word. */
+static void test_heartbeat_words(void **state) {
+  (void)state;
+  hub_pair_t hp;
+  assert_int_equal(pair_init(&hp, &PARAMS, 1, T0), 0);
+  /* Started: the peer is assumed up, its share held. */
+  assert_string_equal(pair_heartbeat_word(&hp, T0), "holding");
+  /* It holds ours but does not know we hold its: answer. */
+  assert_true(pair_heartbeat(&hp, "holding", T0 + MS(10)));
+  assert_true(pair_paired(&hp, T0 + MS(10)));
+  assert_string_equal(pair_heartbeat_word(&hp, T0 + MS(10)), "paired");
+  /* Both know: nothing to answer. */
+  assert_false(pair_heartbeat(&hp, "paired", T0 + MS(20)));
+  /* The peer restarted within peer_timeout: it says "holding" again. */
+  assert_true(pair_heartbeat(&hp, "holding", T0 + SEC(1)));
+  assert_true(pair_paired(&hp, T0 + SEC(1)));
+  /* It stopped hearing us: it sends our share, so we hold our own. */
+  assert_true(pair_heartbeat(&hp, "alone", T0 + SEC(2)));
+  assert_false(pair_paired(&hp, T0 + SEC(2)));
+  report_request_t own = request(task_of(0, 40000), T0 + SEC(2));
+  assert_int_equal(pair_route(&hp, &own, "main", T0 + SEC(2)), PAIR_HELD);
+  /* An unknown word counts as "alone". */
+  assert_true(pair_heartbeat(&hp, "paired", T0 + SEC(3)));
+  assert_true(pair_heartbeat(&hp, "bogus", T0 + SEC(3)));
+  assert_false(pair_paired(&hp, T0 + SEC(3)));
+  /* Silence: alone. */
+  assert_string_equal(pair_heartbeat_word(&hp, T0 + SEC(6)), "alone");
+  /* "down": gone at once, nothing to answer. */
+  assert_true(pair_heartbeat(&hp, "paired", T0 + SEC(7)));
+  assert_false(pair_heartbeat(&hp, "down", T0 + SEC(7)));
+  assert_false(pair_peer_up(&hp, T0 + SEC(7)));
+  assert_string_equal(pair_heartbeat_word(&hp, T0 + SEC(7)), "alone");
+  pair_destroy(&hp);
+}
+
 /* A peer that says it is stopping is down at once. */
 static void test_peer_gone(void **state) {
   (void)state;
@@ -337,6 +372,7 @@ int main(void) {
       cmocka_unit_test(test_peer_down_sends_everything_at_once),
       cmocka_unit_test(test_handshake),
       cmocka_unit_test(test_peer_gone),
+      cmocka_unit_test(test_heartbeat_words),
       cmocka_unit_test(test_own_share_released_at_half_hold),
       cmocka_unit_test(test_hold_ends_before_window),
       cmocka_unit_test(test_release_order),
