@@ -76,6 +76,11 @@ int pair_link_create(const plugin_config_t *cfg, report_sender_t *sender,
           CDTIME_T_TO_DOUBLE(cfg->window));
     return -1;
   }
+  /* Heartbeats go every third of it: each is a line in the hubs' logs. */
+  if (timeout < TIME_T_TO_CDTIME_T(1)) {
+    ERROR("%s \"PairTimeout\": give at least 1 second.", where);
+    return -1;
+  }
   pair_link_t *pl = calloc(1, sizeof(*pl));
   if (pl == NULL)
     return -1;

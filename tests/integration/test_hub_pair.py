@@ -294,6 +294,9 @@ class Config(unittest.TestCase):
     def test_hold_back_longer_than_half_the_window(self):
         self.check_refused("PairHoldBack 31", '"PairHoldBack"')
 
+    def test_timeout_below_a_second(self):
+        self.check_refused("PairTimeout 0.2", '"PairTimeout"')
+
     def test_hold_back_within_window(self):
         with Sim() as sim:
             body = hub_config(sim.http_url, "hub-b") + "\nWindow 20"
