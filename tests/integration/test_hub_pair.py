@@ -266,6 +266,37 @@ class Pair(unittest.TestCase):
                         self.assertEqual(counter(cd, h, "reports-rejected"), 0)
                     self.assertEqual(counter(b, "hub-b", "pair-peer-refused"), 0)
 
+    def test_hub_a_killed_and_restarted_at_once(self):
+        """As systemd's Restart= would: hub B may not even notice."""
+        with Sim() as sim:
+            a, b = self.hubs(sim)
+            with b, edge(self.ports) as e:
+                with a:
+                    b.wait_for(paired(a, b), 15, "the hubs to pair")
+                    r = Raiser(e, 8501)
+                    r.start()
+                    time.sleep(1.5)
+                    r.pause()
+                    time.sleep(0.3)
+                    a.proc.kill()
+                    a.proc.wait()
+                    a.expect_exit = None
+                a2, _ = self.hubs(sim)
+                with a2:
+                    r.resume()
+                    time.sleep(HOLD_BACK + 2)
+                    r.stopped.set()
+                    r.join()
+                    a2.wait_for(lambda: all(t in attempts(sim) for t in r.raised),
+                                HOLD_BACK + 10, "every task reported")
+                    time.sleep(HOLD_BACK + 1.5)
+                    self.assert_once(sim, r.raised)
+                    self.assertGreater(counter(a2, "hub-a", "reports-accepted"), 0)
+                    self.assertGreater(counter(a2, "hub-a", "pair-peer-reported"), 0)
+                    for cd, h in ((a2, "hub-a"), (b, "hub-b")):
+                        self.assertEqual(counter(cd, h, "reports-rejected"), 0)
+                        self.assertEqual(counter(cd, h, "pair-peer-refused"), 0)
+
     def test_hub_a_sigterm(self):
         self.stop_a_and_restart(kill=False)
 
