@@ -386,7 +386,8 @@ static int rule_option(report_rule_t *r, const oconfig_item_t *o,
     free(m);
     if (status != 0)
       CONF_ERROR(where, "Method", "give reportCorrectRecaptcha, "
-                 "reportIncorrectRecaptcha or reportIncorrectImageCaptcha.");
+                 "reportIncorrectRecaptcha, reportIncorrectImageCaptcha or "
+                 "reportIncorrectHcaptcha.");
     return status;
   }
   if (strcasecmp("Plugin", o->key) == 0)
