@@ -10,7 +10,9 @@
 
 #include "configuration.h"
 #include "dispatch.h"
+#include "queue_reader.h"
 #include "reader.h"
+#include "report_limit.h"
 #include "report_match.h"
 #include "report_sender.h"
 
@@ -38,6 +40,8 @@ static void context_free(void *arg) {
   if (c == NULL)
     return;
   sender_destroy(c->sender);
+  for (size_t i = 0; i < c->cfg.num_accounts; i++)
+    limit_destroy(c->cfg.accounts[i].limit);
   config_free(&c->cfg);
   pthread_mutex_destroy(&c->log_lock);
   free(c);
@@ -106,7 +110,14 @@ static int ac_notify(const notification_t *n, user_data_t *ud) {
   default:
     return 0;
   }
-  switch (sender_submit(sender, &req)) {
+  /* The report-rate guard (IncorrectReportShare) may withhold it. */
+  report_limit_t *limit = c->cfg.accounts[req.account].limit;
+  if (!limit_admit(limit, &req))
+    return 0;
+  submit_result_t submitted = sender_submit(sender, &req);
+  if (submitted != SUBMIT_QUEUED)
+    limit_undo(limit, &req);
+  switch (submitted) {
   case SUBMIT_EXPIRED:
     complain_late(c, &req);
     break;
@@ -117,6 +128,26 @@ static int ac_notify(const notification_t *n, user_data_t *ud) {
     break;
   }
   return 0;
+}
+
+/* reports-<method>-<outcome>: the account's counters split by method. */
+static void read_method_counters(context_t *c, size_t account,
+                                 report_method_t m) {
+  static const char *const outcomes[] = {"sent",      "accepted", "rejected",
+                                         "expired",   "duplicate", "dropped",
+                                         "retried",   "abandoned", "withheld"};
+  report_counters_t k;
+  char ti[DATA_MAX_NAME_LEN];
+  sender_method_counters(c->sender, account, m, &k);
+  const uint64_t values[] = {k.sent,      k.accepted, k.rejected,
+                             k.expired,   k.duplicate, k.dropped,
+                             k.retried,   k.abandoned,
+                             limit_withheld(c->cfg.accounts[account].limit, m)};
+  for (size_t v = 0; v < STATIC_ARRAY_SIZE(outcomes); v++) {
+    snprintf(ti, sizeof(ti), "reports-%s-%s", report_method_name(m),
+             outcomes[v]);
+    dispatch_derive(c->cfg.names[account], ti, values[v]);
+  }
 }
 
 static int ac_read_counters(user_data_t *ud) {
@@ -132,6 +163,12 @@ static int ac_read_counters(user_data_t *ud) {
                                k.duplicate, k.dropped, k.retried,  k.abandoned};
     for (size_t v = 0; v < STATIC_ARRAY_SIZE(names); v++)
       dispatch_derive(c->cfg.names[i], names[v], values[v]);
+    uint64_t withheld = 0;
+    for (int m = 0; m < REPORT_METHOD_COUNT; m++) {
+      withheld += limit_withheld(c->cfg.accounts[i].limit, m);
+      read_method_counters(c, i, (report_method_t)m);
+    }
+    dispatch_derive(c->cfg.names[i], "reports-withheld", withheld);
   }
   pthread_mutex_lock(&c->log_lock);
   uint64_t invalid = c->invalid;
@@ -176,10 +213,19 @@ static int ac_init(void) {
           "memory or libcurl failure).");
     return -1;
   }
+  /* Guards first: readers feed them, the notification callback asks them. */
+  for (size_t i = 0; i < ctx->cfg.num_accounts; i++) {
+    account_t *a = &ctx->cfg.accounts[i];
+    if (a->incorrect_share > 0 && (a->limit = limit_create(a)) == NULL)
+      return -1;
+  }
   __atomic_store_n(&ctx->sender, sender, __ATOMIC_RELEASE);
   for (size_t i = 0; i < ctx->cfg.num_accounts; i++)
     if (reader_register(&ctx->cfg.accounts[i]) != 0)
       return -1;
+  if (ctx->cfg.queue_stats != NULL &&
+      queue_reader_register(ctx->cfg.queue_stats) != 0)
+    return -1;
   if (plugin_register_complex_read(NULL, "anticaptcha/reports",
                                    ac_read_counters, 0,
                                    &(user_data_t){.data = ctx}) != 0)

@@ -5,6 +5,7 @@
 
 #include <arpa/inet.h>
 
+#include "queue_config.h"
 #include "spending.h"
 
 /* One error line: where (account or rule), which option, what to do. */
@@ -67,6 +68,19 @@ static int get_seconds(const oconfig_item_t *o, const char *where, double max,
     return -1;
   }
   *out = DOUBLE_TO_CDTIME_T(d);
+  return 0;
+}
+
+/* A percentage, more than 0 and at most 100. */
+static int get_share(const oconfig_item_t *o, const char *where, double *out) {
+  if (want_one(o, OCONFIG_TYPE_NUMBER, where, "percentage") != 0)
+    return -1;
+  double d = o->values[0].value.number;
+  if (!(d > 0) || d > 100) {
+    CONF_ERROR(where, o->key, "give a percentage more than 0 and at most 100.");
+    return -1;
+  }
+  *out = d;
   return 0;
 }
 
@@ -222,6 +236,8 @@ static int account_option(account_t *a, const oconfig_item_t *o,
     return get_bool(o, where, &a->verify_peer);
   if (strcasecmp("VerifyHost", o->key) == 0)
     return get_bool(o, where, &a->verify_host);
+  if (strcasecmp("IncorrectReportShare", o->key) == 0)
+    return get_share(o, where, &a->incorrect_share);
   CONF_ERROR(where, o->key, "unknown option; see collectd-anticaptcha(5).");
   return -1;
 }
@@ -479,6 +495,8 @@ static int global_option(plugin_config_t *cfg, const oconfig_item_t *o) {
   }
   if (strcasecmp("DryRun", o->key) == 0)
     return get_bool(o, where, &cfg->dry_run);
+  if (strcasecmp("QueueStats", o->key) == 0)
+    return queue_config_parse(o, &cfg->queue_stats);
   /* The API refuses reports later than 60 s after the task. */
   if (strcasecmp("Window", o->key) == 0)
     return get_seconds(o, where, MAX_WINDOW_SECONDS, &cfg->window);
@@ -506,16 +524,19 @@ int config_add_block(const oconfig_item_t *ci, plugin_config_t *cfg) {
 /* Rules may name an account defined in another block or drop-in file, so
  * they are resolved once everything has been read. */
 int config_finish(plugin_config_t *cfg) {
-  if (cfg->num_accounts == 0) {
+  /* <QueueStats> alone needs no account (and no key). */
+  if (cfg->num_accounts == 0 && cfg->queue_stats == NULL) {
     CONF_ERROR("Plugin anticaptcha", "Account",
                "no <Account> block; configure at least one.");
     return -1;
   }
+  if (queue_config_finish(cfg->queue_stats, cfg) != 0)
+    return -1;
   for (size_t i = 0; i < cfg->num_rules; i++)
     if (rule_account(cfg, &cfg->rules[i]) != 0)
       return -1;
   free(cfg->names);
-  cfg->names = calloc(cfg->num_accounts, sizeof(*cfg->names));
+  cfg->names = calloc(cfg->num_accounts + 1, sizeof(*cfg->names));
   if (cfg->names == NULL)
     return -1;
   for (size_t i = 0; i < cfg->num_accounts; i++)
@@ -562,5 +583,6 @@ void config_free(plugin_config_t *cfg) {
   free(cfg->accounts);
   free(cfg->rules);
   free(cfg->names);
+  queue_config_free(cfg->queue_stats);
   memset(cfg, 0, sizeof(*cfg));
 }

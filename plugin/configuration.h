@@ -26,6 +26,8 @@ typedef struct {
   cdtime_t timeout;
   char *ca_cert;
   bool verify_peer, verify_host;
+  double incorrect_share; /* IncorrectReportShare, percent; 0: off */
+  struct report_limit_s *limit; /* the report-rate guard, set at init */
 } account_t;
 
 typedef struct {
@@ -38,6 +40,7 @@ typedef struct {
   size_t max_in_flight; /* MaxInFlight */
   cdtime_t window;      /* Window, at most 60 s */
   bool dry_run;
+  struct queue_stats_config_s *queue_stats; /* <QueueStats>; NULL: none */
 } plugin_config_t;
 
 #define DEFAULT_QUEUE_LIMIT 10000

@@ -50,6 +50,7 @@ struct report_sender_s {
   bool stopping;
 
   report_counters_t *counters; /* per account; atomic increments */
+  report_counters_t *by_method; /* per account and method, likewise */
 
   /* The worker's own. */
   pthread_t thread;
@@ -63,8 +64,12 @@ struct report_sender_s {
 
 /* Counters are bumped on many threads and read by the counters' read
  * callback: atomics, so that neither waits for the queue's lock. */
-#define COUNT(s, account, field)                                               \
-  __atomic_fetch_add(&(s)->counters[account].field, 1, __ATOMIC_RELAXED)
+#define COUNT(s, req, field)                                                   \
+  do {                                                                         \
+    size_t m_ = (req).account * REPORT_METHOD_COUNT + (req).method;            \
+    __atomic_fetch_add(&(s)->counters[(req).account].field, 1, __ATOMIC_RELAXED); \
+    __atomic_fetch_add(&(s)->by_method[m_].field, 1, __ATOMIC_RELAXED);        \
+  } while (0)
 
 /* With the lock held. */
 static void set_backlog(report_sender_t *s, size_t n) {
@@ -134,10 +139,13 @@ report_sender_t *sender_create(const plugin_config_t *cfg) {
   s->epoll_fd = s->wake_fd = -1;
   pthread_mutex_init(&s->lock, NULL);
   s->multi = api_multi_create((long)cfg->max_in_flight);
-  s->counters = calloc(cfg->num_accounts, sizeof(*s->counters));
-  s->logs = calloc(cfg->num_accounts, sizeof(*s->logs));
+  s->counters = calloc(cfg->num_accounts + 1, sizeof(*s->counters));
+  s->by_method = calloc((cfg->num_accounts + 1) * REPORT_METHOD_COUNT,
+                        sizeof(*s->by_method));
+  s->logs = calloc(cfg->num_accounts + 1, sizeof(*s->logs));
   s->slots = calloc(cfg->max_in_flight, sizeof(*s->slots));
-  if (s->multi == NULL || s->counters == NULL || s->logs == NULL ||
+  if (s->multi == NULL || s->counters == NULL || s->by_method == NULL ||
+      s->logs == NULL ||
       s->slots == NULL || watch_sockets(s) != 0 ||
       job_ring_init(&s->queue, cfg->queue_limit) != 0 ||
       job_ring_init(&s->delayed, cfg->queue_limit + cfg->max_in_flight) != 0 ||
@@ -172,6 +180,7 @@ void sender_destroy(report_sender_t *s) {
   pthread_mutex_destroy(&s->lock);
   free(s->slots);
   free(s->counters);
+  free(s->by_method);
   free(s->logs);
   free(s);
 }
@@ -184,20 +193,20 @@ submit_result_t sender_submit(report_sender_t *s, const report_request_t *req) {
   /* A flood is mostly dropped here, without the lock that the unixsock
    * threads would otherwise queue up on (nor a clock read). */
   if (__atomic_load_n(&s->backlog, __ATOMIC_RELAXED) >= s->cfg->queue_limit) {
-    COUNT(s, req->account, dropped);
+    COUNT(s, *req, dropped);
     return SUBMIT_DROPPED;
   }
   cdtime_t now = cdtime();
   if (!report_window_open(&job, now)) {
-    COUNT(s, req->account, expired);
+    COUNT(s, *req, expired);
     return SUBMIT_EXPIRED;
   }
   pthread_mutex_lock(&s->lock);
   if (s->stopping) {
-    COUNT(s, req->account, abandoned);
+    COUNT(s, *req, abandoned);
     result = SUBMIT_DROPPED;
   } else if (s->backlog >= s->cfg->queue_limit) {
-    COUNT(s, req->account, dropped);
+    COUNT(s, *req, dropped);
     result = SUBMIT_DROPPED;
   } else {
     /* Remember the task until its window has closed for sure. */
@@ -206,11 +215,11 @@ submit_result_t sender_submit(report_sender_t *s, const report_request_t *req) {
     switch (seen_add(&s->seen, (uint32_t)req->account, req->task_id, now,
                      expires)) {
     case SEEN_DUPLICATE:
-      COUNT(s, req->account, duplicate);
+      COUNT(s, *req, duplicate);
       result = SUBMIT_DUPLICATE;
       break;
     case SEEN_FULL:
-      COUNT(s, req->account, dropped);
+      COUNT(s, *req, dropped);
       result = SUBMIT_DROPPED;
       break;
     case SEEN_NEW:
@@ -230,9 +239,19 @@ submit_result_t sender_submit(report_sender_t *s, const report_request_t *req) {
   return result;
 }
 
+static void read_counters(const report_counters_t *c, report_counters_t *out);
+
 void sender_counters(report_sender_t *s, size_t account,
                      report_counters_t *out) {
-  const report_counters_t *c = &s->counters[account];
+  read_counters(&s->counters[account], out);
+}
+
+void sender_method_counters(report_sender_t *s, size_t account,
+                            report_method_t method, report_counters_t *out) {
+  read_counters(&s->by_method[account * REPORT_METHOD_COUNT + method], out);
+}
+
+static void read_counters(const report_counters_t *c, report_counters_t *out) {
   *out = (report_counters_t){
       .sent = __atomic_load_n(&c->sent, __ATOMIC_RELAXED),
       .accepted = __atomic_load_n(&c->accepted, __ATOMIC_RELAXED),
@@ -269,7 +288,7 @@ static void start_job(report_sender_t *s, slot_t *slot, const report_job_t *job)
     ERROR("anticaptcha plugin: cannot set up a libcurl handle (out of "
           "memory?); the report for task %" PRIu64 " is dropped.",
           job->req.task_id);
-    COUNT(s, job->req.account, dropped);
+    COUNT(s, job->req, dropped);
     return;
   }
   char *body = request_report(a->client_key, job->req.task_id, &len);
@@ -278,14 +297,14 @@ static void start_job(report_sender_t *s, slot_t *slot, const report_job_t *job)
     ERROR("anticaptcha plugin: Account \"%s\": cannot start a %s request "
           "(out of memory?); the report for task %" PRIu64 " is dropped.",
           a->name, method, job->req.task_id);
-    COUNT(s, job->req.account, dropped);
+    COUNT(s, job->req, dropped);
     return;
   }
   slot->job = *job;
   slot->job.attempts++;
   slot->busy = true;
   s->in_flight++;
-  COUNT(s, job->req.account, sent);
+  COUNT(s, job->req, sent);
 }
 
 /* Takes the next job whose back-off is over: delayed ones first, they are
@@ -310,7 +329,7 @@ static void start_jobs(report_sender_t *s) {
   report_job_t job;
   while ((slot = free_slot(s)) != NULL && next_job(s, now, &job)) {
     if (!report_window_open(&job, now)) {
-      COUNT(s, job.req.account, expired);
+      COUNT(s, job.req, expired);
       continue;
     }
     start_job(s, slot, &job);
@@ -358,17 +377,16 @@ static void finish_job(report_sender_t *s, slot_t *slot, CURLcode code) {
                              : res == API_TRANSIENT ? OUTCOME_TRANSIENT
                                                     : OUTCOME_API_ERROR;
   report_decision_t d = report_decide(&slot->job, outcome, cdtime());
-  size_t acct = slot->job.req.account;
   log_outcome(s, slot, d);
   if (d == DECISION_ACCEPTED)
-    COUNT(s, acct, accepted);
+    COUNT(s, slot->job.req, accepted);
   else if (d == DECISION_REJECTED)
-    COUNT(s, acct, rejected);
+    COUNT(s, slot->job.req, rejected);
   else if (d == DECISION_EXPIRED)
-    COUNT(s, acct, expired);
+    COUNT(s, slot->job.req, expired);
   else {
     job_ring_push(&s->delayed, &slot->job); /* sized to never be full */
-    COUNT(s, acct, retried);
+    COUNT(s, slot->job.req, retried);
   }
 }
 
@@ -496,15 +514,15 @@ void sender_stop(report_sender_t *s, cdtime_t grace) {
     if (s->slots[i].busy) {
       curl_multi_remove_handle(s->multi, s->slots[i].call.curl);
       s->slots[i].busy = false;
-      COUNT(s, s->slots[i].job.req.account, abandoned);
+      COUNT(s, s->slots[i].job.req, abandoned);
     }
   report_job_t job;
   while (job_ring_pop(&s->delayed, &job) == 0)
-    COUNT(s, job.req.account, abandoned);
+    COUNT(s, job.req, abandoned);
   pthread_mutex_lock(&s->lock);
   abandoned += s->queue.count;
   while (job_ring_pop(&s->queue, &job) == 0)
-    COUNT(s, job.req.account, abandoned);
+    COUNT(s, job.req, abandoned);
   set_backlog(s, 0);
   pthread_mutex_unlock(&s->lock);
   s->in_flight = 0;

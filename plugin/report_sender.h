@@ -41,5 +41,8 @@ void sender_stop(report_sender_t *s, cdtime_t grace);
 void sender_destroy(report_sender_t *s);
 void sender_counters(report_sender_t *s, size_t account,
                      report_counters_t *out);
+/* The same counters, of one report method of the account. */
+void sender_method_counters(report_sender_t *s, size_t account,
+                            report_method_t method, report_counters_t *out);
 
 #endif
