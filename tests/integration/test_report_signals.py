@@ -2,6 +2,8 @@
 the report-rate guard, end to end with a real collectd and the simulated
 API."""
 
+import os
+import re
 import time
 import unittest
 
@@ -9,6 +11,8 @@ from harness import Collectd, Sim, TEST_KEY
 import runner
 
 KEY_FILE = "client.key"
+REPO = os.environ.get("ANTICAPTCHA_SRCDIR") or os.path.join(
+    os.path.dirname(os.path.abspath(__file__)), "..", "..")
 HC = "reportIncorrectHcaptcha"
 
 
@@ -119,6 +123,31 @@ class Forecast(unittest.TestCase):
                 self.assertEqual(cd.csv("anticaptcha-main",
                                         "timeleft-balance_hours"), [])
 
+    def test_threshold_drop_in_warns_before_money_runs_out(self):
+        """conf.d/threshold-alerts.conf as shipped: a forecast below a day
+        raises a FAILURE for timeleft-balance_hours (no report is sent)."""
+        drop_in = os.path.join(REPO, "conf.d", "threshold-alerts.conf")
+        with open(drop_in) as f:
+            block = re.search(r'<Type "timeleft">(.*?)</Type>', f.read(), re.S)
+        failure_min = float(re.search(r"FailureMin\s+([0-9.]+)",
+                                      block.group(1)).group(1))
+        now = time.time()
+        with Sim(now=now) as sim:
+            money = sum(r["money"] for r in sim.expected())
+            # Half of FailureMin's hours left at the simulated spending rate.
+            balance = round(failure_min / 2 * money / 24, 6)
+            sim.state({"balance": balance})
+            with daemon(sim.http_url, "    Interval 30",
+                        extra_config='Include "%s"' % drop_in) as cd:
+                line = cd.wait_for(lambda: [
+                    l for l in cd.log().splitlines() if "Notification:" in l
+                    and "type = timeleft" in l], 10, "the notification")[0]
+                self.assertIn("severity = FAILURE", line)
+                self.assertIn("plugin_instance = main", line)
+                self.assertIn("type_instance = balance_hours", line)
+                self.assertAlmostEqual(last(cd, "timeleft-balance_hours"),
+                                       failure_min / 2, places=3)
+                self.assertEqual(sent(sim), [])
 
 class Guard(unittest.TestCase):
 
