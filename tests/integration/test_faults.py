@@ -32,7 +32,8 @@ import threading
 import time
 import unittest
 
-from harness import Collectd, Sim, TEST_KEY, assert_no_key_in, free_port
+from harness import (Collectd, Sim, TEST_KEY, assert_no_key_in, free_port,
+                     timeout_factor)
 import runner
 
 KEY_FILE = "client.key"
@@ -734,8 +735,10 @@ class QueueStatsFaultMatrix(unittest.TestCase):
         def recovered():
             return all(cls.figures(row, since=cls.t_clear + 0.5).get("total")
                        for row in ROWS)
-        cls.cd.wait_for(recovered, 40, "every queue to recover")
-        cls.cd_refused.wait_for(recovered, 5, "the refused queue to recover")
+        slow = timeout_factor()  # 4 under COLLECTD_WRAPPER (valgrind)
+        cls.cd.wait_for(recovered, 40 * slow, "every queue to recover")
+        cls.cd_refused.wait_for(recovered, 5 * slow,
+                                "the refused queue to recover")
         cls.after = {row["name"]: cls.figures(row, since=cls.t_clear + 0.5)
                      for row in ROWS}
         cls.served = {row["name"]: cls.source(row).control(
@@ -766,6 +769,19 @@ class QueueStatsFaultMatrix(unittest.TestCase):
                 t, slug_of(cls.ids[row["name"]]), f))
             out[f] = [v[0] for ts, v in rows if ts > since]
         return out
+
+    @classmethod
+    def tearDownClass(cls):
+        table = getattr(cls, "table", {})
+        if len(table) != len(ROWS):
+            return
+        lines = ["", "getQueueStats fault matrix (%d rows, one queue each, "
+                 "%d s outage)" % (len(ROWS), Q_OUTAGE),
+                 "| Fault | During outage | Logged | Requests (faulted) |",
+                 "|---|---|---|---|"]
+        for row in ROWS:
+            lines.append("| %s | %s |" % (row["what"], table[row["name"]]))
+        print("\n".join(lines))
 
     def test_collectd_up_and_serving_other_plugins(self):
         self.assertTrue(self.alive)
@@ -807,12 +823,14 @@ def check_queue(self, row):
     times = [r["time"] for r in reqs]
     for a, b in zip(times, times[1:]):
         self.assertGreaterEqual(b - a, 9.5, times)
+    faulted = len([r for r in reqs if r["fault"]])
     if queue_kind(row) == "ok":
         self.assertEqual(failed, [])
         for f, values in self.during[name].items():
             self.assertTrue(values, f)
             for v in values:
                 self.assertAlmostEqual(v, served[f], places=6)
+        summary = "values as served | nothing"
     else:
         # Nothing untrue: no figure of the queue while it failed.
         self.assertEqual({f: v for f, v in self.during[name].items() if v}, {})
@@ -832,12 +850,18 @@ def check_queue(self, row):
         else:
             self.assertIn("unusable answer", line)
         if name != "refused":  # polled (and failing) at least twice
-            self.assertGreaterEqual(len([r for r in reqs if r["fault"]]), 2)
+            self.assertGreaterEqual(faulted, 2)
+        summary = "nothing | 1 line: %s; 1 \"works again\"" % short(
+            line.split("failed: ", 1)[1].split("; ")[0])
     # After the recovery: exactly what the API served.
     for f, values in self.after[name].items():
         self.assertTrue(values, f)
         for v in values:
             self.assertAlmostEqual(v, served[f], places=6, msg=f)
+    if not hasattr(type(self), "table"):
+        type(self).table = {}
+    type(self).table[name] = "%s | %d (%d)" % (
+        summary, len(reqs), faulted if name != "refused" else 0)
 
 
 def make_queue_tests():
