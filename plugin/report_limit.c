@@ -9,6 +9,7 @@
 #include <pthread.h>
 
 #include "report_guard.h"
+#include "spending.h"
 
 struct report_limit_s {
   const account_t *acct;
@@ -18,6 +19,32 @@ struct report_limit_s {
   c_complain_t complaint;
 };
 
+/* Without the total, a kind of report with no queue of its kind polled has
+ * no tasks to be measured against: say so once, at start. */
+static void warn_unmeasured(const account_t *a) {
+  static const char *const kinds[GUARD_FAMILIES] = {
+      [GUARD_RECAPTCHA] = "reCAPTCHA", [GUARD_IMAGE] = "image",
+      [GUARD_HCAPTCHA] = "hCaptcha"};
+  bool polled[GUARD_FAMILIES] = {false};
+  char slug[SPENDING_SLUG_MAX + 1];
+  if (a->total)
+    return;
+  for (size_t i = 0; i < a->num_queues; i++) {
+    int f = spending_slug(a->queues[i], slug, sizeof(slug)) == 0
+                ? guard_family_of_slug(slug)
+                : -1;
+    if (f >= 0)
+      polled[f] = true;
+  }
+  for (int f = 0; f < GUARD_FAMILIES; f++)
+    if (!polled[f])
+      WARNING("anticaptcha plugin: Account \"%s\": option "
+              "\"IncorrectReportShare\": no %s queue is polled and Total is "
+              "false, so %s reports are never withheld; add such a Queue or "
+              "set Total true.",
+              a->name, kinds[f], kinds[f]);
+}
+
 report_limit_t *limit_create(const account_t *a) {
   report_limit_t *l = calloc(1, sizeof(*l));
   if (l == NULL)
@@ -26,6 +53,7 @@ report_limit_t *limit_create(const account_t *a) {
   pthread_mutex_init(&l->lock, NULL);
   guard_window_init(&l->window);
   C_COMPLAIN_INIT(&l->complaint);
+  warn_unmeasured(a);
   return l;
 }
 

@@ -192,8 +192,16 @@ class Guard(unittest.TestCase):
                 self.assertEqual(last(cd, "derive-reports-"
                                       "reportIncorrectImageCaptcha-withheld"), 0)
                 lines = [l for l in cd.log().splitlines() if "withheld" in l
-                         and "anticaptcha plugin:" in l]
+                         and "anticaptcha plugin:" in l and "[warning]" in l
+                         and "for task" in l]
                 self.assertEqual(len(lines), 1, lines)
+                # Told at start: image and hCaptcha reports have no tasks
+                # to be measured against (no such queue, no total).
+                unmeasured = [l for l in cd.log().splitlines()
+                              if "are never withheld" in l]
+                self.assertEqual(len(unmeasured), 2, unmeasured)
+                self.assertTrue(any("no image queue" in l for l in unmeasured))
+                self.assertTrue(any("no hCaptcha queue" in l for l in unmeasured))
                 self.assertIn("IncorrectReportShare", lines[0])
                 self.assertIn('Account "main"', lines[0])
 
