@@ -7,7 +7,7 @@ every 10 s."""
 import time
 import unittest
 
-from harness import Collectd, Sim, free_port, plugin_config_test
+from harness import Collectd, Sim, TEST_KEY, free_port, plugin_config_test
 import runner
 
 FIELDS = (("count", "waiting"), ("percent", "load"), ("gauge", "bid"),
@@ -69,6 +69,28 @@ class QueueStats(unittest.TestCase):
             self.assertGreaterEqual(t[1] - t[0], 9.5)
             self.assertNotIn("error", cd.log().lower().replace(
                 "errorid", ""), cd.log())
+    def test_polled_beside_a_slow_account(self):
+        """A slow getSpendingStats (4 s) does not hold the queue statistics
+        back: they are asked while the account's poll waits."""
+        with Sim() as sim:
+            sim.faults([{"method": "getSpendingStats", "action": "delay",
+                         "seconds": 4}])
+            account = ('  <Account "main">\n    ClientKeyFile "@TMP@/client.key"\n'
+                       '    URL "%s"\n    Balance false\n    Interval 60\n'
+                       '    Timeout 10\n  </Account>' % sim.http_url)
+            with Collectd(queue_config(sim.http_url, account),
+                          files={"client.key": TEST_KEY + "\n"}) as cd:
+                cd.wait_for(lambda: cd.csv("anticaptcha-main",
+                                           "count-all-volume_24h"), 15,
+                            "the slow account's values")
+                spending = sim.requests("getSpendingStats")[0]
+                queues = [r for r in sim.requests("getQueueStats")
+                          if r["time"] < spending["time"] + 4]
+                self.assertEqual(len(queues), 2, sim.requests("getQueueStats"))
+                first = cd.csv(INSTANCE, "count-recaptcha_proxyless-waiting")[0][0]
+                account_row = cd.csv("anticaptcha-main", "count-all-volume_24h")[0][0]
+                # Both polls started together (values carry the poll's start).
+                self.assertLess(abs(first - account_row), 1.5)
 
     def test_numbers_as_strings(self):
         with Sim() as sim:
