@@ -55,52 +55,116 @@ static int get_secs(const oconfig_item_t *o, double min, double max,
   return 0;
 }
 
-/* Queue "name" (mapped to the vendor's id) or Queue N (an id as is). */
-static int add_queue(queue_stats_config_t *q, const oconfig_item_t *o) {
-  account_t *t = &q->transport;
-  int64_t id = 0;
-  char label[64];
-  if (o->values_num == 1 && o->values[0].type == OCONFIG_TYPE_NUMBER) {
-    double d = o->values[0].value.number;
-    if (d != (double)(int64_t)d || d < 1 || d > QUEUE_STATS_MAX_ID) {
-      qerror("Queue", "give a queue id from 1 to %d, or a queue name.",
-             QUEUE_STATS_MAX_ID);
-      return -1;
-    }
-    id = (int64_t)d;
-    snprintf(label, sizeof(label), "%lld", (long long)id);
-  } else if (want(o, OCONFIG_TYPE_STRING, "queue name or id") != 0) {
+static bool same_template(const char *a, const char *b) {
+  return (a == NULL && b == NULL) ||
+         (a != NULL && b != NULL && strcmp(a, b) == 0);
+}
+
+/* "<queue slug>_<template slug>": each template is a series of its own. */
+static bool append_template(char *slug, size_t size, const char *template_name) {
+  char t[SPENDING_SLUG_MAX + 1];
+  if (template_name == NULL)
+    return true;
+  size_t len = strlen(slug);
+  return spending_slug(template_name, t, sizeof(t)) == 0 &&
+         len + 1 + strlen(t) <= SPENDING_SLUG_MAX &&
+         snprintf(slug + len, size - len, "_%s", t) > 0;
+}
+
+/* The queue's id from its first value: a name (mapped to the vendor's id)
+ * or an id as is. */
+static int queue_id(const oconfig_item_t *o, int64_t *id) {
+  if (o->values_num < 1 || o->values_num > 2 ||
+      (o->values[0].type != OCONFIG_TYPE_NUMBER &&
+       o->values[0].type != OCONFIG_TYPE_STRING)) {
+    qerror("Queue", "give a queue name or id (and, for AntiGate, a template "
+           "name).");
     return -1;
-  } else if (queue_stats_lookup(o->values[0].value.string, &id) != 0) {
+  }
+  if (o->values[0].type == OCONFIG_TYPE_STRING) {
+    if (queue_stats_lookup(o->values[0].value.string, id) == 0)
+      return 0;
     qerror("Queue", "\"%s\" is not in the vendor's list of queues; give its "
            "id (getQueueStats' queueId) instead.", o->values[0].value.string);
     return -1;
   }
+  double d = o->values[0].value.number;
+  if (d != (double)(int64_t)d || d < 1 || d > QUEUE_STATS_MAX_ID) {
+    qerror("Queue", "give a queue id from 1 to %d, or a queue name.",
+           QUEUE_STATS_MAX_ID);
+    return -1;
+  }
+  *id = (int64_t)d;
+  return 0;
+}
+
+/* A second value, for the AntiGate queue only: its templateName. */
+static int queue_template(const oconfig_item_t *o, int64_t id,
+                          const char **out) {
+  *out = NULL;
+  if (o->values_num != 2)
+    return 0;
+  if (o->values[1].type != OCONFIG_TYPE_STRING ||
+      o->values[1].value.string[0] == 0 || id != QUEUE_STATS_ANTIGATE) {
+    qerror("Queue", "a second value, a template name, is taken by the "
+           "AntiGate queue (id %d) only.", QUEUE_STATS_ANTIGATE);
+    return -1;
+  }
+  *out = o->values[1].value.string;
+  return 0;
+}
+
+static int grow(queue_stats_config_t *q, size_t n) {
+  account_t *t = &q->transport;
+  char **queues = realloc(t->queues, n * sizeof(*queues));
+  if (queues != NULL)
+    t->queues = queues;
+  int64_t *ids = realloc(q->ids, n * sizeof(*ids));
+  if (ids != NULL)
+    q->ids = ids;
+  char(*slugs)[SPENDING_SLUG_MAX + 1] = realloc(q->slugs, n * sizeof(*slugs));
+  if (slugs != NULL)
+    q->slugs = slugs;
+  char **templates = realloc(q->templates, n * sizeof(*templates));
+  if (templates != NULL)
+    q->templates = templates;
+  return (queues && ids && slugs && templates) ? 0 : -1;
+}
+
+/* Queue "name" or Queue N, and for the AntiGate queue Queue 25 "template". */
+static int add_queue(queue_stats_config_t *q, const oconfig_item_t *o) {
+  account_t *t = &q->transport;
+  int64_t id = 0;
+  const char *tmpl = NULL;
+  char label[256];
+  if (queue_id(o, &id) != 0 || queue_template(o, id, &tmpl) != 0)
+    return -1;
   const char *name = o->values[0].type == OCONFIG_TYPE_STRING
                          ? o->values[0].value.string
                          : NULL;
+  /* As the log names it: what the user wrote. */
+  if (name != NULL)
+    snprintf(label, sizeof(label), "%s%s%s", name, tmpl ? " " : "",
+             tmpl ? tmpl : "");
+  else
+    snprintf(label, sizeof(label), "%lld%s%s", (long long)id, tmpl ? " " : "",
+             tmpl ? tmpl : "");
   size_t n = t->num_queues;
-  char **queues = realloc(t->queues, (n + 1) * sizeof(*queues));
-  if (queues != NULL)
-    t->queues = queues;
-  int64_t *ids = realloc(q->ids, (n + 1) * sizeof(*ids));
-  if (ids != NULL)
-    q->ids = ids;
-  char(*slugs)[SPENDING_SLUG_MAX + 1] =
-      realloc(q->slugs, (n + 1) * sizeof(*slugs));
-  if (slugs != NULL)
-    q->slugs = slugs;
-  if (queues == NULL || ids == NULL || slugs == NULL ||
-      (t->queues[n] = strdup(name != NULL ? name : label)) == NULL)
+  if (grow(q, n + 1) != 0 || (t->queues[n] = strdup(label)) == NULL)
     return -1;
-  t->num_queues++;
+  q->templates[n] = NULL;
   q->ids[n] = id;
-  if (queue_stats_slug(name, id, q->slugs[n], sizeof(q->slugs[n])) != 0) {
+  t->num_queues++; /* from here on freed by queue_config_free() */
+  if (tmpl != NULL && (q->templates[n] = strdup(tmpl)) == NULL)
+    return -1;
+  if (queue_stats_slug(name, id, q->slugs[n], sizeof(q->slugs[n])) != 0 ||
+      !append_template(q->slugs[n], sizeof(q->slugs[n]), tmpl)) {
     qerror("Queue", "\"%s\" gives no usable name.", t->queues[n]);
     return -1;
   }
   for (size_t i = 0; i < n; i++)
-    if (q->ids[i] == id || strcmp(q->slugs[i], q->slugs[n]) == 0) {
+    if ((q->ids[i] == id && same_template(q->templates[i], tmpl)) ||
+        strcmp(q->slugs[i], q->slugs[n]) == 0) {
       qerror("Queue", "\"%s\" and \"%s\" are the same queue (id %lld, name "
              "\"%s\"); list each queue once.", t->queues[i], t->queues[n],
              (long long)q->ids[i], q->slugs[i]);
@@ -189,8 +253,11 @@ int queue_config_finish(const queue_stats_config_t *q,
 void queue_config_free(queue_stats_config_t *q) {
   if (q == NULL)
     return;
-  for (size_t i = 0; i < q->transport.num_queues; i++)
+  for (size_t i = 0; i < q->transport.num_queues; i++) {
     free(q->transport.queues[i]);
+    free(q->templates[i]);
+  }
+  free(q->templates);
   free(q->transport.queues);
   free(q->transport.url);
   free(q->transport.ca_cert);

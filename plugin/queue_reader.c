@@ -123,7 +123,7 @@ static int queue_reader_read(user_data_t *ud) {
   r->last_poll = now;
   for (size_t i = 0; i < n; i++) {
     size_t len = 0;
-    char *body = queue_stats_request(r->cfg->ids[i], &len);
+    char *body = queue_stats_request(r->cfg->ids[i], r->cfg->templates[i], &len);
     if (api_call_prepare(&r->calls[i], t, METHOD, body, len,
                          RESPONSE_QUEUE_STATS) == 0)
       batch[started++] = &r->calls[i];

@@ -79,7 +79,12 @@ int queue_stats_slug(const char *name, int64_t id, char *buf, size_t size) {
   return (n > 0 && (size_t)n < size) ? 0 : -1;
 }
 
-char *queue_stats_request(int64_t id, size_t *len) {
+static bool gen_str(yajl_gen g, const char *s) {
+  return yajl_gen_string(g, (const unsigned char *)s, strlen(s)) ==
+         yajl_gen_status_ok;
+}
+
+char *queue_stats_request(int64_t id, const char *template_name, size_t *len) {
   const unsigned char *buf = NULL;
   size_t n = 0;
   char *out = NULL;
@@ -88,10 +93,11 @@ char *queue_stats_request(int64_t id, size_t *len) {
   yajl_gen g = yajl_gen_alloc(NULL);
   if (g == NULL)
     return NULL;
-  if (yajl_gen_map_open(g) == yajl_gen_status_ok &&
-      yajl_gen_string(g, (const unsigned char *)"queueId", 7) ==
-          yajl_gen_status_ok &&
+  yajl_gen_config(g, yajl_gen_validate_utf8, 1);
+  if (yajl_gen_map_open(g) == yajl_gen_status_ok && gen_str(g, "queueId") &&
       yajl_gen_integer(g, (long long)id) == yajl_gen_status_ok &&
+      (template_name == NULL ||
+       (gen_str(g, "templateName") && gen_str(g, template_name))) &&
       yajl_gen_map_close(g) == yajl_gen_status_ok &&
       yajl_gen_get_buf(g, &buf, &n) == yajl_gen_status_ok &&
       (out = malloc(n + 1)) != NULL) {

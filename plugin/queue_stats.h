@@ -13,6 +13,8 @@
 #define QUEUE_STATS_MIN_INTERVAL_SECONDS 10
 /* Largest queue id accepted from the configuration. */
 #define QUEUE_STATS_MAX_ID 1000000
+/* The AntiGate queue, the only one that takes a templateName. */
+#define QUEUE_STATS_ANTIGATE 25
 
 /* The vendor's id for a queue name: the getQueueStats page's name
  * ("Recaptcha v2 without proxy") or the name getSpendingStats uses
@@ -29,9 +31,11 @@ const char *queue_stats_vendor_name(int64_t id);
  * -1 when the slug does not fit. */
 int queue_stats_slug(const char *name, int64_t id, char *buf, size_t size);
 
-/* {"queueId":id}: a malloc'd JSON object the caller frees, its length in
- * *len; NULL when id < 1 or memory runs out. No key: none is needed. */
-char *queue_stats_request(int64_t id, size_t *len);
+/* {"queueId":id} (plus "templateName" when template is not NULL): a
+ * malloc'd JSON object the caller frees, its length in *len; NULL when
+ * id < 1, the template is not UTF-8 or memory runs out. No key: none is
+ * needed. */
+char *queue_stats_request(int64_t id, const char *template_name, size_t *len);
 
 /* How each figure is dispatched: "<slug>-<name>" of this stock type. */
 typedef struct {

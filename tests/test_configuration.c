@@ -1149,6 +1149,37 @@ static void test_queue_stats_refused(void **state) {
   expect_error(f, "Plugin anticaptcha", "Account");
 }
 
+/* AntiGate (id 25) takes a template name; each template is its own series. */
+static void test_queue_stats_antigate_template(void **state) {
+  fixture_t *f = *state;
+  oconfig_item_t *q = queue_stats(&f->root);
+  v_str(opt_num(q, "Queue", 25), "CloudFlare cookies for a proxy");
+  v_str(opt_str(q, "Queue", "AntiGateTask"), "Other template");
+  opt_num(q, "Queue", 25);
+  parse_ok(f);
+  const queue_stats_config_t *c = f->cfg.queue_stats;
+  assert_int_equal(c->transport.num_queues, 3);
+  assert_string_equal(c->templates[0], "CloudFlare cookies for a proxy");
+  assert_string_equal(c->slugs[0],
+                      "antigatetask_cloudflare_cookies_for_a_proxy");
+  assert_string_equal(c->transport.queues[0],
+                      "25 CloudFlare cookies for a proxy");
+  assert_string_equal(c->slugs[1], "antigatetask_other_template");
+  assert_null(c->templates[2]);
+  assert_string_equal(c->slugs[2], "antigatetask");
+  reset_root(f); /* a template for another queue */
+  v_str(opt_num(queue_stats(&f->root), "Queue", 6), "CloudFlare");
+  expect_error(f, "QueueStats", "Queue");
+  reset_root(f); /* the same template twice */
+  q = queue_stats(&f->root);
+  v_str(opt_num(q, "Queue", 25), "T1");
+  v_str(opt_str(q, "Queue", "AntiGateTask"), "T1");
+  expect_error(f, "QueueStats", "Queue");
+  reset_root(f); /* three values */
+  v_str(v_str(opt_num(queue_stats(&f->root), "Queue", 25), "T1"), "T2");
+  expect_error(f, "QueueStats", "Queue");
+}
+
 static void test_incorrect_report_share(void **state) {
   fixture_t *f = *state;
   opt_num(account(f, "acct-main", KEY), "IncorrectReportShare", 2.5);
@@ -1226,6 +1257,7 @@ int main(void) {
       T(test_queue_stats_block),
       T(test_queue_stats_defaults_beside_account),
       T(test_queue_stats_refused),
+      T(test_queue_stats_antigate_template),
       T(test_incorrect_report_share),
       T(test_report_method_hcaptcha),
   };

@@ -74,16 +74,23 @@ static void test_vendor_names_and_slugs(void **state) {
 static void test_request(void **state) {
   (void)state;
   size_t len = 0;
-  char *body = queue_stats_request(6, &len);
+  char *body = queue_stats_request(6, NULL, &len);
   assert_non_null(body);
   assert_string_equal(body, "{\"queueId\":6}");
   assert_int_equal(len, strlen(body));
   free(body);
-  body = queue_stats_request(1000000, &len);
+  body = queue_stats_request(1000000, NULL, &len);
   assert_string_equal(body, "{\"queueId\":1000000}");
   free(body);
-  assert_null(queue_stats_request(0, &len));
-  assert_null(queue_stats_request(-3, &len));
+  /* AntiGate: the template, JSON-escaped. */
+  body = queue_stats_request(25, "CloudFlare \"cookies\"", &len);
+  assert_string_equal(body, "{\"queueId\":25,\"templateName\":"
+                            "\"CloudFlare \\\"cookies\\\"\"}");
+  assert_int_equal(len, strlen(body));
+  free(body);
+  assert_null(queue_stats_request(25, "\xff\xfe", &len)); /* not UTF-8 */
+  assert_null(queue_stats_request(0, NULL, &len));
+  assert_null(queue_stats_request(-3, NULL, &len));
 }
 
 static void test_field_types(void **state) {

@@ -91,6 +91,20 @@ class QueueStats(unittest.TestCase):
                 account_row = cd.csv("anticaptcha-main", "count-all-volume_24h")[0][0]
                 # Both polls started together (values carry the poll's start).
                 self.assertLess(abs(first - account_row), 1.5)
+    def test_antigate_template(self):
+        with Sim() as sim, Collectd('''
+  <QueueStats>
+    Queue 25 "CloudFlare cookies for a proxy"
+    URL "%s"
+    Interval 10
+  </QueueStats>''' % sim.http_url) as cd:
+            name = "count-antigatetask_cloudflare_cookies_for_a_proxy-total"
+            cd.wait_for(lambda: last(cd, name), 10, "the template's figures")
+            self.assertEqual(last(cd, name), sim.control(
+                "GET", "queue_stats?queueId=25")["total"])
+            self.assertEqual(
+                [r["raw"] for r in sim.requests("getQueueStats")][:1],
+                ['{"queueId":25,"templateName":"CloudFlare cookies for a proxy"}'])
 
     def test_numbers_as_strings(self):
         with Sim() as sim:
