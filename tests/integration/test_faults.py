@@ -822,7 +822,7 @@ def check_queue(self, row):
     # Never more often than every 10 s, outage or not (the vendor's cache).
     times = [r["time"] for r in reqs]
     for a, b in zip(times, times[1:]):
-        self.assertGreaterEqual(b - a, 9.5, times)
+        self.assertGreaterEqual(b - a, 10 - 0.5 * timeout_factor(), times)
     faulted = len([r for r in reqs if r["fault"]])
     if queue_kind(row) == "ok":
         self.assertEqual(failed, [])
