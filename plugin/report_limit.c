@@ -1,5 +1,4 @@
-/* The report-rate guard's glue: lock, clock, withheld counters, one log line
- * per spell of withholding. */
+/* The report-rate guard's glue: lock, clock, withheld counters, log once. */
 #include "report_limit.h"
 
 #include "collectd/core/daemon/plugin.h"
