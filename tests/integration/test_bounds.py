@@ -266,7 +266,13 @@ class HundredThousand(unittest.TestCase):
                 # Keep at most 8,000 reports ahead of the API: none dropped,
                 # none older than Window when its turn comes. Sample the RSS
                 # every 10,000.
+                # A sender that stopped sending must fail the test, not hang it.
+                stalled = time.monotonic() + 60
                 while submitted[0] - report_requests(sim) > 8000:
+                    if time.monotonic() > stalled:
+                        raise AssertionError(
+                            "no report reached the API for 60 s: %d of %d"
+                            % (report_requests(sim), submitted[0]))
                     time.sleep(0.05)
                 with lock:
                     if submitted[0] % step == 0 and submitted[0] > warmup:
