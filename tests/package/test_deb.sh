@@ -119,6 +119,8 @@ else
 fi
 check "it made $(basename "$DEB")" test -f "$DEB"
 [ -f "$DEB" ] || { summary; exit 1; }
+# scripts/test-distros keeps each release's package.
+[ -n "${DEB_OUT:-}" ] && cp "$DEB" "$DEB_OUT/"
 
 # ---- What the package holds ----
 dpkg-deb -c "$DEB" | awk '{print $NF}' | sed 's|^\./|/|' >"$TMP/contents"
