@@ -49,7 +49,11 @@ static void set_transport(CURL *h, const account_t *a) {
   curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(h, CURLOPT_USERAGENT,
                    "collectd-anticaptcha/" ANTICAPTCHA_VERSION);
+#if HAVE_DECL_CURLOPT_PROTOCOLS_STR
   curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "https,http");
+#else /* libcurl < 7.85 (configure checks) */
+  curl_easy_setopt(h, CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTPS | CURLPROTO_HTTP));
+#endif
   curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
   curl_easy_setopt(h, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
   curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);

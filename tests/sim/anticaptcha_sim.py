@@ -230,6 +230,23 @@ def render_records(records, as_strings):
 # The simulator
 # ---------------------------------------------------------------------------
 
+async def start_tls(writer, ctx, timeout):
+    """Upgrades a server-side stream to TLS: StreamWriter.start_tls() where
+    Python has it (3.11+); on older Pythons (Debian 11's 3.9) the same steps
+    through the event loop, rebinding what the 3.11 method rebinds."""
+    if hasattr(writer, "start_tls"):
+        await writer.start_tls(ctx, ssl_handshake_timeout=timeout)
+        return
+    protocol = writer.transport.get_protocol()
+    await writer.drain()
+    transport = await asyncio.get_running_loop().start_tls(
+        writer.transport, protocol, ctx, server_side=True,
+        ssl_handshake_timeout=timeout)
+    writer._transport = transport
+    protocol._transport = transport
+    protocol._over_ssl = True
+
+
 class Request:
     __slots__ = ("verb", "path", "query", "version", "headers", "body",
                  "keep_alive")
@@ -419,7 +436,7 @@ class Sim:
         try:
             if tls_ctx is not None:
                 try:
-                    await writer.start_tls(tls_ctx, ssl_handshake_timeout=10)
+                    await start_tls(writer, tls_ctx, 10)
                 except (OSError, ssl.SSLError, asyncio.TimeoutError, EOFError,
                         ConnectionError):
                     self.stats["tls_handshake_failures"] += 1
