@@ -169,7 +169,7 @@ static void run_all_done(void *ud, CURL *easy, CURLcode result) {
 int api_run_all(CURLM *multi, api_call_t *const *calls, size_t n) {
   multi_driver_t d;
   size_t left = 0;
-  if (driver_init(&d, multi, false) != 0) {
+  if (driver_init(&d, multi, "a poll", false) != 0) {
     for (size_t i = 0; i < n; i++)
       api_call_complete(calls[i], CURLE_FAILED_INIT);
     return -1;

@@ -20,10 +20,10 @@ enum {
 
 static void complain(multi_driver_t *d, const char *what, const char *why) {
   c_complain_once(LOG_ERR, &d->complaint,
-                  "anticaptcha plugin: %s failed: %s; transfers go on more "
-                  "slowly (polled). If this persists, check the process's "
-                  "limits (ulimit -n, memory).",
-                  what, why);
+                  "anticaptcha plugin: %s: %s failed: %s; transfers go on "
+                  "more slowly (polled). If this persists, check the "
+                  "process's limits (ulimit -n, memory).",
+                  d->who, what, why);
 }
 
 static uint32_t epoll_events(uint8_t bits) {
@@ -129,8 +129,10 @@ static int open_epoll(multi_driver_t *d) {
   return 0;
 }
 
-int driver_init(multi_driver_t *d, CURLM *multi, bool wakeable) {
-  *d = (multi_driver_t){.multi = multi, .epoll_fd = -1, .wake_fd = -1};
+int driver_init(multi_driver_t *d, CURLM *multi, const char *who,
+                bool wakeable) {
+  *d = (multi_driver_t){
+      .multi = multi, .who = who, .epoll_fd = -1, .wake_fd = -1};
   C_COMPLAIN_INIT(&d->complaint);
   if (wakeable &&
       (d->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) < 0) {
@@ -255,5 +257,5 @@ void driver_turn(multi_driver_t *d, int timeout_ms, driver_done_fn done,
   collect_done(d, done, ud);
   if (d->unwatched == 0 && n >= 0)
     c_release(LOG_INFO, &d->complaint,
-              "anticaptcha plugin: sockets are watched again.");
+              "anticaptcha plugin: %s: sockets are watched again.", d->who);
 }

@@ -17,6 +17,7 @@ typedef void (*driver_done_fn)(void *ud, CURL *easy, CURLcode result);
 
 typedef struct {
   CURLM *multi;
+  const char *who; /* for the log: "the report sender", ... */
   int epoll_fd;
   int wake_fd;      /* eventfd woken by driver_wake, or -1 */
   cdtime_t timer;   /* when libcurl wants to be called; 0: never */
@@ -26,9 +27,11 @@ typedef struct {
   c_complain_t complaint;
 } multi_driver_t;
 
-/* Hooks the driver into multi. wakeable: also make an eventfd for
- * driver_wake. Returns 0, or -1 (nothing to undo). */
-int driver_init(multi_driver_t *d, CURLM *multi, bool wakeable);
+/* Hooks the driver into multi. who: a static string naming the user in log
+ * lines. wakeable: also make an eventfd for driver_wake. Returns 0, or -1
+ * (nothing to undo). */
+int driver_init(multi_driver_t *d, CURLM *multi, const char *who,
+                bool wakeable);
 /* Unhooks the callbacks from the multi handle; call it before the driver
  * goes while the multi handle stays (after removing the handles). */
 void driver_detach(multi_driver_t *d);

@@ -115,7 +115,7 @@ bool pace_done(pace_t *p, pace_event_t ev, cdtime_t retry_at, cdtime_t now) {
   return p->state != before;
 }
 
-int pace_parse_retry_after(const char *value, time_t now, cdtime_t *delay) {
+int pace_parse_retry_after(const char *value, cdtime_t now, cdtime_t *delay) {
   while (*value == ' ' || *value == '\t')
     value++;
   if (*value >= '0' && *value <= '9') {
@@ -145,7 +145,8 @@ int pace_parse_retry_after(const char *value, time_t now, cdtime_t *delay) {
     if (*end != 0)
       continue;
     time_t t = timegm(&tm);
-    *delay = t > now ? TIME_T_TO_CDTIME_T(t - now) : 0;
+    cdtime_t at = t > 0 ? TIME_T_TO_CDTIME_T(t) : 0;
+    *delay = at > now ? at - now : 0;
     return 0;
   }
   return -1;

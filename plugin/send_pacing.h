@@ -66,9 +66,9 @@ cdtime_t pace_probe_delay(unsigned failures);
 cdtime_t pace_pause_delay(unsigned pauses);
 
 /* Parses a Retry-After value, delta-seconds or HTTP-date (RFC 9110: IMF
- * date, RFC 850 date or asctime), as a delay from now (Unix seconds; a date
- * past is 0). Returns 0, or -1 when it is neither. */
-int pace_parse_retry_after(const char *value, time_t now, cdtime_t *delay);
+ * date, RFC 850 date or asctime), as a delay from now (a date past is 0).
+ * Returns 0, or -1 when it is neither. */
+int pace_parse_retry_after(const char *value, cdtime_t now, cdtime_t *delay);
 
 /* ---- One host's connections ----
  * A transfer that finds no idle connection opens one. Those are limited to

@@ -246,8 +246,7 @@ static pace_event_t pace_event(report_sender_t *s, slot_t *slot, cdtime_t now,
     return PACE_TRANSIENT;
   COUNT(s, slot->job.req, throttled);
   if (slot->retry_after[0] == 0 ||
-      pace_parse_retry_after(slot->retry_after, CDTIME_T_TO_TIME_T(now),
-                             &delay) != 0)
+      pace_parse_retry_after(slot->retry_after, now, &delay) != 0)
     return PACE_TRANSIENT;
   *retry_at = now + delay;
   return PACE_RETRY_AFTER;

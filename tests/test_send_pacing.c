@@ -163,7 +163,7 @@ static void test_account_pause(void **state) {
 static void test_parse_retry_after(void **state) {
   (void)state;
   cdtime_t d = 1;
-  time_t now = 1445412480; /* Wed, 21 Oct 2015 07:28:00 GMT */
+  cdtime_t now = SEC(1445412480); /* Wed, 21 Oct 2015 07:28:00 GMT */
   assert_int_equal(pace_parse_retry_after(" 3", now, &d), 0);
   assert_true(d == SEC(3));
   assert_int_equal(pace_parse_retry_after("0\r\n", now, &d), 0);
@@ -179,6 +179,11 @@ static void test_parse_retry_after(void **state) {
   assert_int_equal(pace_parse_retry_after("Wed Oct 21 07:28:10 2015", now, &d),
                    0);
   assert_true(d == SEC(10));
+  /* Measured from now exactly, not from its whole second. */
+  assert_int_equal(pace_parse_retry_after("Wed, 21 Oct 2015 07:28:05 GMT",
+                                          now + MS(400), &d),
+                   0);
+  assert_true(d == SEC(5) - MS(400));
   /* A date past means now. */
   assert_int_equal(
       pace_parse_retry_after("Wed, 21 Oct 2015 07:00:00 GMT", now, &d), 0);
