@@ -133,6 +133,8 @@ static void start_job(report_sender_t *s, const report_job_t *job) {
   pace_sent(&t->pace);
   s->in_flight++;
   COUNT(s, job->req, sent);
+  if (job->attempts > 0)
+    COUNT(s, job->req, retried); /* counted when it goes, not when due */
 }
 
 /* Counts the jobs whose window has closed at the head of a ring that
@@ -295,7 +297,6 @@ static void settle(report_sender_t *s, slot_t *slot, cdtime_t now) {
      * the next request go (sized to never be full). */
     if (job_ring_push_front(&t->ready, &slot->job) == 0)
       s->parked++;
-    COUNT(s, slot->job.req, retried);
     log_failed(s, slot, ev == PACE_RETRY_AFTER);
     break;
   }
