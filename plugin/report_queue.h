@@ -54,6 +54,7 @@ typedef struct {
   size_t capacity, head, count;
 } job_ring_t;
 
+/* Takes the memory for capacity jobs now (pages touched). */
 int job_ring_init(job_ring_t *q, size_t capacity);
 void job_ring_destroy(job_ring_t *q);
 /* Returns 0, or -1 when full. */
