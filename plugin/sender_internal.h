@@ -78,7 +78,5 @@ void sender_drain(report_sender_t *s, cdtime_t grace);
 /* Ends what is still in flight and counts it, with the accounts' rings, as
  * abandoned; returns how many (the worker has ended). */
 uint64_t sender_abandon_worker_jobs(report_sender_t *s);
-/* Sets up the easy handle of a prepared call for the slot and its host. */
-void sender_hook_call(slot_t *slot, conn_gate_t *gate);
 
 #endif

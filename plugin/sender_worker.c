@@ -56,7 +56,8 @@ static size_t on_header(char *buf, size_t size, size_t n, void *ud) {
   return len;
 }
 
-void sender_hook_call(slot_t *slot, conn_gate_t *gate) {
+/* Sets up the easy handle of a prepared call for the slot and its host. */
+static void hook_call(slot_t *slot, conn_gate_t *gate) {
   CURL *h = slot->call.curl;
   slot->call.user = slot;
   slot->retry_after[0] = 0;
@@ -83,7 +84,8 @@ static void take_queued(report_sender_t *s, cdtime_t now) {
   report_job_t job;
   pthread_mutex_lock(&s->lock);
   while (job_ring_pop(&s->queue, &job) == 0) {
-    if (now < s->paused_until[job.req.account])
+    if (now < __atomic_load_n(&s->paused_until[job.req.account],
+                              __ATOMIC_RELAXED))
       COUNT(s, job.req, paused);
     else if (job_ring_push(&s->tx[job.req.account].ready, &job) == 0)
       s->parked++;
@@ -116,9 +118,12 @@ static void start_job(report_sender_t *s, const report_job_t *job) {
     return;
   }
   char *body = request_report(a->client_key, job->req.task_id, &len);
-  if (api_call_prepare(&slot->call, a, method, body, len, RESPONSE_REPORT) != 0 ||
-      (sender_hook_call(slot, t->gate),
-       curl_multi_add_handle(s->multi, slot->call.curl) != CURLM_OK)) {
+  bool added = false;
+  if (api_call_prepare(&slot->call, a, method, body, len, RESPONSE_REPORT) == 0) {
+    hook_call(slot, t->gate);
+    added = curl_multi_add_handle(s->multi, slot->call.curl) == CURLM_OK;
+  }
+  if (!added) {
     ERROR("anticaptcha plugin: Account \"%s\": cannot start a %s request "
           "(out of memory?); the report for task %" PRIu64 " is dropped.",
           a->name, method, job->req.task_id);
