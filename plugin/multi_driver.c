@@ -27,7 +27,8 @@ static void complain(multi_driver_t *d, const char *what, const char *why) {
 }
 
 static uint32_t epoll_events(uint8_t bits) {
-  return ((bits & WATCH_IN) ? EPOLLIN : 0) | ((bits & WATCH_OUT) ? EPOLLOUT : 0);
+  return ((bits & WATCH_IN) ? EPOLLIN : 0) |
+         ((bits & WATCH_OUT) ? EPOLLOUT : 0);
 }
 
 static int grow(multi_driver_t *d, int fd) {
@@ -134,8 +135,7 @@ int driver_init(multi_driver_t *d, CURLM *multi, const char *who,
   *d = (multi_driver_t){
       .multi = multi, .who = who, .epoll_fd = -1, .wake_fd = -1};
   C_COMPLAIN_INIT(&d->complaint);
-  if (wakeable &&
-      (d->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) < 0) {
+  if (wakeable && (d->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) < 0) {
     driver_destroy(d);
     return -1;
   }
@@ -228,7 +228,8 @@ static void collect_done(multi_driver_t *d, driver_done_fn done, void *ud) {
 void driver_turn(multi_driver_t *d, int timeout_ms, driver_done_fn done,
                  void *ud) {
   struct epoll_event ev[64];
-  int n = epoll_wait(d->epoll_fd, ev, STATIC_ARRAY_SIZE(ev), wait_ms(d, timeout_ms));
+  int n = epoll_wait(d->epoll_fd, ev, STATIC_ARRAY_SIZE(ev),
+                     wait_ms(d, timeout_ms));
   if (n < 0 && errno != EINTR) {
     complain(d, "epoll_wait", STRERRNO);
     renew_epoll(d);

@@ -27,8 +27,8 @@ void report_counter_values(const report_counters_t *c,
 /* Accounts with the same URL share a host, and its connection gate. */
 static int make_gates(report_sender_t *s) {
   const plugin_config_t *cfg = s->cfg;
-  size_t cap = cfg->max_connections > 0 ? cfg->max_connections
-                                        : cfg->max_in_flight;
+  size_t cap =
+      cfg->max_connections > 0 ? cfg->max_connections : cfg->max_in_flight;
   s->gates = calloc(cfg->num_accounts, sizeof(*s->gates));
   if (s->gates == NULL)
     return -1;
@@ -90,8 +90,8 @@ report_sender_t *sender_create(const plugin_config_t *cfg) {
   s->state = calloc(cfg->num_accounts, sizeof(*s->state));
   s->paused_until = calloc(cfg->num_accounts, sizeof(*s->paused_until));
   if (s->multi == NULL || s->counters == NULL || s->state == NULL ||
-      s->paused_until == NULL || make_slots(s) != 0 ||
-      make_accounts(s) != 0 || driver_init(&s->driver, s->multi, "the report sender", true) != 0 ||
+      s->paused_until == NULL || make_slots(s) != 0 || make_accounts(s) != 0 ||
+      driver_init(&s->driver, s->multi, "the report sender", true) != 0 ||
       job_ring_init(&s->queue, cfg->queue_limit) != 0 ||
       seen_init(&s->seen, SEEN_INITIAL, SEEN_MAX) != 0) {
     sender_destroy(s);
@@ -157,8 +157,8 @@ submit_result_t sender_submit(report_sender_t *s, const report_request_t *req) {
     result = SUBMIT_DROPPED;
   } else {
     /* Remember the task until its window has closed for sure. */
-    cdtime_t expires = (req->completed > now ? req->completed : now) +
-                       s->cfg->window;
+    cdtime_t expires =
+        (req->completed > now ? req->completed : now) + s->cfg->window;
     switch (seen_add(&s->seen, (uint32_t)req->account, req->task_id, now,
                      expires)) {
     case SEEN_DUPLICATE:
@@ -202,7 +202,8 @@ int sender_start(report_sender_t *s) {
       plugin_thread_create(&s->thread, sender_worker, s, "anticaptcha rep");
   if (status != 0) {
     ERROR("anticaptcha plugin: cannot start the report thread: %s; no "
-          "reports will be sent.", STRERROR(status));
+          "reports will be sent.",
+          STRERROR(status));
     return -1;
   }
   s->started = true;
@@ -230,5 +231,6 @@ void sender_stop(report_sender_t *s, cdtime_t grace) {
   pthread_mutex_unlock(&s->lock);
   if (abandoned > 0)
     WARNING("anticaptcha plugin: shutting down with %" PRIu64 " report(s) "
-            "unsent; they are counted as abandoned.", abandoned);
+            "unsent; they are counted as abandoned.",
+            abandoned);
 }

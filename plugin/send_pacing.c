@@ -9,8 +9,8 @@ void pace_init(pace_t *p, unsigned max_window, uint64_t seed) {
   *p = (pace_t){.state = PACE_OPEN,
                 .max_window = max_window > 0 ? max_window : 1,
                 .rng = seed != 0 ? seed : 0x9E3779B97F4A7C15ULL};
-  p->window = PACE_INITIAL_WINDOW < p->max_window ? PACE_INITIAL_WINDOW
-                                                  : p->max_window;
+  p->window =
+      PACE_INITIAL_WINDOW < p->max_window ? PACE_INITIAL_WINDOW : p->max_window;
 }
 
 /* xorshift64: jitter needs no more. */

@@ -28,7 +28,7 @@ typedef struct {
 typedef struct {
   job_ring_t ready; /* taken from the shared queue, oldest first */
   pace_t pace;
-  conn_gate_t *gate; /* its host's */
+  conn_gate_t *gate;                    /* its host's */
   c_complain_t rejected, failing, held; /* log once per outage */
 } account_tx_t;
 
@@ -47,7 +47,7 @@ struct report_sender_s {
 
   report_counters_t *counters; /* per account; atomic increments */
   int *state;                  /* per account, pace_state_t; atomic */
-  cdtime_t *paused_until; /* per account: submits counted paused; atomic */
+  cdtime_t *paused_until;      /* per account: submits counted paused; atomic */
 
   /* The worker's own. */
   pthread_t thread;

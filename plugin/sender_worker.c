@@ -84,8 +84,8 @@ static void take_queued(report_sender_t *s, cdtime_t now) {
   report_job_t job;
   pthread_mutex_lock(&s->lock);
   while (job_ring_pop(&s->queue, &job) == 0) {
-    if (now < __atomic_load_n(&s->paused_until[job.req.account],
-                              __ATOMIC_RELAXED))
+    if (now <
+        __atomic_load_n(&s->paused_until[job.req.account], __ATOMIC_RELAXED))
       COUNT(s, job.req, paused);
     else if (job_ring_push(&s->tx[job.req.account].ready, &job) == 0)
       s->parked++;
@@ -105,7 +105,8 @@ static void start_job(report_sender_t *s, const report_job_t *job) {
 
   if (s->cfg->dry_run) {
     INFO("anticaptcha plugin: Account \"%s\": DryRun: would send %s for task "
-         "%" PRIu64 ".", a->name, method, job->req.task_id);
+         "%" PRIu64 ".",
+         a->name, method, job->req.task_id);
     return;
   }
   slot_t *slot = &s->slots[s->free_slots[s->num_free - 1]];
@@ -119,7 +120,8 @@ static void start_job(report_sender_t *s, const report_job_t *job) {
   }
   char *body = request_report(a->client_key, job->req.task_id, &len);
   bool added = false;
-  if (api_call_prepare(&slot->call, a, method, body, len, RESPONSE_REPORT) == 0) {
+  if (api_call_prepare(&slot->call, a, method, body, len, RESPONSE_REPORT) ==
+      0) {
     hook_call(slot, t->gate);
     added = curl_multi_add_handle(s->multi, slot->call.curl) == CURLM_OK;
   }
