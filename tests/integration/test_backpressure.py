@@ -18,8 +18,10 @@ simulated API:
   the reports still delivered.
 """
 
+import contextlib
 import email.utils
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -142,6 +144,25 @@ def max_opening(reqs, latency):
     return most, len(first)
 
 
+@contextlib.contextmanager
+def wrapper(change):
+    """COLLECTD_WRAPPER (scripts/sanitize) changed by change(old) for the
+    daemons started inside."""
+    old = os.environ.get("COLLECTD_WRAPPER")
+    new = change(old or "")
+    if new:
+        os.environ["COLLECTD_WRAPPER"] = new
+    else:
+        os.environ.pop("COLLECTD_WRAPPER", None)
+    try:
+        yield
+    finally:
+        if old is None:
+            os.environ.pop("COLLECTD_WRAPPER", None)
+        else:
+            os.environ["COLLECTD_WRAPPER"] = old
+
+
 class SmallBacklog(unittest.TestCase):
     LATENCY = 0.020
 
@@ -159,7 +180,10 @@ class SmallBacklog(unittest.TestCase):
             extra = ('LoadPlugin exec\n<Plugin exec>\n  NotificationExec "%s" '
                      '"%s" "%s" "%s"\n</Plugin>' % (user, script, sim.http_url,
                                                    TEST_KEY))
-            with Collectd(load_anticaptcha=False, extra_config=extra) as cd:
+            # Without the plugin, nothing to sanitise: exec's shells and curls
+            # would inherit a preloaded sanitizer runtime.
+            with wrapper(lambda old: ""), \
+                    Collectd(load_anticaptcha=False, extra_config=extra) as cd:
                 base = len(report_log(sim))
                 sent = 0
                 deadline = time.monotonic() + 120
@@ -375,7 +399,11 @@ class EventLoopFaults(unittest.TestCase):
                 f.write(FAIL_EPOLL_C)
             subprocess.run(["cc", "-shared", "-fPIC", "-o", lib, src, "-ldl"],
                            check=True, timeout=60)
-            with Sim(quiet=True) as sim, \
+            # A sanitizer's wrapper sets LD_PRELOAD itself: the shim goes
+            # after its runtime.
+            with wrapper(lambda old: re.sub(r"LD_PRELOAD=(\S+)",
+                                            lambda m: m.group(0) + ":" + lib, old)), \
+                    Sim(quiet=True) as sim, \
                     daemon(account("main", sim.http_url),
                            env={"LD_PRELOAD": lib, "FAIL_EPOLL_ADDS": "3"}) as cd:
                 cd.wait_for(lambda: sim.requests("getSpendingStats"), 10,
