@@ -179,48 +179,54 @@ static void start_jobs(report_sender_t *s, cdtime_t now) {
 
 /* ---- Settling answers ---- */
 
-static void log_refused(report_sender_t *s, const slot_t *slot, bool paused) {
-  const account_t *a = &s->cfg->accounts[slot->job.req.account];
-  account_tx_t *t = &s->tx[slot->job.req.account];
-  char what[256];
-  api_call_describe(&slot->call, what, sizeof(what));
-  if (paused)
-    c_complain_once(
-        LOG_ERR, &t->held,
-        "anticaptcha plugin: Account \"%s\": %s for task %" PRIu64
-        " was refused: %s. This concerns the account, not the task: its "
-        "reports are paused for %.0f s and counted as \"paused\". Check "
-        "the key, the account and this host's IP address with Anti-Captcha.",
-        a->name, slot->call.method, slot->job.req.task_id, what,
-        CDTIME_T_TO_DOUBLE(t->pace.not_before - cdtime()));
-  else
-    c_complain_once(LOG_NOTICE, &t->rejected,
-                    "anticaptcha plugin: Account \"%s\": %s for task %" PRIu64
-                    " was refused: %s. errorId 16 means too late or already "
-                    "reported.",
-                    a->name, slot->call.method, slot->job.req.task_id, what);
-}
+typedef enum {
+  ANSWER_REFUSED,   /* an API error about the task */
+  ANSWER_HELD,      /* an API error about the account: paused */
+  ANSWER_FAILED,    /* transient: retried, one probe at a time */
+  ANSWER_TOLD_WAIT, /* transient, with Retry-After */
+} answer_t;
 
 /* Once per outage (as the reader does): c_complain would repeat the line
  * at doubling intervals for as long as the API fails. */
-static void log_failed(report_sender_t *s, const slot_t *slot, bool told_wait) {
+static void log_answer(report_sender_t *s, const slot_t *slot, answer_t kind) {
   const account_t *a = &s->cfg->accounts[slot->job.req.account];
   account_tx_t *t = &s->tx[slot->job.req.account];
-  char what[256];
+  double wait = CDTIME_T_TO_DOUBLE(t->pace.not_before - cdtime());
+  c_complain_t *once = &t->failing;
+  int level = LOG_WARNING;
+  const char *verb = "failed";
+  char what[256], then[256];
+  switch (kind) {
+  case ANSWER_REFUSED:
+    once = &t->rejected, level = LOG_NOTICE, verb = "was refused";
+    sstrncpy(then, ". errorId 16 means too late or already reported.",
+             sizeof(then));
+    break;
+  case ANSWER_HELD:
+    once = &t->held, level = LOG_ERR, verb = "was refused";
+    snprintf(then, sizeof(then),
+             ". This concerns the account, not the task: its reports are "
+             "paused for %.0f s and counted as \"paused\". Check the key, the "
+             "account and this host's IP address with Anti-Captcha.",
+             wait);
+    break;
+  case ANSWER_TOLD_WAIT:
+    snprintf(then, sizeof(then),
+             "; retrying after the %.0f s the server asks for (Retry-After), "
+             "while the windows are open.",
+             wait);
+    break;
+  case ANSWER_FAILED:
+    sstrncpy(then,
+             "; retrying while its window is open, one request at a time.",
+             sizeof(then));
+    break;
+  }
   api_call_describe(&slot->call, what, sizeof(what));
-  if (told_wait)
-    c_complain_once(LOG_WARNING, &t->failing,
-                    "anticaptcha plugin: Account \"%s\": %s for task %" PRIu64
-                    " failed: %s; retrying after the %.0f s the server asks "
-                    "for (Retry-After), while the windows are open.",
-                    a->name, slot->call.method, slot->job.req.task_id, what,
-                    CDTIME_T_TO_DOUBLE(t->pace.not_before - cdtime()));
-  else
-    c_complain_once(LOG_WARNING, &t->failing,
-                    "anticaptcha plugin: Account \"%s\": %s for task %" PRIu64
-                    " failed: %s; retrying while its window is open, one "
-                    "request at a time.",
-                    a->name, slot->call.method, slot->job.req.task_id, what);
+  c_complain_once(
+      level, once,
+      "anticaptcha plugin: Account \"%s\": %s for task %" PRIu64 " %s: %s%s",
+      a->name, slot->call.method, slot->job.req.task_id, verb, what, then);
 }
 
 static void log_recovered(report_sender_t *s, size_t account) {
@@ -288,25 +294,27 @@ static void settle(report_sender_t *s, slot_t *slot, cdtime_t now) {
     COUNT(s, slot->job.req, accepted);
     if (t->pace.state == PACE_OPEN)
       log_recovered(s, acct);
-    break;
+    return;
   case DECISION_REJECTED:
     COUNT(s, slot->job.req, rejected);
-    log_refused(s, slot, ev == PACE_ACCOUNT_ERROR);
-    if (ev == PACE_ACCOUNT_ERROR)
-      hold_account(s, acct);
     break;
   case DECISION_EXPIRED:
     COUNT(s, slot->job.req, expired);
-    log_failed(s, slot, ev == PACE_RETRY_AFTER);
     break;
   case DECISION_RETRY:
     /* Back to the front: it goes first when the account's pacing lets
      * the next request go (sized to never be full). */
     if (job_ring_push_front(&t->ready, &slot->job) == 0)
       s->parked++;
-    log_failed(s, slot, ev == PACE_RETRY_AFTER);
     break;
   }
+  answer_t kind = ev == PACE_ACCOUNT_ERROR ? ANSWER_HELD
+                  : ev == PACE_RETRY_AFTER ? ANSWER_TOLD_WAIT
+                  : ev == PACE_TRANSIENT   ? ANSWER_FAILED
+                                           : ANSWER_REFUSED;
+  log_answer(s, slot, kind);
+  if (kind == ANSWER_HELD)
+    hold_account(s, acct);
 }
 
 /* The driver's callback: one transfer ended. */

@@ -418,8 +418,13 @@ class EventLoopFaults(unittest.TestCase):
         finally:
             remove_tmpdir(work)
         self.assertEqual(sorted(got), list(range(6000001, 6000006)))
-        self.assertEqual(log.count("the report sender: epoll_ctl failed"), 1,
-                         log)
+        # One line per episode, each followed by the recovery line: the
+        # three refusals come in one or more episodes (the start-up poll may
+        # take one), never a line per retry.
+        failed = log.count("the report sender: epoll_ctl failed")
+        self.assertIn(failed, (1, 2, 3), log)
+        self.assertEqual(log.count("the report sender: sockets are watched "
+                                   "again"), failed, log)
 
 
 if __name__ == "__main__":
