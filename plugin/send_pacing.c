@@ -91,9 +91,11 @@ bool pace_done(pace_t *p, pace_event_t ev, cdtime_t retry_at, cdtime_t now) {
     break;
   case PACE_TRANSIENT:
     p->failures++;
-    hold_until(p, now + jitter(p, pace_probe_delay(p->failures)));
-    if (p->state == PACE_OPEN)
+    /* A wait the server asked for, or a pause, still running stays what
+     * it is; once over, the probe's failure is an ordinary back-off. */
+    if (p->state == PACE_OPEN || now >= p->not_before)
       p->state = PACE_BACKING_OFF;
+    hold_until(p, now + jitter(p, pace_probe_delay(p->failures)));
     break;
   case PACE_RETRY_AFTER:
     p->failures++;

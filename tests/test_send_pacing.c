@@ -129,6 +129,18 @@ static void test_retry_after(void **state) {
   assert_int_equal(burst(&p, now + SEC(3)), 1);
   pace_done(&p, PACE_ANSWERED, 0, now + SEC(3));
   assert_int_equal(p.state, PACE_OPEN);
+  /* The probe after a wait fails without Retry-After: backing off. */
+  burst(&p, now + SEC(4));
+  pace_done(&p, PACE_RETRY_AFTER, now + SEC(5), now + SEC(4));
+  answer_all(&p, PACE_ANSWERED, now + SEC(4) + MS(1));
+  assert_int_equal(p.state, PACE_WAITING);
+  assert_int_equal(burst(&p, now + SEC(5)), 1);
+  pace_done(&p, PACE_TRANSIENT, 0, now + SEC(5));
+  assert_int_equal(p.state, PACE_BACKING_OFF);
+  now = p.not_before;
+  burst(&p, now);
+  pace_done(&p, PACE_ANSWERED, 0, now);
+  assert_int_equal(p.state, PACE_OPEN);
   /* A huge Retry-After is capped. */
   burst(&p, now + SEC(4));
   pace_done(&p, PACE_RETRY_AFTER, now + SEC(100000), now + SEC(4));
