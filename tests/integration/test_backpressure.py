@@ -14,6 +14,8 @@ simulated API:
   request before the time the server gave, then delivery resumes;
 * errorId 21 on one report: no further report of that account is sent (they
   are counted "paused", the state gauge says 3), the other account goes on;
+* MaxConnectionsPerHost 3 shared by two accounts on one URL: all their
+  reports over at most 3 connections;
 * epoll_ctl refusing the sender's first sockets (LD_PRELOAD): logged once,
   the reports still delivered.
 """
@@ -354,6 +356,31 @@ class AccountError(unittest.TestCase):
         self.assertEqual(len(held), 1, log)
         self.assertIn('Account "a"', held[0])
         self.assertIn("ERROR_IP_BLOCKED", held[0])
+
+
+class ConnectionCap(unittest.TestCase):
+    def test_two_accounts_share_the_host_cap(self):
+        """MaxConnectionsPerHost 3: accounts on one URL share 3 connections,
+        and every report still goes (reused connections)."""
+        config = (account("a", "@URL@") + account("b", "@URL@") +
+                  "\n  MaxConnectionsPerHost 3")
+        with Sim(quiet=True, latency=0.01) as sim, \
+                daemon(config.replace("@URL@", sim.http_url)) as cd:
+            cd.wait_for(lambda: len(sim.requests("getSpendingStats")) >= 2, 10,
+                        "the start-up polls")
+            threads = [threading.Thread(target=send, args=(cd, ids, name))
+                       for ids, name in ((list(range(7000001, 7000201)), "a"),
+                                         (list(range(8000001, 8000201)), "b"))]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+            cd.wait_for(lambda: len(accepted(sim)) >= 400, 30, "400 reports")
+            conns = {r["connection"] for r in report_log(sim)}
+            got = accepted(sim)
+        self.assertEqual(len(got), 400)
+        self.assertEqual(set(got.values()), {1})
+        self.assertLessEqual(len(conns), 3)
 
 
 FAIL_EPOLL_C = r"""
