@@ -6,6 +6,7 @@
 
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <time.h>
 #include <unistd.h>
 
 enum {
@@ -228,11 +229,14 @@ static void collect_done(multi_driver_t *d, driver_done_fn done, void *ud) {
 void driver_turn(multi_driver_t *d, int timeout_ms, driver_done_fn done,
                  void *ud) {
   struct epoll_event ev[64];
-  int n = epoll_wait(d->epoll_fd, ev, STATIC_ARRAY_SIZE(ev),
-                     wait_ms(d, timeout_ms));
+  int ms = wait_ms(d, timeout_ms);
+  int n = epoll_wait(d->epoll_fd, ev, STATIC_ARRAY_SIZE(ev), ms);
   if (n < 0 && errno != EINTR) {
     complain(d, "epoll_wait", STRERRNO);
     renew_epoll(d);
+    /* No busy loop while epoll cannot be had: short polled turns. */
+    ms = ms < POLLED_TURN_MS ? ms : POLLED_TURN_MS;
+    nanosleep(&(struct timespec){.tv_nsec = ms * 1000000L}, NULL);
   }
   for (int i = 0; i < n; i++) {
     if (ev[i].data.fd == d->wake_fd) {
