@@ -36,6 +36,7 @@ typedef struct {
   size_t num_rules;
   size_t queue_limit;   /* QueueLimit */
   size_t max_in_flight; /* MaxInFlight */
+  size_t max_connections; /* MaxConnectionsPerHost; 0: as MaxInFlight */
   cdtime_t window;      /* Window, at most 60 s */
   bool dry_run;
 } plugin_config_t;
@@ -43,6 +44,7 @@ typedef struct {
 #define DEFAULT_QUEUE_LIMIT 10000
 #define DEFAULT_MAX_IN_FLIGHT 128
 #define MAX_WINDOW_SECONDS 60
+#define MAX_CONNECTIONS_LIMIT 1024
 
 /* Collectd calls the config callback once per <Plugin anticaptcha> block, and
  * drop-in files may each bring one: config_init() once, config_add_block()

@@ -599,7 +599,8 @@ TOOL_LOG_RE = re.compile(r"^(asan|lsan|ubsan|valgrind)\.")
 # (plugin/*.c; the stock daemon and libraries carry no line information).
 PLUGIN_FRAME_RE = re.compile(
     r"anticaptcha\.so|\b(anticaptcha|api_client|configuration|dispatch|reader|"
-    r"report_match|report_queue|report_sender|request|response|spending)"
+    r"report_match|report_queue|report_sender|request|response|spending|"
+    r"sender_worker|send_pacing|multi_driver)"
     r"\.[ch]:\d+")
 
 

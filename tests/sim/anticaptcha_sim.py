@@ -35,7 +35,7 @@ connections used for it are not counted in "connections"):
          empty: the total), oldest first, native numbers
 
 Fault rule: {"method": name or "*" (default), "queue": optional ("" = the
-no-queue request), "times": N (omitted/null = forever), "action": ...}; the
+no-queue request), "task": optional (only a report of this taskId), "times": N (omitted/null = forever), "action": ...}; the
 first matching rule wins and a rule with times is consumed. Actions:
   error    errorId, errorCode, errorDescription: API error, HTTP 200
   http     status (503), body (""), content_type (text/html), headers ({})
@@ -348,6 +348,9 @@ class Sim:
             if r["method"] not in ("*", method):
                 continue
             if "queue" in r and r["queue"] != queue:
+                continue
+            if "task" in r and not (isinstance(body, dict)
+                                    and body.get("taskId") == r["task"]):
                 continue
             if r.get("times") is not None:
                 if r["times"] <= 0:
@@ -870,6 +873,9 @@ def parse_args(argv):
                    help="keep at most this many requests in the log")
     p.add_argument("--quiet", action="store_true",
                    help="print nothing per request")
+    p.add_argument("--backlog", type=int, default=1024,
+                   help="listen backlog of the API ports (5 is Python "
+                        "socketserver's, and small proxies')")
     p.add_argument("--watch-parent", action="store_true",
                    help="exit when the parent process goes away (for test "
                         "harnesses that may die without stopping the sim)")
@@ -915,14 +921,14 @@ async def serve(args):
     servers = []
     http = await asyncio.start_server(
         lambda r, w: sim.handle_conn(r, w, None), args.host, args.port,
-        limit=MAX_HEADER_BYTES, backlog=1024, reuse_address=True)
+        limit=MAX_HEADER_BYTES, backlog=args.backlog, reuse_address=True)
     servers.append(http)
     http_port = http.sockets[0].getsockname()[1]
     https_port = None
     if tls_ctx is not None:
         https = await asyncio.start_server(
             lambda r, w: sim.handle_conn(r, w, tls_ctx), args.host,
-            args.https_port, limit=MAX_HEADER_BYTES, backlog=1024,
+            args.https_port, limit=MAX_HEADER_BYTES, backlog=args.backlog,
             reuse_address=True)
         servers.append(https)
         https_port = https.sockets[0].getsockname()[1]
