@@ -112,8 +112,10 @@ static int ac_notify(const notification_t *n, user_data_t *ud) {
   }
   /* The report-rate guard (IncorrectReportShare) may withhold it. */
   report_limit_t *limit = c->cfg.accounts[req.account].limit;
-  if (!limit_admit(limit, &req))
+  if (!limit_admit(limit, &req)) {
+    sender_count_withheld(sender, &req);
     return 0;
+  }
   submit_result_t submitted = sender_submit(sender, &req);
   if (submitted != SUBMIT_QUEUED)
     limit_undo(limit, &req);
@@ -130,45 +132,34 @@ static int ac_notify(const notification_t *n, user_data_t *ud) {
   return 0;
 }
 
-/* reports-<method>-<outcome>: the account's counters split by method. */
-static void read_method_counters(context_t *c, size_t account,
-                                 report_method_t m) {
-  static const char *const outcomes[] = {"sent",      "accepted", "rejected",
-                                         "expired",   "duplicate", "dropped",
-                                         "retried",   "abandoned", "withheld"};
-  report_counters_t k;
+/* reports-<outcome> (prefix "reports") or reports-<method>-<outcome>: one
+ * derive per row of the REPORT_COUNTERS table. */
+static void dispatch_counters(const char *account, const char *prefix,
+                              const report_counters_t *k) {
+  uint64_t values[REPORT_COUNTER_COUNT];
   char ti[DATA_MAX_NAME_LEN];
-  sender_method_counters(c->sender, account, m, &k);
-  const uint64_t values[] = {k.sent,      k.accepted, k.rejected,
-                             k.expired,   k.duplicate, k.dropped,
-                             k.retried,   k.abandoned,
-                             limit_withheld(c->cfg.accounts[account].limit, m)};
-  for (size_t v = 0; v < STATIC_ARRAY_SIZE(outcomes); v++) {
-    snprintf(ti, sizeof(ti), "reports-%s-%s", report_method_name(m),
-             outcomes[v]);
-    dispatch_derive(c->cfg.names[account], ti, values[v]);
+  report_counter_values(k, values);
+  for (size_t v = 0; v < REPORT_COUNTER_COUNT; v++) {
+    snprintf(ti, sizeof(ti), "%s-%s", prefix, report_counter_names[v]);
+    dispatch_derive(account, ti, values[v]);
   }
 }
 
 static int ac_read_counters(user_data_t *ud) {
   context_t *c = ud->data;
-  static const char *const names[] = {
-      "reports-sent",    "reports-accepted", "reports-rejected",
-      "reports-expired", "reports-duplicate", "reports-dropped",
-      "reports-retried", "reports-abandoned"};
+  char prefix[DATA_MAX_NAME_LEN];
   for (size_t i = 0; i < c->cfg.num_accounts; i++) {
     report_counters_t k;
     sender_counters(c->sender, i, &k);
-    const uint64_t values[] = {k.sent,    k.accepted,  k.rejected, k.expired,
-                               k.duplicate, k.dropped, k.retried,  k.abandoned};
-    for (size_t v = 0; v < STATIC_ARRAY_SIZE(names); v++)
-      dispatch_derive(c->cfg.names[i], names[v], values[v]);
-    uint64_t withheld = 0;
+    dispatch_counters(c->cfg.names[i], "reports", &k);
     for (int m = 0; m < REPORT_METHOD_COUNT; m++) {
-      withheld += limit_withheld(c->cfg.accounts[i].limit, m);
-      read_method_counters(c, i, (report_method_t)m);
+      sender_method_counters(c->sender, i, (report_method_t)m, &k);
+      snprintf(prefix, sizeof(prefix), "reports-%s",
+               report_method_name((report_method_t)m));
+      dispatch_counters(c->cfg.names[i], prefix, &k);
     }
-    dispatch_derive(c->cfg.names[i], "reports-withheld", withheld);
+    dispatch_gauge(c->cfg.names[i], "gauge", "reports-state",
+                   sender_state(c->sender, i), 0, 0);
   }
   pthread_mutex_lock(&c->log_lock);
   uint64_t invalid = c->invalid;

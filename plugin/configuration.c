@@ -6,16 +6,8 @@
 #include <arpa/inet.h>
 
 #include "queue_config.h"
+#include "report_config.h"
 #include "spending.h"
-
-/* One error line: where (account or rule), which option, what to do. */
-#define CONF_ERROR(where, option, ...)                                         \
-  do {                                                                         \
-    char conf_msg_[512];                                                       \
-    snprintf(conf_msg_, sizeof(conf_msg_), __VA_ARGS__);                       \
-    ERROR("anticaptcha plugin: %s: option \"%s\": %s", where, option,          \
-          conf_msg_);                                                          \
-  } while (0)
 
 /* Typed getters that name the account in their error, as collectd's own
  * cf_util_* helpers cannot. Each replaces what *out held before. */
@@ -345,133 +337,6 @@ static int account_parse(plugin_config_t *cfg, const oconfig_item_t *ci) {
   return account_check(a, key_options, where);
 }
 
-/* ---- <Report> ---- */
-
-static int rule_severity(report_rule_t *r, const oconfig_item_t *o,
-                         const char *where) {
-  char *s = NULL;
-  if (get_str(o, where, &s) != 0)
-    return -1;
-  r->severity = strcasecmp(s, "failure") == 0   ? NOTIF_FAILURE
-                : strcasecmp(s, "warning") == 0 ? NOTIF_WARNING
-                : strcasecmp(s, "okay") == 0    ? NOTIF_OKAY
-                                                : -1;
-  free(s);
-  if (r->severity < 0) {
-    CONF_ERROR(where, "Severity", "give failure, warning or okay.");
-    return -1;
-  }
-  return 0;
-}
-
-static int rule_task_id(report_rule_t *r, const oconfig_item_t *o,
-                        const char *where) {
-  char *s = NULL;
-  int status = 0;
-  if (get_str(o, where, &s) != 0)
-    return -1;
-  if (strcasecmp(s, "type_instance") == 0)
-    r->source = TASK_ID_TYPE_INSTANCE;
-  else if (strcasecmp(s, "plugin_instance") == 0)
-    r->source = TASK_ID_PLUGIN_INSTANCE;
-  else if (strncasecmp(s, "meta:", 5) == 0 && s[5] != 0) {
-    r->source = TASK_ID_META;
-    r->meta_key = strdup(s + 5);
-    status = r->meta_key == NULL ? -1 : 0;
-  } else {
-    CONF_ERROR(where, "TaskId", "give type_instance, plugin_instance or "
-               "meta:<key>.");
-    status = -1;
-  }
-  free(s);
-  return status;
-}
-
-static int rule_option(report_rule_t *r, const oconfig_item_t *o,
-                       const char *where) {
-  if (strcasecmp("Account", o->key) == 0) {
-    free(r->account_name);
-    r->account_name = NULL;
-    return get_str(o, where, &r->account_name);
-  }
-  if (strcasecmp("Method", o->key) == 0) {
-    char *m = NULL;
-    if (get_str(o, where, &m) != 0)
-      return -1;
-    int status = report_method_parse(m, &r->method);
-    free(m);
-    if (status != 0)
-      CONF_ERROR(where, "Method", "give reportCorrectRecaptcha, "
-                 "reportIncorrectRecaptcha, reportIncorrectImageCaptcha or "
-                 "reportIncorrectHcaptcha.");
-    return status;
-  }
-  if (strcasecmp("Plugin", o->key) == 0)
-    return get_str(o, where, &r->plugin);
-  if (strcasecmp("PluginInstance", o->key) == 0)
-    return get_str(o, where, &r->plugin_instance);
-  if (strcasecmp("Type", o->key) == 0)
-    return get_str(o, where, &r->type);
-  if (strcasecmp("TypeInstance", o->key) == 0)
-    return get_str(o, where, &r->type_instance);
-  if (strcasecmp("Severity", o->key) == 0)
-    return rule_severity(r, o, where);
-  if (strcasecmp("TaskId", o->key) == 0)
-    return rule_task_id(r, o, where);
-  CONF_ERROR(where, o->key, "unknown option; see collectd-anticaptcha(5).");
-  return -1;
-}
-
-static int rule_account(const plugin_config_t *cfg, report_rule_t *r) {
-  char where[128];
-  const char *account = r->account_name;
-  snprintf(where, sizeof(where), "Report \"%s\"", r->name);
-  if (account == NULL) {
-    if (cfg->num_accounts == 1)
-      return 0;
-    CONF_ERROR(where, "Account", "name the account: %zu accounts are "
-               "configured.", cfg->num_accounts);
-    return -1;
-  }
-  for (size_t i = 0; i < cfg->num_accounts; i++)
-    if (strcmp(cfg->accounts[i].name, account) == 0) {
-      r->account = i;
-      return 0;
-    }
-  CONF_ERROR(where, "Account", "\"%s\" is not a configured <Account>.",
-             account);
-  return -1;
-}
-
-static int rule_parse(plugin_config_t *cfg, const oconfig_item_t *ci) {
-  char where[128] = "Report";
-  report_rule_t *tmp = realloc(cfg->rules, (cfg->num_rules + 1) * sizeof(*tmp));
-  if (tmp == NULL)
-    return -1;
-  cfg->rules = tmp;
-  report_rule_t *r = &cfg->rules[cfg->num_rules++];
-  *r = (report_rule_t){.method = REPORT_METHOD_COUNT};
-  if (get_str(ci, where, &r->name) != 0)
-    return -1;
-  snprintf(where, sizeof(where), "Report \"%s\"", r->name);
-
-  for (int i = 0; i < ci->children_num; i++)
-    if (rule_option(r, &ci->children[i], where) != 0)
-      return -1;
-  if (r->method == REPORT_METHOD_COUNT) {
-    CONF_ERROR(where, "Method", "missing; say which report to send.");
-    return -1;
-  }
-  /* A rule matching everything would turn every notification (threshold
-   * OKAYs at start-up among them) into a report. */
-  if (!r->plugin && !r->plugin_instance && !r->type && !r->type_instance) {
-    CONF_ERROR(where, "Plugin", "give at least one of Plugin, "
-               "PluginInstance, Type or TypeInstance to match.");
-    return -1;
-  }
-  return 0;
-}
-
 /* ---- <Plugin anticaptcha> ---- */
 
 static int global_option(plugin_config_t *cfg, const oconfig_item_t *o) {
@@ -480,7 +345,7 @@ static int global_option(plugin_config_t *cfg, const oconfig_item_t *o) {
   if (strcasecmp("Account", o->key) == 0)
     return 0; /* read in the first pass */
   if (strcasecmp("Report", o->key) == 0)
-    return rule_parse(cfg, o);
+    return report_config_parse(cfg, o);
   if (strcasecmp("QueueLimit", o->key) == 0) {
     if (get_int(o, where, 1, 1000000, &v) != 0)
       return -1;
@@ -491,6 +356,12 @@ static int global_option(plugin_config_t *cfg, const oconfig_item_t *o) {
     if (get_int(o, where, 1, 1024, &v) != 0)
       return -1;
     cfg->max_in_flight = (size_t)v;
+    return 0;
+  }
+  if (strcasecmp("MaxConnectionsPerHost", o->key) == 0) {
+    if (get_int(o, where, 1, MAX_CONNECTIONS_LIMIT, &v) != 0)
+      return -1;
+    cfg->max_connections = (size_t)v;
     return 0;
   }
   if (strcasecmp("DryRun", o->key) == 0)
@@ -533,7 +404,7 @@ int config_finish(plugin_config_t *cfg) {
   if (queue_config_finish(cfg->queue_stats, cfg) != 0)
     return -1;
   for (size_t i = 0; i < cfg->num_rules; i++)
-    if (rule_account(cfg, &cfg->rules[i]) != 0)
+    if (report_config_resolve(cfg, &cfg->rules[i]) != 0)
       return -1;
   free(cfg->names);
   cfg->names = calloc(cfg->num_accounts + 1, sizeof(*cfg->names));
@@ -565,21 +436,11 @@ static void account_free(account_t *a) {
   free(a->ca_cert);
 }
 
-static void rule_free(report_rule_t *r) {
-  free(r->name);
-  free(r->account_name);
-  free(r->plugin);
-  free(r->plugin_instance);
-  free(r->type);
-  free(r->type_instance);
-  free(r->meta_key);
-}
-
 void config_free(plugin_config_t *cfg) {
   for (size_t i = 0; i < cfg->num_accounts; i++)
     account_free(&cfg->accounts[i]);
   for (size_t i = 0; i < cfg->num_rules; i++)
-    rule_free(&cfg->rules[i]);
+    report_config_free(&cfg->rules[i]);
   free(cfg->accounts);
   free(cfg->rules);
   free(cfg->names);

@@ -38,6 +38,7 @@ typedef struct {
   size_t num_rules;
   size_t queue_limit;   /* QueueLimit */
   size_t max_in_flight; /* MaxInFlight */
+  size_t max_connections; /* MaxConnectionsPerHost; 0: as MaxInFlight */
   cdtime_t window;      /* Window, at most 60 s */
   bool dry_run;
   struct queue_stats_config_s *queue_stats; /* <QueueStats>; NULL: none */
@@ -46,6 +47,17 @@ typedef struct {
 #define DEFAULT_QUEUE_LIMIT 10000
 #define DEFAULT_MAX_IN_FLIGHT 128
 #define MAX_WINDOW_SECONDS 60
+#define MAX_CONNECTIONS_LIMIT 1024
+
+/* One error line: where (account or rule), which option, what to do (for
+ * configuration.c and report_config.c). */
+#define CONF_ERROR(where, option, ...)                                         \
+  do {                                                                         \
+    char conf_msg_[512];                                                       \
+    snprintf(conf_msg_, sizeof(conf_msg_), __VA_ARGS__);                       \
+    ERROR("anticaptcha plugin: %s: option \"%s\": %s", where, option,          \
+          conf_msg_);                                                          \
+  } while (0)
 
 /* Collectd calls the config callback once per <Plugin anticaptcha> block, and
  * drop-in files may each bring one: config_init() once, config_add_block()

@@ -1,4 +1,4 @@
-/* The report-rate guard's glue: lock, clock, withheld counters, log once. */
+/* The report-rate guard's glue: lock, clock, log once. */
 #include "report_limit.h"
 
 #include "collectd/core/daemon/plugin.h"
@@ -14,7 +14,6 @@ struct report_limit_s {
   const account_t *acct;
   pthread_mutex_t lock; /* guards everything below */
   guard_window_t window;
-  uint64_t withheld[REPORT_METHOD_COUNT];
   c_complain_t complaint;
 };
 
@@ -79,7 +78,6 @@ bool limit_admit(report_limit_t *l, const report_request_t *req) {
               "within IncorrectReportShare again; sending them.",
               l->acct->name);
   } else {
-    l->withheld[req->method]++;
     c_complain_once(
         LOG_WARNING, &l->complaint,
         "anticaptcha plugin: Account \"%s\": %s for task %" PRIu64 " withheld: "
@@ -111,13 +109,4 @@ void limit_tasks(report_limit_t *l, const char *const *slugs,
   pthread_mutex_lock(&l->lock);
   guard_update_tasks(&l->window, slugs, volumes, ok, n, total_index);
   pthread_mutex_unlock(&l->lock);
-}
-
-uint64_t limit_withheld(report_limit_t *l, report_method_t m) {
-  if (l == NULL || m >= REPORT_METHOD_COUNT)
-    return 0;
-  pthread_mutex_lock(&l->lock);
-  uint64_t n = l->withheld[m];
-  pthread_mutex_unlock(&l->lock);
-  return n;
 }

@@ -14,7 +14,8 @@ report_limit_t *limit_create(const account_t *a);
 void limit_destroy(report_limit_t *l);
 
 /* Called before a report is queued: true lets it through (and counts it in
- * the window), false withholds it (counted and logged once). Thread-safe. */
+ * the window), false withholds it (logged once; the caller counts it as the
+ * sender's "withheld"). Thread-safe. */
 bool limit_admit(report_limit_t *l, const report_request_t *req);
 /* The admitted report was not queued after all (duplicate, late, full). */
 void limit_undo(report_limit_t *l, const report_request_t *req);
@@ -24,8 +25,5 @@ void limit_undo(report_limit_t *l, const report_request_t *req);
 void limit_tasks(report_limit_t *l, const char *const *slugs,
                  const double *volumes, const bool *ok, size_t n,
                  long total_index);
-
-/* Reports withheld so far, of one method. */
-uint64_t limit_withheld(report_limit_t *l, report_method_t m);
 
 #endif
