@@ -151,9 +151,13 @@ const char *api_call_describe(const api_call_t *c, char *buf, size_t size) {
              c->resp.error_description);
     break;
   default:
-    if (transport_failed(c))
-      snprintf(buf, size, "transport failure: %s",
-               c->errbuf[0] ? c->errbuf : curl_easy_strerror(c->code));
+    if (transport_failed(c)) {
+      /* libcurl's message may quote what the peer sent. */
+      char msg[CURL_ERROR_SIZE * 4];
+      const char *m = c->errbuf[0] ? c->errbuf : curl_easy_strerror(c->code);
+      response_escape(msg, sizeof(msg), m, strlen(m));
+      snprintf(buf, size, "transport failure: %s", msg);
+    }
     else if (c->http_status < 200 || c->http_status > 299)
       snprintf(buf, size, "HTTP status %ld", c->http_status);
     else
