@@ -7,12 +7,18 @@
   namespace puts the simulated API's CA into /etc/ssl/certs) no longer
   verifies beside a CACert holding the wrong CA; CAPath adds a directory.
 * A FIFO as the key file: `collectd -T` refuses it at once, no hang.
+* A core dump of collectd (SIGABRT after polls and 200 reports) holds the
+  key only inside libcurl's own request buffers (an HTTP request's body),
+  never in the plugin's: the key and the bodies live in MADV_DONTDUMP
+  memory.
 * A newline in errorDescription does not forge a log line; two records of
   1.7e308 dispatch nothing (no inf in csv); {"errorId":1,"errorId":0} is
   not a success.
 """
 
+import glob
 import os
+import resource
 import shutil
 import socket
 import subprocess
@@ -208,6 +214,55 @@ class KeyFile(unittest.TestCase):
         self.assertNotEqual(code, 0, out)
         self.assertIn("not a regular file", out)
         self.assertLess(seconds, 10)
+
+
+HTTP_BODY = b'\r\n\r\n{"clientKey":"'
+
+
+class CoreDump(unittest.TestCase):
+
+    def test_key_only_in_libcurls_request_buffers(self):
+        with open("/proc/sys/kernel/core_pattern") as f:
+            pattern = f.read().strip()
+        self.assertFalse(pattern.startswith("|"),
+                         "core_pattern pipes cores away (%s)" % pattern)
+        old = resource.getrlimit(resource.RLIMIT_CORE)
+        resource.setrlimit(resource.RLIMIT_CORE,
+                           (resource.RLIM_INFINITY, resource.RLIM_INFINITY))
+        try:
+            with Sim(quiet=True) as sim:
+                conf = account(sim.http_url).replace("Balance false",
+                                                     "Balance true")
+                conf += ('\n  <Report "r">\n    Type "recaptcha"\n    Method '
+                         '"reportIncorrectRecaptcha"\n  </Report>')
+                cd = Collectd(conf, files={KEY_FILE: TEST_KEY + "\n"},
+                              expect_exit=None)
+                with cd:
+                    for i in range(200):
+                        cd.putnotif("failure", plugin="anticaptcha",
+                                    type="recaptcha", type_instance=str(5000 + i),
+                                    message="x")
+                    cd.wait_for(lambda: polls(sim) >= 2, 10, "polls")
+                    cd.proc.send_signal(6)  # SIGABRT: a core
+                    cd.proc.wait(30)
+                    cores = glob.glob(os.path.join(cd.dir, "core*"))
+                    self.assertTrue(cores, "no core written in %s" % cd.dir)
+                    with open(cores[0], "rb") as f:
+                        data = f.read()
+                    os.remove(cores[0])
+        finally:
+            resource.setrlimit(resource.RLIMIT_CORE, old)
+        key = TEST_KEY.encode()
+        found, stray = 0, []
+        i = data.find(key)
+        while i >= 0:
+            found += 1
+            if data[i - len(HTTP_BODY):i] != HTTP_BODY:
+                stray.append(data[max(0, i - 64):i + len(key) + 16])
+            i = data.find(key, i + 1)
+        print("\ncore dump: the key %d time(s), all in libcurl's HTTP request "
+              "buffers" % found if not stray else "")
+        self.assertEqual(stray, [])
 
 
 class Answers(unittest.TestCase):
