@@ -1,7 +1,10 @@
-/* The checks that decide where the client key may go and what it may be:
- * the URL, the key file and the key itself (declared in configuration.h).
- * No collectd calls, so the unit tests call them directly. */
+/* The checks of an <Account> once its options are read: where the client
+ * key may go and what it may be (the URL, the proxy, the key file, the key)
+ * and the series names. Declared in configuration.h; they log only through
+ * plugin_log, so the unit tests call them directly. */
 #include "configuration.h"
+
+#include "collectd/core/daemon/plugin.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -11,6 +14,7 @@
 #include <unistd.h>
 
 #include "secret.h"
+#include "spending.h"
 
 int config_check_url(const char *url, char *why, size_t why_size) {
   static const char https[] = "https://", http[] = "http://";
@@ -179,4 +183,50 @@ out:
   memset(line, 0, sizeof(line)); /* no copy of the key left on the stack */
   __asm__ __volatile__("" : : "r"(line) : "memory");
   return key;
+}
+
+/* Plain http never goes through a proxy (it would carry the key in clear);
+ * switching verification off is allowed, but said at every start. */
+int config_check_transport(const account_t *a, const char *where) {
+  if (a->proxy != NULL && a->proxy[0] != 0 && config_url_is_plain_http(a->url)) {
+    CONF_ERROR(where, "Proxy", "a proxy would see the key: plain http:// "
+               "goes to this machine directly. Remove Proxy or use https://.");
+    return -1;
+  }
+  if (!a->verify_peer)
+    WARNING("anticaptcha plugin: %s: option \"VerifyPeer\" is false: the "
+            "API's certificate is not checked, so anyone on the path can "
+            "read the key. Use CACert instead.", where);
+  if (!a->verify_host)
+    WARNING("anticaptcha plugin: %s: option \"VerifyHost\" is false: any "
+            "certificate's name is accepted, so anyone on the path can read "
+            "the key. Use CACert instead.", where);
+  return 0;
+}
+
+/* Two queues, or a queue and the total, must not land in one series. */
+int config_check_slugs(const account_t *a, const char *where) {
+  char slug[SPENDING_SLUG_MAX + 1], other[SPENDING_SLUG_MAX + 1];
+  for (size_t i = 0; i < a->num_queues; i++) {
+    if (spending_slug(a->queues[i], slug, sizeof(slug)) != 0) {
+      CONF_ERROR(where, "Queue", "\"%s\" gives no usable name (at most %d "
+                 "characters).", a->queues[i], SPENDING_SLUG_MAX);
+      return -1;
+    }
+    if (a->total && strcmp(slug, "all") == 0) {
+      CONF_ERROR(where, "Queue", "\"%s\" would share the name \"all\" with "
+                 "Total.", a->queues[i]);
+      return -1;
+    }
+    for (size_t j = 0; j < i; j++) {
+      spending_slug(a->queues[j], other, sizeof(other));
+      if (strcmp(slug, other) == 0) {
+        CONF_ERROR(where, "Queue", "\"%s\" and \"%s\" would share the name "
+                   "\"%s\"; list each queue once.", a->queues[j],
+                   a->queues[i], slug);
+        return -1;
+      }
+    }
+  }
+  return 0;
 }

@@ -4,16 +4,6 @@
 #include "collectd/core/utils/common/common.h"
 
 #include "secret.h"
-#include "spending.h"
-
-/* One error line: where (account or rule), which option, what to do. */
-#define CONF_ERROR(where, option, ...)                                         \
-  do {                                                                         \
-    char conf_msg_[512];                                                       \
-    snprintf(conf_msg_, sizeof(conf_msg_), __VA_ARGS__);                       \
-    ERROR("anticaptcha plugin: %s: option \"%s\": %s", where, option,          \
-          conf_msg_);                                                          \
-  } while (0)
 
 /* Typed getters that name the account in their error, as collectd's own
  * cf_util_* helpers cannot. Each replaces what *out held before. */
@@ -172,52 +162,6 @@ static int account_option(account_t *a, const oconfig_item_t *o,
   return -1;
 }
 
-/* Two queues, or a queue and the total, must not land in one series. */
-static int check_slugs(const account_t *a, const char *where) {
-  char slug[SPENDING_SLUG_MAX + 1], other[SPENDING_SLUG_MAX + 1];
-  for (size_t i = 0; i < a->num_queues; i++) {
-    if (spending_slug(a->queues[i], slug, sizeof(slug)) != 0) {
-      CONF_ERROR(where, "Queue", "\"%s\" gives no usable name (at most %d "
-                 "characters).", a->queues[i], SPENDING_SLUG_MAX);
-      return -1;
-    }
-    if (a->total && strcmp(slug, "all") == 0) {
-      CONF_ERROR(where, "Queue", "\"%s\" would share the name \"all\" with "
-                 "Total.", a->queues[i]);
-      return -1;
-    }
-    for (size_t j = 0; j < i; j++) {
-      spending_slug(a->queues[j], other, sizeof(other));
-      if (strcmp(slug, other) == 0) {
-        CONF_ERROR(where, "Queue", "\"%s\" and \"%s\" would share the name "
-                   "\"%s\"; list each queue once.", a->queues[j],
-                   a->queues[i], slug);
-        return -1;
-      }
-    }
-  }
-  return 0;
-}
-
-/* Plain http never goes through a proxy (it would carry the key in clear);
- * switching verification off is allowed, but said at every start. */
-static int account_check_transport(const account_t *a, const char *where) {
-  if (a->proxy != NULL && a->proxy[0] != 0 && config_url_is_plain_http(a->url)) {
-    CONF_ERROR(where, "Proxy", "a proxy would see the key: plain http:// "
-               "goes to this machine directly. Remove Proxy or use https://.");
-    return -1;
-  }
-  if (!a->verify_peer)
-    WARNING("anticaptcha plugin: %s: option \"VerifyPeer\" is false: the "
-            "API's certificate is not checked, so anyone on the path can "
-            "read the key. Use CACert instead.", where);
-  if (!a->verify_host)
-    WARNING("anticaptcha plugin: %s: option \"VerifyHost\" is false: any "
-            "certificate's name is accepted, so anyone on the path can read "
-            "the key. Use CACert instead.", where);
-  return 0;
-}
-
 static int account_check(account_t *a, int key_options, const char *where) {
   char why[160];
   if (key_options == 0) {
@@ -242,14 +186,14 @@ static int account_check(account_t *a, int key_options, const char *where) {
     CONF_ERROR(where, "URL", "\"%s\": %s.", a->url, why);
     return -1;
   }
-  if (account_check_transport(a, where) != 0)
+  if (config_check_transport(a, where) != 0)
     return -1;
   if (a->num_queues == 0 && !a->total && !a->balance) {
     CONF_ERROR(where, "Queue", "nothing to poll: give a Queue, or set Total "
                "or Balance to true.");
     return -1;
   }
-  return check_slugs(a, where);
+  return config_check_slugs(a, where);
 }
 
 static int account_parse(plugin_config_t *cfg, const oconfig_item_t *ci) {

@@ -60,6 +60,16 @@ typedef struct {
 /* Anti-Captcha issues keys of 32 characters. */
 #define CLIENT_KEY_MAX 32
 
+/* One error line: where (account or rule), which option, what to do (for
+ * configuration.c and config_check.c). */
+#define CONF_ERROR(where, option, ...)                                         \
+  do {                                                                         \
+    char conf_msg_[512];                                                       \
+    snprintf(conf_msg_, sizeof(conf_msg_), __VA_ARGS__);                       \
+    ERROR("anticaptcha plugin: %s: option \"%s\": %s", where, option,          \
+          conf_msg_);                                                          \
+  } while (0)
+
 /* Collectd calls the config callback once per <Plugin anticaptcha> block, and
  * drop-in files may each bring one: config_init() once, config_add_block()
  * for every block, then config_finish() when all are read. Each logs one
@@ -86,5 +96,10 @@ char *config_read_key_file(const char *path, bool *loose, char *why,
  * no blank, NUL or control character. */
 int config_check_key(const char *key, size_t len, char *why, size_t why_size);
 bool config_url_is_plain_http(const char *url);
+/* Each logs one line and returns -1 on error. Plain http never through a
+ * Proxy; VerifyPeer/VerifyHost false warn. */
+int config_check_transport(const account_t *a, const char *where);
+/* Two queues, or a queue and the total, must not land in one series. */
+int config_check_slugs(const account_t *a, const char *where);
 
 #endif
