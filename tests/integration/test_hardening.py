@@ -222,6 +222,12 @@ HTTP_BODY = b'\r\n\r\n{"clientKey":"'
 class CoreDump(unittest.TestCase):
 
     def test_key_only_in_libcurls_request_buffers(self):
+        if os.environ.get("COLLECTD_WRAPPER"):
+            # ASan and valgrind write no core of the daemon (and their own
+            # allocators would be what is measured): the production build
+            # is what this test is about.
+            print("\nnot run under COLLECTD_WRAPPER (no core dumps there)")
+            return
         with open("/proc/sys/kernel/core_pattern") as f:
             pattern = f.read().strip()
         self.assertFalse(pattern.startswith("|"),
