@@ -44,11 +44,8 @@ static int get_secs(const oconfig_item_t *o, double min, double max,
   if (want(o, OCONFIG_TYPE_NUMBER, "number of seconds") != 0)
     return -1;
   double d = o->values[0].value.number;
-  if (!(d >= min && d <= max) || d <= 0) {
-    if (min > 0)
-      qerror(o->key, "give %g to %g seconds.", min, max);
-    else
-      qerror(o->key, "give more than 0 and at most %g seconds.", max);
+  if (!(d >= min && d <= max)) {
+    qerror(o->key, "give %g to %g seconds.", min, max);
     return -1;
   }
   *out = DOUBLE_TO_CDTIME_T(d);
@@ -180,9 +177,10 @@ static int option(queue_stats_config_t *q, const oconfig_item_t *o) {
   if (strcasecmp("URL", o->key) == 0)
     return get_string(o, &t->url);
   if (strcasecmp("Interval", o->key) == 0)
-    return get_secs(o, QUEUE_STATS_MIN_INTERVAL_SECONDS, 86400, &t->interval);
+    return get_secs(o, QUEUE_STATS_MIN_INTERVAL_SECONDS, INTERVAL_MAX,
+                    &t->interval);
   if (strcasecmp("Timeout", o->key) == 0)
-    return get_secs(o, 0, 600, &t->timeout);
+    return get_secs(o, TIMEOUT_MIN, TIMEOUT_MAX, &t->timeout);
   if (strcasecmp("CACert", o->key) == 0)
     return get_string(o, &t->ca_cert);
   if (strcasecmp("VerifyPeer", o->key) == 0)

@@ -106,9 +106,14 @@ def c_constants():
     plugin = os.path.join(SRCDIR, "plugin")
     for name in sorted(os.listdir(plugin)):
         if name.endswith(".h"):
-            for m in re.finditer(r'^#define\s+(\w+)\s+("[^"]*"|\d+)\s*$',
+            for m in re.finditer(r'^#define\s+(\w+)\s+("[^"]*"|[\d.]+|INT32_MAX)'
+                                 r'\s*(/\*.*\*/)?\s*$',
                                  read("plugin/" + name), re.M):
-                consts[m.group(1)] = m.group(2).strip('"')
+                v = m.group(2).strip('"')
+                v = {"INT32_MAX": "2147483647"}.get(v, v)
+                if re.fullmatch(r"\d+\.0", v):  # 1.0 is written 1
+                    v = v[:-2]
+                consts[m.group(1)] = v
     return consts
 
 
@@ -129,11 +134,11 @@ def ranges_match_the_code():
     for name, row in sorted(rows.items()):
         body = option_code(code, name)
         i = re.search(r"get_int\(o,\s*where,\s*(\w+),\s*(\w+),", body)
-        sec = re.search(r"get_seconds\(o,\s*where,\s*(\w+),", body)
+        sec = re.search(r"get_seconds\(o,\s*where,\s*([\w.]+),\s*([\w.]+),", body)
         if i:
             want = "%s to %s" % (value(i.group(1)), value(i.group(2)))
         elif sec:
-            want = "> 0 to %s" % value(sec.group(1))
+            want = "%s to %s" % (value(sec.group(1)), value(sec.group(2)))
         else:
             continue
         checked += 1
@@ -145,12 +150,11 @@ def ranges_match_the_code():
     code = read("plugin/queue_config.c")
     qchecked = 0
     for name, row in sorted(option_rows("queuestats").items()):
-        sec = re.search(r"get_secs\(o,\s*(\w+),\s*(\w+),",
+        sec = re.search(r"get_secs\(o,\s*([\w.]+),\s*([\w.]+),",
                         option_code(code, name))
         if sec is None:
             continue
-        lo, hi = value(sec.group(1)), value(sec.group(2))
-        want = "> 0 to %s" % hi if lo == "0" else "%s to %s" % (lo, hi)
+        want = "%s to %s" % (value(sec.group(1)), value(sec.group(2)))
         qchecked += 1
         check(row.get("range") == want, "QueueStats %s: range %r (the code "
               "checks %s)" % (name, row.get("range"), want))
