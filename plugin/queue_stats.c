@@ -6,6 +6,7 @@
 #include <string.h>
 #include <yajl/yajl_gen.h>
 
+#include "secret.h"
 #include "spending.h"
 
 /* The queue ids and names of the vendor's getQueueStats page
@@ -100,7 +101,7 @@ char *queue_stats_request(int64_t id, const char *template_name, size_t *len) {
        (gen_str(g, "templateName") && gen_str(g, template_name))) &&
       yajl_gen_map_close(g) == yajl_gen_status_ok &&
       yajl_gen_get_buf(g, &buf, &n) == yajl_gen_status_ok &&
-      (out = malloc(n + 1)) != NULL) {
+      (out = secret_alloc(n + 1)) != NULL) {
     memcpy(out, buf, n);
     out[n] = 0;
     *len = n;

@@ -31,10 +31,10 @@ const char *queue_stats_vendor_name(int64_t id);
  * -1 when the slug does not fit. */
 int queue_stats_slug(const char *name, int64_t id, char *buf, size_t size);
 
-/* {"queueId":id} (plus "templateName" when template is not NULL): a
- * malloc'd JSON object the caller frees, its length in *len; NULL when
- * id < 1, the template is not UTF-8 or memory runs out. No key: none is
- * needed. */
+/* {"queueId":id} (plus "templateName" when template is not NULL): a JSON
+ * object in secret memory like every request body (api_call_prepare takes
+ * it; else free it with secret_free), its length in *len; NULL when id < 1,
+ * the template is not UTF-8 or memory runs out. No key: none is needed. */
 char *queue_stats_request(int64_t id, const char *template_name, size_t *len);
 
 /* How each figure is dispatched: "<slug>-<name>" of this stock type. */

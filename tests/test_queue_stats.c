@@ -1,6 +1,7 @@
 /* Unit tests for plugin/queue_stats.c and the getQueueStats answers of
  * plugin/response.c: queue names and ids, the request, the parser. */
 #include "queue_stats.h"
+#include "secret.h"
 
 #include <setjmp.h>
 #include <stdarg.h>
@@ -78,16 +79,17 @@ static void test_request(void **state) {
   assert_non_null(body);
   assert_string_equal(body, "{\"queueId\":6}");
   assert_int_equal(len, strlen(body));
-  free(body);
+  assert_true(secret_owns(body)); /* api_call_complete secret_frees it */
+  secret_free(body);
   body = queue_stats_request(1000000, NULL, &len);
   assert_string_equal(body, "{\"queueId\":1000000}");
-  free(body);
+  secret_free(body);
   /* AntiGate: the template, JSON-escaped. */
   body = queue_stats_request(25, "CloudFlare \"cookies\"", &len);
   assert_string_equal(body, "{\"queueId\":25,\"templateName\":"
                             "\"CloudFlare \\\"cookies\\\"\"}");
   assert_int_equal(len, strlen(body));
-  free(body);
+  secret_free(body);
   assert_null(queue_stats_request(25, "\xff\xfe", &len)); /* not UTF-8 */
   assert_null(queue_stats_request(0, NULL, &len));
   assert_null(queue_stats_request(-3, NULL, &len));
