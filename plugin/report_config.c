@@ -1,5 +1,4 @@
-/* <Report> rules as the user wrote them: each option read and checked, and
- * the account a rule names resolved once every block has been read. */
+/* <Report> rules: each option read and checked, then its account resolved. */
 #include "report_config.h"
 
 #include "collectd/core/daemon/plugin.h"
