@@ -1,7 +1,11 @@
+/* One Anti-Captcha API call over libcurl (see api_client.h). */
 #include "api_client.h"
 
 #include "collectd/core/daemon/plugin.h"
 #include "collectd/core/utils/common/common.h"
+
+#include "multi_driver.h"
+#include "secret.h"
 
 #ifndef ANTICAPTCHA_VERSION
 #define ANTICAPTCHA_VERSION "unknown"
@@ -29,9 +33,7 @@ int api_call_init(api_call_t *c) {
 }
 
 static void wipe_body(api_call_t *c) {
-  if (c->body != NULL)
-    memset(c->body, 0, strlen(c->body));
-  free(c->body);
+  secret_free(c->body); /* wipes */
   c->body = NULL;
 }
 
@@ -45,19 +47,41 @@ void api_call_destroy(api_call_t *c) {
   c->headers = NULL;
 }
 
+/* Where the key may travel: plain http (loopback only, see
+ * config_check_url) never through a proxy, whatever the environment says;
+ * https through the Proxy option, or the environment's proxy when it is not
+ * given (a CONNECT tunnel: the proxy sees the host name, not the key). With
+ * CACert or CAPath only what they hold is trusted, not libcurl's default CA
+ * bundle and directory beside them. */
+static void set_route_and_trust(CURL *h, const account_t *a) {
+  if (config_url_is_plain_http(a->url))
+    curl_easy_setopt(h, CURLOPT_NOPROXY, "*");
+  else if (a->proxy != NULL)
+    curl_easy_setopt(h, CURLOPT_PROXY, a->proxy); /* "": none */
+  if (a->ca_cert != NULL || a->ca_path != NULL) {
+    curl_easy_setopt(h, CURLOPT_CAINFO, a->ca_cert);
+    curl_easy_setopt(h, CURLOPT_CAPATH, a->ca_path);
+  }
+}
+
 static void set_transport(CURL *h, const account_t *a) {
   curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(h, CURLOPT_USERAGENT,
                    "collectd-anticaptcha/" ANTICAPTCHA_VERSION);
+#if HAVE_DECL_CURLOPT_PROTOCOLS_STR
   curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "https,http");
+#else /* libcurl < 7.85 (configure checks) */
+  curl_easy_setopt(h, CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTPS | CURLPROTO_HTTP));
+#endif
   curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
   curl_easy_setopt(h, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
   curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
-  curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)CDTIME_T_TO_MS(a->timeout));
+  /* 0 ms would be libcurl's "no timeout". */
+  long timeout_ms = (long)CDTIME_T_TO_MS(a->timeout);
+  curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, timeout_ms > 0 ? timeout_ms : 1L);
   curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, a->verify_peer ? 1L : 0L);
   curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, a->verify_host ? 2L : 0L);
-  if (a->ca_cert != NULL)
-    curl_easy_setopt(h, CURLOPT_CAINFO, a->ca_cert);
+  set_route_and_trust(h, a);
 }
 
 int api_call_prepare(api_call_t *c, const account_t *a, const char *method,
@@ -133,9 +157,13 @@ const char *api_call_describe(const api_call_t *c, char *buf, size_t size) {
              c->resp.error_description);
     break;
   default:
-    if (transport_failed(c))
-      snprintf(buf, size, "transport failure: %s",
-               c->errbuf[0] ? c->errbuf : curl_easy_strerror(c->code));
+    if (transport_failed(c)) {
+      /* libcurl's message may quote what the peer sent. */
+      char msg[CURL_ERROR_SIZE * 4];
+      const char *m = c->errbuf[0] ? c->errbuf : curl_easy_strerror(c->code);
+      response_escape(msg, sizeof(msg), m, strlen(m));
+      snprintf(buf, size, "transport failure: %s", msg);
+    }
     else if (c->http_status < 200 || c->http_status > 299)
       snprintf(buf, size, "HTTP status %ld", c->http_status);
     else
@@ -153,35 +181,36 @@ CURLM *api_multi_create(long max_connections) {
   return m;
 }
 
-static void collect_done(CURLM *multi) {
-  CURLMsg *msg;
-  int left;
-  while ((msg = curl_multi_info_read(multi, &left)) != NULL) {
-    if (msg->msg != CURLMSG_DONE)
-      continue;
-    api_call_t *c = NULL;
-    curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&c);
-    if (c != NULL)
-      api_call_complete(c, msg->data.result);
-  }
+/* One transfer of api_run_all ended. */
+static void run_all_done(void *ud, CURL *easy, CURLcode result) {
+  size_t *left = ud;
+  api_call_t *c = NULL;
+  curl_easy_getinfo(easy, CURLINFO_PRIVATE, (char **)&c);
+  if (c != NULL)
+    api_call_complete(c, result);
+  (*left)--;
 }
 
 int api_run_all(CURLM *multi, api_call_t *const *calls, size_t n) {
-  int running = 0, status = 0;
-  for (size_t i = 0; i < n; i++)
-    curl_multi_add_handle(multi, calls[i]->curl);
-  do {
-    if (curl_multi_perform(multi, &running) != CURLM_OK) {
-      status = -1;
-      break;
-    }
-    collect_done(multi);
-    if (running > 0 && curl_multi_poll(multi, NULL, 0, 1000, NULL) != CURLM_OK) {
-      status = -1;
-      break;
-    }
-  } while (running > 0);
+  multi_driver_t d;
+  size_t left = 0;
+  if (driver_init(&d, multi, "a poll", false) != 0) {
+    for (size_t i = 0; i < n; i++)
+      api_call_complete(calls[i], CURLE_FAILED_INIT);
+    return -1;
+  }
+  for (size_t i = 0; i < n; i++) {
+    if (curl_multi_add_handle(multi, calls[i]->curl) == CURLM_OK)
+      left++;
+    else
+      api_call_complete(calls[i], CURLE_OUT_OF_MEMORY);
+  }
+  /* Each call has its own timeout: libcurl ends every one. */
+  while (left > 0)
+    driver_turn(&d, 1000, run_all_done, &left);
   for (size_t i = 0; i < n; i++)
     curl_multi_remove_handle(multi, calls[i]->curl);
-  return status;
+  driver_detach(&d);
+  driver_destroy(&d);
+  return 0;
 }

@@ -25,7 +25,11 @@ typedef struct {
   cdtime_t interval;
   cdtime_t timeout;
   char *ca_cert;
+  char *ca_path; /* CAPath */
+  char *proxy;   /* Proxy: NULL: the environment's; "": none */
   bool verify_peer, verify_host;
+  double incorrect_share; /* IncorrectReportShare, percent; 0: off */
+  struct report_limit_s *limit; /* the report-rate guard, set at init */
 } account_t;
 
 typedef struct {
@@ -36,8 +40,10 @@ typedef struct {
   size_t num_rules;
   size_t queue_limit;   /* QueueLimit */
   size_t max_in_flight; /* MaxInFlight */
+  size_t max_connections; /* MaxConnectionsPerHost; 0: as MaxInFlight */
   cdtime_t window;      /* Window, at most 60 s */
   bool dry_run;
+  struct queue_stats_config_s *queue_stats; /* <QueueStats>; NULL: none */
   /* The hub pair (plugin/pair_link.h): the peer's Hostname, NULL when this
    * hub reports alone; 0 times take pair_link's defaults. */
   char *pair_peer;          /* PairPeer */
@@ -48,6 +54,38 @@ typedef struct {
 #define DEFAULT_QUEUE_LIMIT 10000
 #define DEFAULT_MAX_IN_FLIGHT 128
 #define MAX_WINDOW_SECONDS 60
+#define MAX_CONNECTIONS_LIMIT 1024
+
+/* The ranges of the numeric options (doc/options.tsv says the same). */
+#define INTERVAL_MIN 1.0     /* the API is polled, not hammered */
+#define INTERVAL_MAX 86400.0 /* a day: the API keeps 24 hourly records */
+#define TIMEOUT_MIN 0.001    /* libcurl takes 0 ms as "no timeout" */
+#define TIMEOUT_MAX 600.0
+#define WINDOW_MIN 1.0
+/* The hub pair: a hold leaves the peer's share time to go (pair_link_create()
+ * also keeps it within half of Window); heartbeats go every third of the
+ * timeout, each a line in the hubs' logs. */
+#define PAIR_HOLD_MIN 0.1
+#define PAIR_HOLD_MAX 30.0
+#define PAIR_TIMEOUT_MIN 1.0
+#define PAIR_TIMEOUT_MAX 60.0
+#define QUEUE_LIMIT_MAX 1000000
+#define MAX_IN_FLIGHT_MAX 1024
+#define SOFT_ID_MAX INT32_MAX
+/* The longest URL: the call's buffer also holds '/' and the method name. */
+#define URL_MAX 480
+/* Anti-Captcha issues keys of 32 characters. */
+#define CLIENT_KEY_MAX 32
+
+/* One error line: where (account or rule), which option, what to do (for
+ * configuration.c, config_check.c and report_config.c). */
+#define CONF_ERROR(where, option, ...)                                         \
+  do {                                                                         \
+    char conf_msg_[512];                                                       \
+    snprintf(conf_msg_, sizeof(conf_msg_), __VA_ARGS__);                       \
+    ERROR("anticaptcha plugin: %s: option \"%s\": %s", where, option,          \
+          conf_msg_);                                                          \
+  } while (0)
 
 /* Collectd calls the config callback once per <Plugin anticaptcha> block, and
  * drop-in files may each bring one: config_init() once, config_add_block()
@@ -65,10 +103,20 @@ void config_free(plugin_config_t *cfg);
 /* Pure checks, exposed for the unit tests. */
 /* 0 when url is https://, or http:// to a loopback address. */
 int config_check_url(const char *url, char *why, size_t why_size);
-/* Reads a key file: first line, surrounding blanks removed. Returns a
- * malloc'd key, or NULL with *why set. *loose is set when group or others
- * may read the file. */
+/* Reads a key file: first line, surrounding blanks removed. Returns the key
+ * in secret memory (free it with secret_free), or NULL with *why set. Only a
+ * regular file, not through a symbolic link, opened without blocking.
+ * *loose is set when group or others may read the file. */
 char *config_read_key_file(const char *path, bool *loose, char *why,
                            size_t why_size);
+/* 0 when the len bytes at key can be a key: 1 to CLIENT_KEY_MAX characters,
+ * no blank, NUL or control character. */
+int config_check_key(const char *key, size_t len, char *why, size_t why_size);
+bool config_url_is_plain_http(const char *url);
+/* Each logs one line and returns -1 on error. Plain http never through a
+ * Proxy; VerifyPeer/VerifyHost false warn. */
+int config_check_transport(const account_t *a, const char *where);
+/* Two queues, or a queue and the total, must not land in one series. */
+int config_check_slugs(const account_t *a, const char *where);
 
 #endif

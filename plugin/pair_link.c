@@ -25,6 +25,8 @@
  * they go unconfirmed (the peer then takes them over: errorId 16, counted
  * as pair-peer-refused, never as a refusal). */
 #define PENDING_MAX 65536
+/* The read callback of the pair's counters. */
+#define PAIR_READ_NAME "anticaptcha/pair"
 
 typedef struct {
   uint32_t account;
@@ -48,8 +50,11 @@ struct pair_link_s {
   c_complain_t stranger, bad_message;
 
   pthread_t thread; /* the thread's own from here */
-  bool started, was_up;
+  bool started, registered, was_up;
 };
+
+static bool on_outcome(void *ud, const report_request_t *req, bool accepted,
+                       int64_t error_id);
 
 int pair_link_create(const plugin_config_t *cfg, report_sender_t *sender,
                      pair_link_t **out) {
@@ -74,11 +79,6 @@ int pair_link_create(const plugin_config_t *cfg, report_sender_t *sender,
     ERROR("%s \"PairHoldBack\": %.1f s is more than half of Window (%.1f s); "
           "give a shorter hold.", where, CDTIME_T_TO_DOUBLE(hold),
           CDTIME_T_TO_DOUBLE(cfg->window));
-    return -1;
-  }
-  /* Heartbeats go every third of it: each is a line in the hubs' logs. */
-  if (timeout < TIME_T_TO_CDTIME_T(1)) {
-    ERROR("%s \"PairTimeout\": give at least 1 second.", where);
     return -1;
   }
   pair_link_t *pl = calloc(1, sizeof(*pl));
@@ -110,6 +110,8 @@ int pair_link_create(const plugin_config_t *cfg, report_sender_t *sender,
     pair_link_destroy(pl);
     return -1;
   }
+  /* Before the sender starts: reports may be queued before init. */
+  sender_on_outcome(sender, on_outcome, pl);
   *out = pl;
   return 0;
 }
@@ -354,24 +356,38 @@ static int read_counters(user_data_t *ud) {
 int pair_link_start(pair_link_t *pl) {
   if (pl == NULL)
     return 0;
-  sender_on_outcome(pl->sender, on_outcome, pl);
-  int status = plugin_thread_create(&pl->thread, pair_thread, pl, "anticaptcha pair");
+  /* All or nothing, as the plugin's init. The data stays ours: no
+   * free_func; pair_link_stop() unregisters it. */
+  if (plugin_register_complex_read(NULL, PAIR_READ_NAME, read_counters, 0,
+                                   &(user_data_t){.data = pl}) != 0) {
+    ERROR("anticaptcha plugin: hub pair: cannot register its counters; the "
+          "plugin is disabled.");
+    return -1;
+  }
+  pl->registered = true;
+  int status =
+      plugin_thread_create(&pl->thread, pair_thread, pl, "anticaptcha pair");
   if (status != 0) {
-    ERROR("anticaptcha plugin: hub pair: cannot start its thread: %s.",
-          STRERROR(status));
+    ERROR("anticaptcha plugin: hub pair: cannot start its thread: %s; the "
+          "plugin is disabled.", STRERROR(status));
+    plugin_unregister_read(PAIR_READ_NAME);
+    pl->registered = false;
     return -1;
   }
   pl->started = true;
   INFO("anticaptcha plugin: hub pair: \"%s\" with peer \"%s\", this hub "
        "owns share %d.", pl->self, pl->peer, (int)pl->hp.p.self);
-  /* The data stays ours: no free_func. */
-  return plugin_register_complex_read(NULL, "anticaptcha/pair", read_counters,
-                                      0, &(user_data_t){.data = pl});
+  return 0;
 }
 
 void pair_link_stop(pair_link_t *pl) {
   if (pl == NULL || !pl->started)
     return;
+  /* At shutdown collectd has dropped its read callbacks already (this then
+   * does nothing); after a failed init it has not. */
+  if (pl->registered)
+    plugin_unregister_read(PAIR_READ_NAME);
+  pl->registered = false;
   pthread_mutex_lock(&pl->lock);
   pl->stopping = true;
   pthread_cond_signal(&pl->wake);

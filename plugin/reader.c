@@ -6,6 +6,8 @@
 
 #include "api_client.h"
 #include "dispatch.h"
+#include "forecast.h"
+#include "report_limit.h"
 #include "request.h"
 #include "spending.h"
 
@@ -24,6 +26,10 @@ typedef struct {
   api_call_t *calls; /* num_series spending calls, then getBalance */
   char (*slugs)[SPENDING_SLUG_MAX + 1];
   int64_t *last_till; /* newest hourly record dispatched, per series */
+  spending_sum_t *sums; /* this poll's 24-hour sums, per series */
+  bool *sum_ok;         /* whether the series answered this poll */
+  bool balance_known;   /* the last getBalance gave balance_value */
+  double balance_value;
   cdtime_t last_balance;
   c_complain_t complaint[M_COUNT];
   uint64_t requests[M_COUNT], failures[M_COUNT];
@@ -40,6 +46,8 @@ static void reader_free(void *arg) {
   free(r->calls);
   free(r->slugs);
   free(r->last_till);
+  free(r->sums);
+  free(r->sum_ok);
   free(r);
 }
 
@@ -53,8 +61,10 @@ static reader_t *reader_create(const account_t *a) {
   r->slugs = calloc(r->num_series + 1, sizeof(*r->slugs));
   r->last_till = calloc(r->num_series + 1, sizeof(*r->last_till));
   r->multi = api_multi_create((long)r->num_series + 1);
+  r->sums = calloc(r->num_series + 1, sizeof(*r->sums));
+  r->sum_ok = calloc(r->num_series + 1, sizeof(*r->sum_ok));
   if (r->calls == NULL || r->slugs == NULL || r->last_till == NULL ||
-      r->multi == NULL) {
+      r->multi == NULL || r->sums == NULL || r->sum_ok == NULL) {
     reader_free(r);
     return NULL;
   }
@@ -136,6 +146,8 @@ static void dispatch_sums(reader_t *r, size_t i, cdtime_t now) {
   const api_call_t *c = &r->calls[i];
   char ti[DATA_MAX_NAME_LEN];
   spending_sum_t sum = spending_sum(c->resp.records, c->resp.num_records);
+  r->sums[i] = sum;
+  r->sum_ok[i] = true;
   snprintf(ti, sizeof(ti), "%s-volume_24h", r->slugs[i]);
   dispatch_gauge(r->acct->name, "count", ti, sum.volume, now, 0);
   snprintf(ti, sizeof(ti), "%s-money_24h", r->slugs[i]);
@@ -202,6 +214,26 @@ static void report_health(reader_t *r, int m, size_t first, size_t n,
               r->acct->name, method_names[m]);
 }
 
+/* After a poll: the balance forecast (hours left at the last 24 hours'
+ * spending rate) and the tasks the report-rate guard measures against. */
+static void dispatch_derived(reader_t *r, cdtime_t now) {
+  const account_t *a = r->acct;
+  long total = a->total ? (long)a->num_queues : -1;
+  double volumes[r->num_series + 1], money[r->num_series + 1], money_24h,
+      hours;
+  const char *slugs[r->num_series + 1];
+  for (size_t i = 0; i < r->num_series; i++) {
+    volumes[i] = r->sums[i].volume;
+    money[i] = r->sums[i].money;
+    slugs[i] = r->slugs[i];
+  }
+  limit_tasks(a->limit, slugs, volumes, r->sum_ok, r->num_series, total);
+  if (a->balance && r->balance_known &&
+      forecast_money(money, r->sum_ok, r->num_series, total, &money_24h) == 0 &&
+      forecast_hours(r->balance_value, money_24h, &hours) == 0)
+    dispatch_gauge(a->name, "timeleft", "balance_hours", hours, now, 0);
+}
+
 static int reader_read(user_data_t *ud) {
   reader_t *r = ud->data;
   api_call_t *batch[r->num_series + 1];
@@ -232,6 +264,7 @@ static int reader_read(user_data_t *ud) {
   size_t fresh[r->num_series + 1];
   for (size_t i = 0; i < r->num_series; i++) {
     fresh[i] = 0;
+    r->sum_ok[i] = false;
     if (!check_call(r, M_SPENDING, i, &ok[M_SPENDING]))
       continue;
     dispatch_sums(r, i, now);
@@ -243,14 +276,27 @@ static int reader_read(user_data_t *ud) {
   report_health(r, M_SPENDING, 0, r->num_series, ok[M_SPENDING]);
   if (balance) {
     const api_call_t *c = &r->calls[r->num_series];
-    if (check_call(r, M_BALANCE, r->num_series, &ok[M_BALANCE]))
-      dispatch_gauge(r->acct->name, "gauge", "balance",
-                     c->status == RESPONSE_OK ? c->resp.balance : 0.0, now, 0);
+    r->balance_known = check_call(r, M_BALANCE, r->num_series, &ok[M_BALANCE]);
+    r->balance_value = c->status == RESPONSE_OK ? c->resp.balance : 0.0;
+    if (r->balance_known)
+      dispatch_gauge(r->acct->name, "gauge", "balance", r->balance_value, now,
+                     0);
     report_health(r, M_BALANCE, r->num_series, 1, ok[M_BALANCE]);
   }
+  dispatch_derived(r, now);
   /* Non-zero makes collectd stretch this account's interval: the back-off
    * the API asks for after repeated errors. */
   return (ok[M_SPENDING] && ok[M_BALANCE]) ? 0 : -1;
+}
+
+static void read_name(const account_t *account, char *name, size_t size) {
+  snprintf(name, size, "anticaptcha/%s", account->name);
+}
+
+void reader_unregister(const account_t *account) {
+  char name[ACCOUNT_NAME_MAX + 16];
+  read_name(account, name, sizeof(name));
+  plugin_unregister_read(name);
 }
 
 int reader_register(const account_t *account) {
@@ -261,7 +307,7 @@ int reader_register(const account_t *account) {
           "(out of memory or libcurl failure).", account->name);
     return -1;
   }
-  snprintf(name, sizeof(name), "anticaptcha/%s", account->name);
+  read_name(account, name, sizeof(name));
   return plugin_register_complex_read(
       NULL, name, reader_read, account->interval,
       &(user_data_t){.data = r, .free_func = reader_free});

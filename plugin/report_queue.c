@@ -1,7 +1,20 @@
+/* The report queue's pure parts (see report_queue.h). */
 #include "report_queue.h"
 
+/* A multiplicative hash wraps on purpose: clang's -fsanitize=integer
+ * (scripts/sanitize ub) is told so. */
+#if defined(__clang__)
+#define WRAPS_ON_PURPOSE __attribute__((no_sanitize("unsigned-integer-overflow")))
+#else
+#define WRAPS_ON_PURPOSE
+#endif
+
+WRAPS_ON_PURPOSE
 static size_t hash_of(const seen_set_t *s, uint32_t account, uint64_t task) {
-  uint64_t h = (task ^ ((uint64_t)account << 56)) * 0x9E3779B97F4A7C15ULL;
+  /* account << 56 dropped the bits of accounts past 255 (UBSan's
+   * unsigned-shift-base): mix the account in by multiplying instead. */
+  uint64_t h = (task ^ ((uint64_t)account * 0xC2B2AE3D27D4EB4FULL)) *
+               0x9E3779B97F4A7C15ULL;
   return (size_t)(h >> 17) & s->mask;
 }
 
@@ -140,6 +153,9 @@ int job_ring_init(job_ring_t *q, size_t capacity) {
   if (q->items == NULL)
     return -1;
   q->capacity = capacity > 0 ? capacity : 1;
+  /* A ring cycles through all its room: taken now, the daemon's resident
+   * size stays flat however the queue fills. */
+  prefault(q->items, q->capacity * sizeof(*q->items));
   return 0;
 }
 
@@ -166,11 +182,13 @@ int job_ring_pop(job_ring_t *q, report_job_t *job) {
   return 0;
 }
 
-cdtime_t report_backoff(unsigned attempts) {
-  cdtime_t wait = MS_TO_CDTIME_T(250);
-  for (unsigned i = 1; i < attempts && wait < TIME_T_TO_CDTIME_T(8); i++)
-    wait *= 2;
-  return wait < TIME_T_TO_CDTIME_T(8) ? wait : TIME_T_TO_CDTIME_T(8);
+int job_ring_push_front(job_ring_t *q, const report_job_t *job) {
+  if (q->count == q->capacity)
+    return -1;
+  q->head = (q->head + q->capacity - 1) % q->capacity;
+  q->items[q->head] = *job;
+  q->count++;
+  return 0;
 }
 
 report_decision_t report_decide(report_job_t *job, report_outcome_t outcome,
@@ -181,9 +199,5 @@ report_decision_t report_decide(report_job_t *job, report_outcome_t outcome,
    * late or already reported", and repeating a refused call risks a ban. */
   if (outcome == OUTCOME_API_ERROR)
     return DECISION_REJECTED;
-  cdtime_t next = now + report_backoff(job->attempts);
-  if (!report_window_open(job, next))
-    return DECISION_EXPIRED;
-  job->not_before = next;
-  return DECISION_RETRY;
+  return report_window_open(job, now) ? DECISION_RETRY : DECISION_EXPIRED;
 }

@@ -13,8 +13,8 @@ typedef struct {
   const char *ip;    /* NULL: not sent */
 } spending_request_t;
 
-/* Each returns a malloc'd, NUL-terminated JSON object the caller frees, and
- * stores its length in *len; NULL when a string is not valid UTF-8 or memory
+/* Each returns a NUL-terminated JSON object in secret memory (secret.h) that
+ * the caller frees with secret_free, and stores its length in *len; NULL when a string is not valid UTF-8 or memory
  * runs out. */
 char *request_spending(const spending_request_t *req, size_t *len);
 char *request_balance(const char *client_key, size_t *len);

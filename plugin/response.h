@@ -22,12 +22,31 @@
  * bytes at a time; the first ones still go straight to the parser, so a body
  * that is not JSON is refused at once. */
 #define RESPONSE_COALESCE 4096
+/* The largest volume or money of one hourly record, and the largest
+ * balance, taken as true: beyond it the answer is refused. */
+#define RESPONSE_MAX_AMOUNT 1e12
 
 typedef enum {
   RESPONSE_SPENDING, /* getSpendingStats: errorId + data[] */
   RESPONSE_BALANCE,  /* getBalance: errorId + balance */
   RESPONSE_REPORT,   /* report*: errorId (+ status) */
+  RESPONSE_QUEUE_STATS, /* getQueueStats: waiting, load, bid, speed, total */
 } response_kind_t;
+
+/* getQueueStats' fields, in the order of queue_stats_t.value. */
+enum {
+  QS_WAITING, /* idle workers waiting for a task */
+  QS_LOAD,    /* queue load, percent */
+  QS_BID,     /* average cost of a task, USD */
+  QS_SPEED,   /* average solving time, seconds */
+  QS_TOTAL,   /* workers in all */
+  QS_COUNT
+};
+
+typedef struct {
+  double value[QS_COUNT];
+  unsigned present; /* bit (1u << QS_x) per field the answer held */
+} queue_stats_t;
 
 typedef enum {
   RESPONSE_OK,        /* errorId 0 and every field needed is there */
@@ -51,6 +70,7 @@ typedef struct {
   spending_record_t records[RESPONSE_MAX_RECORDS];
   size_t num_records;
   double balance;
+  queue_stats_t queue; /* RESPONSE_QUEUE_STATS */
   char problem[128]; /* why a body was refused, for the log */
 
   /* Parser state; private. */
@@ -61,6 +81,7 @@ typedef struct {
   int skip_depth; /* > 0: ignoring a value of an unknown key until here */
   int top_key, rec_key;
   unsigned rec_fields; /* bit per record field seen */
+  unsigned top_seen, rec_seen; /* bit per known key seen in the object */
   size_t pending_len;  /* bytes gathered in pending, not parsed yet */
   char pending[RESPONSE_COALESCE];
 } response_t;
@@ -79,5 +100,10 @@ void response_destroy(response_t *r);
  * numeric string. Returns 0 on success. */
 int response_parse_double(const char *s, size_t len, double *out);
 int response_parse_int(const char *s, size_t len, int64_t *out);
+
+/* Copies len bytes of s into dst (at most size - 1 and a NUL) with control
+ * characters and the backslash written as \xNN, so a string from the network cannot
+ * forge or colour a log line. Returns the length written. */
+size_t response_escape(char *dst, size_t size, const char *s, size_t len);
 
 #endif

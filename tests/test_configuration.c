@@ -14,6 +14,8 @@
 
 #include <cmocka.h>
 
+#include "queue_config.h"
+#include "secret.h"
 #include "spending.h"
 #include "stubs.h"
 
@@ -492,14 +494,14 @@ static void test_read_key_file_direct(void **state) {
   assert_non_null(key);
   assert_string_equal(key, FILE_KEY);
   assert_false(loose);
-  free(key);
+  secret_free(key);
 
   path = write_file(f, "k2", "\t" FILE_KEY "\r\n", 0620);
   key = config_read_key_file(path, &loose, why, sizeof(why));
   assert_non_null(key);
   assert_string_equal(key, FILE_KEY);
   assert_true(loose);
-  free(key);
+  secret_free(key);
 
   path = write_file(f, "k3", " \n", 0600);
   why[0] = 0;
@@ -963,7 +965,8 @@ static void test_queue_limit_and_in_flight(void **state) {
     const char *option;
     double value;
   } bad[] = {{"QueueLimit", 0},   {"QueueLimit", -1}, {"QueueLimit", 1000001},
-             {"MaxInFlight", 0},  {"MaxInFlight", 1025}};
+             {"MaxInFlight", 0},  {"MaxInFlight", 1025},
+             {"MaxConnectionsPerHost", 0}, {"MaxConnectionsPerHost", 1025}};
   for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
     reset_root(f);
     account(f, "acct-main", KEY);
@@ -977,6 +980,12 @@ static void test_queue_limit_and_in_flight(void **state) {
   parse_ok(f);
   assert_int_equal(f->cfg.queue_limit, 1);
   assert_int_equal(f->cfg.max_in_flight, 1024);
+  assert_int_equal(f->cfg.max_connections, 0); /* as MaxInFlight */
+  reset_root(f);
+  account(f, "acct-main", KEY);
+  opt_num(&f->root, "MaxConnectionsPerHost", 6);
+  parse_ok(f);
+  assert_int_equal(f->cfg.max_connections, 6);
 }
 
 /* ---- <Report> errors ---- */
@@ -1053,6 +1062,367 @@ static void test_report_bad_severity(void **state) {
   expect_error(f, "rule-x", "Severity");
 }
 
+/* ---- <QueueStats> and IncorrectReportShare (issue 13) ---- */
+
+static oconfig_item_t *queue_stats(oconfig_item_t *root) {
+  return child(root, "QueueStats");
+}
+
+/* Names (either of the vendor's spellings) and ids; no account, no key. */
+static void test_queue_stats_block(void **state) {
+  fixture_t *f = *state;
+  oconfig_item_t *q = queue_stats(&f->root);
+  opt_str(q, "Queue", "Recaptcha Proxyless");
+  opt_num(q, "Queue", 22);
+  opt_str(q, "Queue", "ImageToText, English");
+  opt_num(q, "Queue", 777);
+  opt_str(q, "URL", "http://127.0.0.1:8080/");
+  opt_num(q, "Interval", 15);
+  opt_num(q, "Timeout", 3);
+  parse_ok(f);
+  const queue_stats_config_t *c = f->cfg.queue_stats;
+  assert_non_null(c);
+  assert_int_equal(f->cfg.num_accounts, 0);
+  assert_int_equal(c->transport.num_queues, 4);
+  assert_int_equal(c->ids[0], 6);
+  assert_int_equal(c->ids[1], 22);
+  assert_int_equal(c->ids[2], 1);
+  assert_int_equal(c->ids[3], 777);
+  assert_string_equal(c->slugs[0], "recaptcha_proxyless");
+  assert_string_equal(c->slugs[1], "hcaptcha_without_proxy");
+  assert_string_equal(c->slugs[2], "imagetotext_english");
+  assert_string_equal(c->slugs[3], "queue777");
+  assert_string_equal(c->transport.queues[1], "22");
+  assert_string_equal(c->transport.name, QUEUE_STATS_INSTANCE);
+  assert_null(c->transport.client_key);
+  assert_string_equal(c->transport.url, "http://127.0.0.1:8080");
+  assert_true(c->transport.interval == TIME_T_TO_CDTIME_T(15));
+  assert_true(c->transport.timeout == TIME_T_TO_CDTIME_T(3));
+  assert_true(c->transport.verify_peer && c->transport.verify_host);
+}
+
+static void test_queue_stats_defaults_beside_account(void **state) {
+  fixture_t *f = *state;
+  account(f, "acct-main", KEY);
+  opt_num(queue_stats(&f->root), "Queue", 6);
+  parse_ok(f);
+  const queue_stats_config_t *c = f->cfg.queue_stats;
+  assert_string_equal(c->transport.url, DEFAULT_URL);
+  assert_true(c->transport.interval == TIME_T_TO_CDTIME_T(60));
+  assert_string_equal(c->slugs[0], "recaptcha_v2_without_proxy");
+  assert_true(f->cfg.accounts[0].incorrect_share == 0); /* guard off */
+  assert_null(f->cfg.accounts[0].limit);
+}
+
+static void test_queue_stats_refused(void **state) {
+  fixture_t *f = *state;
+  struct {
+    const char *option;
+    double number; /* used when text is NULL */
+    const char *text;
+  } bad[] = {
+      {"Interval", 9.5, NULL},   {"Interval", 0, NULL},
+      {"Queue", 0, NULL},        {"Queue", 1.5, NULL},
+      {"Queue", 0, "Nope Queue"}, {"URL", 0, "http://example.com"},
+      {"Timeout", 0, NULL},      {"ClientKey", 0, KEY},
+  };
+  for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+    reset_root(f);
+    oconfig_item_t *q = queue_stats(&f->root);
+    if (strcmp(bad[i].option, "Queue") != 0)
+      opt_num(q, "Queue", 6);
+    if (bad[i].text != NULL)
+      opt_str(q, bad[i].option, bad[i].text);
+    else
+      opt_num(q, bad[i].option, bad[i].number);
+    expect_error(f, "QueueStats", bad[i].option);
+  }
+  reset_root(f); /* no queue */
+  opt_num(queue_stats(&f->root), "Interval", 30);
+  expect_error(f, "QueueStats", "Queue");
+  reset_root(f); /* one queue twice, by id and by name */
+  oconfig_item_t *q = queue_stats(&f->root);
+  opt_num(q, "Queue", 6);
+  opt_str(q, "Queue", "recaptcha v2 without proxy");
+  expect_error(f, "QueueStats", "Queue");
+  reset_root(f); /* two blocks */
+  opt_num(queue_stats(&f->root), "Queue", 6);
+  opt_num(queue_stats(&f->root), "Queue", 5);
+  expect_error(f, "QueueStats", "QueueStats");
+  reset_root(f); /* an account would share the plugin instance */
+  account(f, QUEUE_STATS_INSTANCE, KEY);
+  opt_num(queue_stats(&f->root), "Queue", 6);
+  expect_error(f, "Account \"queues\"", "Account");
+  reset_root(f); /* neither an account nor queue statistics */
+  expect_error(f, "Plugin anticaptcha", "Account");
+}
+
+/* AntiGate (id 25) takes a template name; each template is its own series. */
+static void test_queue_stats_antigate_template(void **state) {
+  fixture_t *f = *state;
+  oconfig_item_t *q = queue_stats(&f->root);
+  v_str(opt_num(q, "Queue", 25), "CloudFlare cookies for a proxy");
+  v_str(opt_str(q, "Queue", "AntiGateTask"), "Other template");
+  opt_num(q, "Queue", 25);
+  parse_ok(f);
+  const queue_stats_config_t *c = f->cfg.queue_stats;
+  assert_int_equal(c->transport.num_queues, 3);
+  assert_string_equal(c->templates[0], "CloudFlare cookies for a proxy");
+  assert_string_equal(c->slugs[0],
+                      "antigatetask_cloudflare_cookies_for_a_proxy");
+  assert_string_equal(c->transport.queues[0],
+                      "25 CloudFlare cookies for a proxy");
+  assert_string_equal(c->slugs[1], "antigatetask_other_template");
+  assert_null(c->templates[2]);
+  assert_string_equal(c->slugs[2], "antigatetask");
+  reset_root(f); /* a template for another queue */
+  v_str(opt_num(queue_stats(&f->root), "Queue", 6), "CloudFlare");
+  expect_error(f, "QueueStats", "Queue");
+  reset_root(f); /* the same template twice */
+  q = queue_stats(&f->root);
+  v_str(opt_num(q, "Queue", 25), "T1");
+  v_str(opt_str(q, "Queue", "AntiGateTask"), "T1");
+  expect_error(f, "QueueStats", "Queue");
+  reset_root(f); /* three values */
+  v_str(v_str(opt_num(queue_stats(&f->root), "Queue", 25), "T1"), "T2");
+  expect_error(f, "QueueStats", "Queue");
+}
+
+static void test_incorrect_report_share(void **state) {
+  fixture_t *f = *state;
+  opt_num(account(f, "acct-main", KEY), "IncorrectReportShare", 2.5);
+  parse_ok(f);
+  assert_true(f->cfg.accounts[0].incorrect_share == 2.5);
+  static const double bad[] = {0, -1, 100.5};
+  for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+    reset_root(f);
+    opt_num(account(f, "acct-main", KEY), "IncorrectReportShare", bad[i]);
+    expect_error(f, "acct-main", "IncorrectReportShare");
+  }
+  reset_root(f);
+  opt_str(account(f, "acct-main", KEY), "IncorrectReportShare", "5%");
+  expect_error(f, "acct-main", "IncorrectReportShare");
+}
+
+static void test_report_method_hcaptcha(void **state) {
+  fixture_t *f = *state;
+  oconfig_item_t *r = two_accounts_and_rule(f, "reportIncorrectHcaptcha", true);
+  opt_str(r, "Plugin", "logparser");
+  parse_ok(f);
+  assert_int_equal(f->cfg.rules[0].method, REPORT_INCORRECT_HCAPTCHA);
+}
+
+/* ---- issue 17: ranges, URL length, key files, transport ---- */
+
+/* Every numeric option has a range; values outside are refused, and values
+ * beyond int64_t are refused before any conversion (clang's
+ * -fsanitize=float-cast-overflow caught SoftId 1e300 and QueueLimit 1e30). */
+static void test_numeric_ranges(void **state) {
+  fixture_t *f = *state;
+  static const struct {
+    const char *option;
+    double value;
+    bool global;
+  } bad[] = {
+      {"Interval", 0.5, false},     {"Interval", 0.001, false},
+      {"Interval", 86401, false},   {"Timeout", 0.0004, false},
+      {"Timeout", 601, false},      {"SoftId", 1e300, false},
+      {"SoftId", -1e300, false},    {"SoftId", 2147483648.0, false},
+      {"SoftId", 1.5, false},       {"Window", 0.5, true},
+      {"QueueLimit", 1e30, true},   {"QueueLimit", 1000001, true},
+      {"MaxInFlight", 1e19, true},  {"MaxInFlight", 1025, true},
+      {"QueueLimit", -1e30, true},
+  };
+  for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+    reset_root(f);
+    oconfig_item_t *a = account(f, "acct-main", KEY);
+    opt_num(bad[i].global ? &f->root : a, bad[i].option, bad[i].value);
+    if (!refused_with_one_error(f, bad[i].global ? "anticaptcha" : "acct-main",
+                                bad[i].option))
+      fail_msg("%s %g was not refused", bad[i].option, bad[i].value);
+  }
+  /* The edges are accepted. */
+  reset_root(f);
+  oconfig_item_t *a = account(f, "acct-main", KEY);
+  opt_num(a, "Interval", 1);
+  opt_num(a, "Timeout", 0.001);
+  opt_num(a, "SoftId", 2147483647.0);
+  opt_num(&f->root, "Window", 1);
+  parse_ok(f);
+  assert_true(CDTIME_T_TO_MS(f->cfg.accounts[0].timeout) >= 1);
+}
+
+/* A URL that does not fit is refused, not cut. */
+static void test_url_too_long(void **state) {
+  fixture_t *f = *state;
+  char url[URL_MAX + 64];
+  snprintf(url, sizeof(url), "https://api.example.com/");
+  size_t n = strlen(url);
+  memset(url + n, 'a', URL_MAX + 1 - n);
+  url[URL_MAX + 1] = 0;
+  oconfig_item_t *a = account(f, "acct-main", KEY);
+  opt_str(a, "URL", url);
+  expect_error(f, "acct-main", "URL");
+  assert_true(stub_log_contains("longer than"));
+  url[URL_MAX] = 0; /* exactly URL_MAX: accepted */
+  reset_root(f);
+  a = account(f, "acct-main", KEY);
+  opt_str(a, "URL", url);
+  parse_ok(f);
+}
+
+static void test_account_named_reports(void **state) {
+  fixture_t *f = *state;
+  account(f, "reports", KEY);
+  expect_error(f, "reports", "Account");
+}
+
+/* Runs config_read_key_file in a child with a deadline: a FIFO must not
+ * block it. Returns the child's exit status: 0 refused, 1 accepted, 2 hung. */
+static int read_key_in_child(const char *path) {
+  pid_t pid = fork();
+  assert_true(pid >= 0);
+  if (pid == 0) {
+    char why[256];
+    bool loose;
+    alarm(3);
+    char *key = config_read_key_file(path, &loose, why, sizeof(why));
+    _exit(key != NULL ? 1 : 0);
+  }
+  int status = 0;
+  assert_int_equal(waitpid(pid, &status, 0), pid);
+  if (WIFSIGNALED(status) && WTERMSIG(status) == SIGALRM)
+    return 2;
+  assert_true(WIFEXITED(status));
+  return WEXITSTATUS(status);
+}
+
+static void test_key_file_not_regular(void **state) {
+  fixture_t *f = *state;
+  char path[128], why[256];
+  bool loose;
+  /* A FIFO (no writer): refused at once instead of hanging start-up. */
+  snprintf(path, sizeof(path), "%s/fifo", f->dir);
+  assert_int_equal(mkfifo(path, 0600), 0);
+  snprintf(f->files[f->num_files++], sizeof(f->files[0]), "%s", path);
+  assert_int_equal(read_key_in_child(path), 0);
+  why[0] = 0;
+  assert_null(config_read_key_file(path, &loose, why, sizeof(why)));
+  assert_non_null(strstr(why, "not a regular file"));
+  /* A directory. */
+  assert_null(config_read_key_file(f->dir, &loose, why, sizeof(why)));
+  assert_non_null(strstr(why, "not a regular file"));
+  /* A symbolic link, even to a good key file. */
+  const char *target = write_file(f, "real", FILE_KEY "\n", 0600);
+  snprintf(path, sizeof(path), "%s/link", f->dir);
+  assert_int_equal(symlink(target, path), 0);
+  snprintf(f->files[f->num_files++], sizeof(f->files[0]), "%s", path);
+  why[0] = 0;
+  assert_null(config_read_key_file(path, &loose, why, sizeof(why)));
+  assert_non_null(strstr(why, "symbolic link"));
+  oconfig_item_t *a = account(f, "acct-main", NULL);
+  opt_str(a, "ClientKeyFile", path);
+  expect_error(f, "acct-main", "ClientKeyFile");
+}
+
+/* A NUL, a control character, a blank inside, or a line too long: refused
+ * with the reason, never cut silently. */
+static void test_key_file_bad_contents(void **state) {
+  fixture_t *f = *state;
+  static const struct {
+    const char *content;
+    size_t len;
+    const char *why;
+  } bad[] = {
+      {"abc\0def\n", 8, "NUL"},
+      {"abc\x01" "def\n", 8, "control character"},
+      {"abc\x1b[2Jdef\n", 11, "control character"},
+      {"abc def\n", 8, "blank"},
+      {"0123456789abcdef0123456789abcdef0\n", 34, "longer than the 32"},
+  };
+  char why[256];
+  bool loose;
+  for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+    char path[128];
+    snprintf(path, sizeof(path), "%s/bad%zu", f->dir, i);
+    FILE *fh = fopen(path, "w");
+    assert_non_null(fh);
+    assert_int_equal(fwrite(bad[i].content, 1, bad[i].len, fh), bad[i].len);
+    fclose(fh);
+    chmod(path, 0600);
+    snprintf(f->files[f->num_files++], sizeof(f->files[0]), "%s", path);
+    why[0] = 0;
+    char *key = config_read_key_file(path, &loose, why, sizeof(why));
+    if (key != NULL)
+      fail_msg("case %zu accepted as \"%s\"", i, key);
+    if (strstr(why, bad[i].why) == NULL)
+      fail_msg("case %zu: \"%s\" does not say %s", i, why, bad[i].why);
+    f->num_files--; /* reuse the slot */
+    unlink(path);
+  }
+  /* A first line of 600 characters. */
+  char longline[700];
+  memset(longline, 'k', 600);
+  strcpy(longline + 600, "\n");
+  const char *path = write_file(f, "long", longline, 0600);
+  why[0] = 0;
+  assert_null(config_read_key_file(path, &loose, why, sizeof(why)));
+  assert_non_null(strstr(why, "longer than"));
+  /* A key of exactly 32 characters is taken, in secret memory. */
+  path = write_file(f, "k32", "0123456789abcdef0123456789abcdef\n", 0600);
+  char *key = config_read_key_file(path, &loose, why, sizeof(why));
+  assert_non_null(key);
+  assert_string_equal(key, "0123456789abcdef0123456789abcdef");
+  assert_true(secret_owns(key));
+  secret_free(key);
+}
+
+static void test_inline_key_checked_and_secret(void **state) {
+  fixture_t *f = *state;
+  account(f, "acct-main", "abc\ndef");
+  expect_error(f, "acct-main", "ClientKey");
+  reset_root(f);
+  account(f, "acct-main", KEY);
+  parse_ok(f);
+  assert_true(secret_owns(f->cfg.accounts[0].client_key));
+}
+
+static void test_proxy_and_trust_options(void **state) {
+  fixture_t *f = *state;
+  oconfig_item_t *a = account(f, "acct-main", KEY);
+  opt_str(a, "Proxy", "http://proxy.example.com:3128");
+  opt_str(a, "CACert", "/etc/ssl/own.pem");
+  opt_str(a, "CAPath", "/etc/ssl/own.d");
+  parse_ok(f);
+  assert_string_equal(f->cfg.accounts[0].proxy, "http://proxy.example.com:3128");
+  assert_string_equal(f->cfg.accounts[0].ca_path, "/etc/ssl/own.d");
+  assert_int_equal(stub_log_count_level(LOG_WARNING), 0);
+
+  /* Plain http to loopback never goes through a proxy. */
+  reset_root(f);
+  a = account(f, "acct-main", KEY);
+  opt_str(a, "URL", "http://127.0.0.1:8080");
+  opt_str(a, "Proxy", "http://proxy.example.com:3128");
+  expect_error(f, "acct-main", "Proxy");
+  /* "" (no proxy at all) is fine with it. */
+  reset_root(f);
+  a = account(f, "acct-main", KEY);
+  opt_str(a, "URL", "http://127.0.0.1:8080");
+  opt_str(a, "Proxy", "");
+  parse_ok(f);
+}
+
+static void test_verify_off_warns(void **state) {
+  fixture_t *f = *state;
+  oconfig_item_t *a = account(f, "acct-main", KEY);
+  opt_bool(a, "VerifyPeer", false);
+  opt_bool(a, "VerifyHost", false);
+  parse_ok(f);
+  assert_int_equal(stub_log_count_level(LOG_WARNING), 2);
+  assert_true(stub_log_contains("VerifyPeer"));
+  assert_true(stub_log_contains("VerifyHost"));
+}
+
 int main(void) {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
   const struct CMUnitTest tests[] = {
@@ -1103,6 +1473,20 @@ int main(void) {
       T(test_report_no_account_with_two),
       T(test_report_bad_task_id_source),
       T(test_report_bad_severity),
+      T(test_queue_stats_block),
+      T(test_queue_stats_defaults_beside_account),
+      T(test_queue_stats_refused),
+      T(test_queue_stats_antigate_template),
+      T(test_incorrect_report_share),
+      T(test_report_method_hcaptcha),
+      T(test_numeric_ranges),
+      T(test_url_too_long),
+      T(test_account_named_reports),
+      T(test_key_file_not_regular),
+      T(test_key_file_bad_contents),
+      T(test_inline_key_checked_and_secret),
+      T(test_proxy_and_trust_options),
+      T(test_verify_off_warns),
   };
 #undef T
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -80,6 +80,8 @@ static void test_method_names(void **state) {
                       "reportIncorrectRecaptcha");
   assert_string_equal(report_method_name(REPORT_INCORRECT_IMAGE),
                       "reportIncorrectImageCaptcha");
+  assert_string_equal(report_method_name(REPORT_INCORRECT_HCAPTCHA),
+                      "reportIncorrectHcaptcha");
   assert_string_equal(report_method_name(REPORT_METHOD_COUNT), "?");
   assert_string_equal(report_method_name((report_method_t)1000), "?");
 }
@@ -160,6 +162,19 @@ static void test_parse_task_id_refused(void **state) {
   assert_int_equal(report_parse_task_id(NULL, &v), -1);
 }
 
+/* Leading zeros are kept (log lines may pad ids) and name the same task:
+ * "0012" is task 12, so it is deduplicated against "12" and sent as 12
+ * (README, Reports). At most 19 characters, zeros included. */
+static void test_task_id_leading_zeros_same_task(void **state) {
+  (void)state;
+  uint64_t plain = 0, padded = 0, more = 0;
+  assert_int_equal(report_parse_task_id("12", &plain), 0);
+  assert_int_equal(report_parse_task_id("0012", &padded), 0);
+  assert_int_equal(report_parse_task_id("000000000000000012", &more), 0);
+  assert_true(plain == 12 && padded == 12 && more == 12);
+  assert_int_equal(report_parse_task_id("00000000000000000012", &more), -1);
+}
+
 /* ---- the convention: plugin "anticaptcha", type recaptcha/image ---- */
 
 static void test_convention_failure_recaptcha(void **state) {
@@ -200,6 +215,33 @@ static void test_convention_nothing(void **state) {
   assert_int_equal(match(&n, NULL, 0, ONE, &out), MATCH_NOTHING);
   n = notif(0, "anticaptcha", "main", "recaptcha", "5");
   assert_int_equal(match(&n, NULL, 0, ONE, &out), MATCH_NOTHING);
+}
+
+/* hCaptcha: FAILURE is reportIncorrectHcaptcha; there is no correct-hCaptcha
+ * method, so OKAY (and WARNING) ask for nothing. */
+static void test_convention_hcaptcha(void **state) {
+  (void)state;
+  report_request_t out;
+  notification_t n = notif(NOTIF_FAILURE, "anticaptcha", "main", "hcaptcha",
+                           "4242");
+  assert_report(match(&n, NULL, 0, ONE, &out), &out, 0,
+                REPORT_INCORRECT_HCAPTCHA, 4242);
+  n = notif(NOTIF_OKAY, "anticaptcha", "main", "hcaptcha", "4242");
+  assert_int_equal(match(&n, NULL, 0, ONE, &out), MATCH_NOTHING);
+  n = notif(NOTIF_WARNING, "anticaptcha", "main", "hcaptcha", "4242");
+  assert_int_equal(match(&n, NULL, 0, ONE, &out), MATCH_NOTHING);
+  n = notif(NOTIF_FAILURE, "anticaptcha", "main", "hcaptcha", "42x");
+  assert_int_equal(match(&n, NULL, 0, ONE, &out), MATCH_INVALID);
+  n = notif(NOTIF_FAILURE, "anticaptcha", "main", "HCaptcha", "4242");
+  assert_int_equal(match(&n, NULL, 0, ONE, &out), MATCH_NONE);
+}
+
+static void test_method_parse_hcaptcha(void **state) {
+  (void)state;
+  report_method_t m = REPORT_METHOD_COUNT;
+  assert_int_equal(report_method_parse("reportIncorrectHcaptcha", &m), 0);
+  assert_int_equal(m, REPORT_INCORRECT_HCAPTCHA);
+  assert_int_equal(report_method_parse("reportCorrectHcaptcha", &m), -1);
 }
 
 /* Our own threshold notifications (type "gauge", ...) are not requests. */
@@ -470,11 +512,14 @@ int main(void) {
       cmocka_unit_test(test_convention_failure_image),
       cmocka_unit_test(test_convention_okay_recaptcha),
       cmocka_unit_test(test_convention_nothing),
+      cmocka_unit_test(test_convention_hcaptcha),
+      cmocka_unit_test(test_method_parse_hcaptcha),
       cmocka_unit_test(test_convention_other_types_ignored),
       cmocka_unit_test(test_convention_accounts),
       cmocka_unit_test(test_convention_unknown_account),
       cmocka_unit_test(test_convention_bad_task_id),
       cmocka_unit_test(test_convention_time_zero),
+      cmocka_unit_test(test_task_id_leading_zeros_same_task),
       cmocka_unit_test(test_convention_completed_is_time),
       cmocka_unit_test(test_convention_meta_task_id),
       cmocka_unit_test(test_rule_all_conditions_must_equal),

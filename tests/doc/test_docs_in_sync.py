@@ -3,7 +3,12 @@
 
 * README.md's tables and doc/collectd-anticaptcha.5.pod are what
   doc/gendoc.py makes of doc/options.tsv and doc/values.tsv;
-* every option plugin/configuration.c accepts is documented, and nothing else;
+* every option plugin/configuration.c (and the <Report> and <QueueStats>
+  parsers, report_config.c and queue_config.c) accepts is documented, and
+  nothing else;
+* the ranges of doc/options.tsv are the bounds plugin/configuration.c and
+  plugin/queue_config.c check, and its defaults are the code's and those
+  written in conf.d/anticaptcha.conf;
 * configure.ac, debian/changelog and NEWS name the same version.
 
 Run by `make check`; on its own: python3 tests/doc/test_docs_in_sync.py
@@ -61,7 +66,8 @@ def generated_files_in_sync():
 
 
 def options_match_the_code():
-    code = read("plugin/configuration.c")
+    # <Report> and <QueueStats> are parsed apart.
+    code = "".join(read("plugin/%s.c" % m) for m in CONFIG_MODULES)
     accepted = set(re.findall(r'strcasecmp\("(\w+)",\s*o->key\)', code))
     accepted -= {"Report"}  # the <Report> block itself
     documented = set()
@@ -74,6 +80,132 @@ def options_match_the_code():
           "  accepted, undocumented: %s\n  documented, not accepted: %s"
           % (sorted(accepted - documented) or "-",
              sorted(documented - accepted) or "-"))
+
+
+CONFIG_MODULES = ("configuration", "report_config", "queue_config")
+
+
+def option_rows(section=None):
+    """{option name: row} of doc/options.tsv (the first name of a row), of
+    one section when given, else the first row of each name."""
+    lines = read("doc/options.tsv").splitlines()
+    header = lines[0].split("\t")
+    rows = {}
+    for line in lines[1:]:
+        if line.strip() and not line.startswith("#"):
+            row = dict(zip(header, line.split("\t")))
+            m = re.search(r"`(\w+)", row.get("option", ""))
+            if m and section in (None, row.get("section")):
+                rows.setdefault(m.group(1), row)
+    return rows
+
+
+def c_constants():
+    """Integer and string #defines of plugin/*.h, and INT32_MAX."""
+    consts = {"INT32_MAX": "2147483647"}
+    plugin = os.path.join(SRCDIR, "plugin")
+    for name in sorted(os.listdir(plugin)):
+        if name.endswith(".h"):
+            for m in re.finditer(r'^#define\s+(\w+)\s+("[^"]*"|[\d.]+|INT32_MAX)'
+                                 r'\s*(/\*.*\*/)?\s*$',
+                                 read("plugin/" + name), re.M):
+                v = m.group(2).strip('"')
+                v = {"INT32_MAX": "2147483647"}.get(v, v)
+                if re.fullmatch(r"\d+\.0", v):  # 1.0 is written 1
+                    v = v[:-2]
+                consts[m.group(1)] = v
+    return consts
+
+
+def option_code(code, name):
+    """The code that handles option `name`: from its strcasecmp to the next."""
+    m = re.search(r'strcasecmp\("%s",\s*o->key\)' % name, code)
+    if m is None:
+        return ""
+    end = code.find("strcasecmp(", m.end())
+    return code[m.end():end if end > 0 else len(code)]
+
+
+def ranges_match_the_code():
+    code, consts = read("plugin/configuration.c"), c_constants()
+    rows = option_rows()
+    value = lambda tok: consts.get(tok.strip(), tok.strip())
+    checked = 0
+    for name, row in sorted(rows.items()):
+        body = option_code(code, name)
+        i = re.search(r"get_int\(o,\s*where,\s*(\w+),\s*(\w+),", body)
+        sec = re.search(r"get_seconds\(o,\s*where,\s*([\w.]+),\s*([\w.]+),", body)
+        if i:
+            want = "%s to %s" % (value(i.group(1)), value(i.group(2)))
+        elif sec:
+            want = "%s to %s" % (value(sec.group(1)), value(sec.group(2)))
+        else:
+            continue
+        checked += 1
+        check(row.get("range") == want, "%s: range %r (the code checks %s)"
+              % (name, row.get("range"), want))
+    check(checked >= 5, "numeric options found in plugin/configuration.c (%d)"
+          % checked)
+    # <QueueStats> shares option names with <Account>: its own rows.
+    code = read("plugin/queue_config.c")
+    qchecked = 0
+    for name, row in sorted(option_rows("queuestats").items()):
+        sec = re.search(r"get_secs\(o,\s*([\w.]+),\s*([\w.]+),",
+                        option_code(code, name))
+        if sec is None:
+            continue
+        want = "%s to %s" % (value(sec.group(1)), value(sec.group(2)))
+        qchecked += 1
+        check(row.get("range") == want, "QueueStats %s: range %r (the code "
+              "checks %s)" % (name, row.get("range"), want))
+    check(qchecked >= 2, "numeric options found in plugin/queue_config.c (%d)"
+          % qchecked)
+
+
+def tsv_default(row):
+    """The default of a row when it is one literal value (`300`, `true`)."""
+    m = re.fullmatch(r"`([^`]+)`", row.get("default", ""))
+    return m.group(1) if m else None
+
+
+def defaults_match():
+    rows, consts = option_rows(), c_constants()
+    code = read("plugin/configuration.c")
+    # The code's defaults: the sender's macros, the account's initializer.
+    in_code = {"QueueLimit": consts.get("DEFAULT_QUEUE_LIMIT"),
+               "MaxInFlight": consts.get("DEFAULT_MAX_IN_FLIGHT"),
+               "Window": consts.get("MAX_WINDOW_SECONDS"),
+               "URL": consts.get("DEFAULT_URL")}
+    init = re.search(r"\*a = \(account_t\)\{(.*?)\};", code, re.S)
+    fields = dict(re.findall(r"\.(\w+) = ([^,}]+)", init.group(1))) if init else {}
+    for name, field in (("Interval", "interval"), ("Timeout", "timeout"),
+                        ("Total", "total"), ("Balance", "balance"),
+                        ("VerifyPeer", "verify_peer"), ("VerifyHost", "verify_host")):
+        v = fields.get(field, "").strip()
+        m = re.fullmatch(r"TIME_T_TO_CDTIME_T\((\d+)\)", v)
+        in_code[name] = m.group(1) if m else v
+    for name, want in sorted(in_code.items()):
+        have = tsv_default(rows.get(name, {}))
+        check(want is not None and have == want,
+              "%s: doc/options.tsv's default %s is the code's (%s)" % (name, have, want))
+    # conf.d/anticaptcha.conf writes defaults as commented-out lines
+    # ("# Interval 300"); every one must be the documented default.
+    written = 0
+    queue_rows, in_queue_stats = option_rows("queuestats"), False
+    for m in re.finditer(r'^\s*#\s*(?:(</?QueueStats>)|([A-Z]\w+)\s+'
+                         r'("[^"]*"|\S+))', read("conf.d/anticaptcha.conf"),
+                         re.M):
+        if m.group(1):
+            in_queue_stats = m.group(1) == "<QueueStats>"
+            continue
+        name, val = m.group(2), m.group(3).strip('"')
+        rows = queue_rows if in_queue_stats else option_rows()
+        if name not in rows or tsv_default(rows[name]) is None:
+            continue  # an example value (SoftId, IP, CACert), not a default
+        written += 1
+        check(val == tsv_default(rows[name]), "conf.d/anticaptcha.conf: %s %s "
+              "is the documented default (%s)" % (name, val, tsv_default(rows[name])))
+    check(written >= 5, "defaults written in conf.d/anticaptcha.conf (%d)" % written)
 
 
 def one_version():
@@ -95,6 +227,8 @@ def one_version():
 
 generated_files_in_sync()
 options_match_the_code()
+ranges_match_the_code()
+defaults_match()
 one_version()
 print("%d passed, %d failed" % (passed, failed))
 sys.exit(1 if failed else 0)

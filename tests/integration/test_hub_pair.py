@@ -323,6 +323,9 @@ class Config(unittest.TestCase):
         self.check_refused("", '"PairPeer"', hostname="hub-b")
 
     def test_hold_back_longer_than_half_the_window(self):
+        self.check_refused("Window 20\nPairHoldBack 11", '"PairHoldBack"')
+
+    def test_hold_back_out_of_range(self):
         self.check_refused("PairHoldBack 31", '"PairHoldBack"')
 
     def test_timeout_below_a_second(self):
