@@ -13,6 +13,7 @@
 #include "reader.h"
 #include "report_match.h"
 #include "report_sender.h"
+#include "state_store.h"
 
 #ifndef ANTICAPTCHA_VERSION
 #define ANTICAPTCHA_VERSION "unknown"
@@ -28,6 +29,7 @@ typedef struct {
   report_sender_t *sender;
   pthread_mutex_t log_lock; /* c_complain_t has no lock of its own */
   c_complain_t bad_notification, late_notification, full_queue;
+  c_complain_t full_seen, stopping;
   uint64_t invalid; /* guarded by log_lock */
 } context_t;
 
@@ -84,6 +86,22 @@ static void complain_full(context_t *c) {
   pthread_mutex_unlock(&c->log_lock);
 }
 
+/* The other reasons a report is not queued, each with its own advice. */
+static void complain_other(context_t *c, submit_result_t r) {
+  if (pthread_mutex_trylock(&c->log_lock) != 0)
+    return; /* another thread is logging the same flood */
+  if (r == SUBMIT_SEEN_FULL)
+    c_complain(LOG_WARNING, &c->full_seen,
+               "anticaptcha plugin: more task ids than the plugin remembers "
+               "at once arrived within a Window; reports are dropped and "
+               "counted. Lower Window or the report rate.");
+  else
+    c_complain(LOG_NOTICE, &c->stopping,
+               "anticaptcha plugin: collectd is shutting down; reports "
+               "arriving now are counted as abandoned. Nothing to do.");
+  pthread_mutex_unlock(&c->log_lock);
+}
+
 /* Runs on collectd's unixsock, network, read and write threads: match, copy,
  * enqueue, return. No I/O here. */
 static int ac_notify(const notification_t *n, user_data_t *ud) {
@@ -106,12 +124,17 @@ static int ac_notify(const notification_t *n, user_data_t *ud) {
   default:
     return 0;
   }
-  switch (sender_submit(sender, &req)) {
+  submit_result_t submit = sender_submit(sender, &req);
+  switch (submit) {
   case SUBMIT_EXPIRED:
     complain_late(c, &req);
     break;
   case SUBMIT_DROPPED:
     complain_full(c);
+    break;
+  case SUBMIT_SEEN_FULL:
+  case SUBMIT_STOPPING:
+    complain_other(c, submit);
     break;
   default:
     break;
@@ -124,12 +147,13 @@ static int ac_read_counters(user_data_t *ud) {
   static const char *const names[] = {
       "reports-sent",    "reports-accepted", "reports-rejected",
       "reports-expired", "reports-duplicate", "reports-dropped",
-      "reports-retried", "reports-abandoned"};
+      "reports-retried", "reports-abandoned", "reports-unconfirmed"};
   for (size_t i = 0; i < c->cfg.num_accounts; i++) {
     report_counters_t k;
     sender_counters(c->sender, i, &k);
-    const uint64_t values[] = {k.sent,    k.accepted,  k.rejected, k.expired,
-                               k.duplicate, k.dropped, k.retried,  k.abandoned};
+    const uint64_t values[] = {k.sent,      k.accepted, k.rejected,
+                               k.expired,   k.duplicate, k.dropped,
+                               k.retried,   k.abandoned, k.unconfirmed};
     for (size_t v = 0; v < STATIC_ARRAY_SIZE(names); v++)
       dispatch_derive(c->cfg.names[i], names[v], values[v]);
   }
@@ -151,6 +175,8 @@ static int ac_config(oconfig_item_t *ci) {
     C_COMPLAIN_INIT(&c->bad_notification);
     C_COMPLAIN_INIT(&c->late_notification);
     C_COMPLAIN_INIT(&c->full_queue);
+    C_COMPLAIN_INIT(&c->full_seen);
+    C_COMPLAIN_INIT(&c->stopping);
     config_init(&c->cfg);
     ctx = c;
     /* From here on collectd owns c through the notification's user data. */
@@ -176,6 +202,9 @@ static int ac_init(void) {
           "memory or libcurl failure).");
     return -1;
   }
+  /* Before the readers (their last hours) and before notifications reach
+   * the sender (the remembered task ids). */
+  state_store_open(&ctx->cfg, sender);
   __atomic_store_n(&ctx->sender, sender, __ATOMIC_RELEASE);
   for (size_t i = 0; i < ctx->cfg.num_accounts; i++)
     if (reader_register(&ctx->cfg.accounts[i]) != 0)
@@ -191,8 +220,10 @@ static int ac_init(void) {
 }
 
 static int ac_shutdown(void) {
-  if (ctx != NULL && ctx->sender != NULL)
+  if (ctx != NULL && ctx->sender != NULL) {
     sender_stop(ctx->sender, SHUTDOWN_GRACE);
+    state_store_close(); /* what is left unsent goes into the file */
+  }
   return 0;
 }
 

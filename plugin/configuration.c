@@ -222,6 +222,13 @@ static int account_option(account_t *a, const oconfig_item_t *o,
     return get_bool(o, where, &a->verify_peer);
   if (strcasecmp("VerifyHost", o->key) == 0)
     return get_bool(o, where, &a->verify_host);
+  if (strcasecmp("CatchUpDays", o->key) == 0) {
+    int64_t days = 0;
+    if (get_int(o, where, 0, MAX_CATCH_UP_DAYS, &days) != 0)
+      return -1;
+    a->catch_up_days = (int)days;
+    return 0;
+  }
   CONF_ERROR(where, o->key, "unknown option; see collectd-anticaptcha(5).");
   return -1;
 }
@@ -318,7 +325,8 @@ static int account_parse(plugin_config_t *cfg, const oconfig_item_t *ci) {
                    .interval = TIME_T_TO_CDTIME_T(300),
                    .timeout = TIME_T_TO_CDTIME_T(10),
                    .verify_peer = true,
-                   .verify_host = true};
+                   .verify_host = true,
+                   .catch_up_days = DEFAULT_CATCH_UP_DAYS};
   sstrncpy(a->name, name, sizeof(a->name));
   free(name);
 
@@ -457,6 +465,26 @@ static int rule_parse(plugin_config_t *cfg, const oconfig_item_t *ci) {
 
 /* ---- <Plugin anticaptcha> ---- */
 
+/* StateFile "/path" moves the state file; StateFile false turns it off. */
+static int get_state_file(plugin_config_t *cfg, const oconfig_item_t *o,
+                          const char *where) {
+  if (o->values_num == 1 && o->values[0].type == OCONFIG_TYPE_BOOLEAN) {
+    cfg->state_file_off = !o->values[0].value.boolean;
+    free(cfg->state_file);
+    cfg->state_file = NULL;
+    return 0;
+  }
+  if (want_one(o, OCONFIG_TYPE_STRING, where, "path or false") != 0 ||
+      get_str(o, where, &cfg->state_file) != 0)
+    return -1;
+  if (cfg->state_file[0] == 0) {
+    CONF_ERROR(where, "StateFile", "give a path, or false to keep no state.");
+    return -1;
+  }
+  cfg->state_file_off = false;
+  return 0;
+}
+
 static int global_option(plugin_config_t *cfg, const oconfig_item_t *o) {
   const char *where = "Plugin anticaptcha";
   int64_t v = 0;
@@ -478,6 +506,8 @@ static int global_option(plugin_config_t *cfg, const oconfig_item_t *o) {
   }
   if (strcasecmp("DryRun", o->key) == 0)
     return get_bool(o, where, &cfg->dry_run);
+  if (strcasecmp("StateFile", o->key) == 0)
+    return get_state_file(cfg, o, where);
   /* The API refuses reports later than 60 s after the task. */
   if (strcasecmp("Window", o->key) == 0)
     return get_seconds(o, where, MAX_WINDOW_SECONDS, &cfg->window);
@@ -561,5 +591,6 @@ void config_free(plugin_config_t *cfg) {
   free(cfg->accounts);
   free(cfg->rules);
   free(cfg->names);
+  free(cfg->state_file);
   memset(cfg, 0, sizeof(*cfg));
 }

@@ -26,6 +26,7 @@ typedef struct {
   cdtime_t timeout;
   char *ca_cert;
   bool verify_peer, verify_host;
+  int catch_up_days; /* CatchUpDays: how far back missed hours are fetched */
 } account_t;
 
 typedef struct {
@@ -38,11 +39,16 @@ typedef struct {
   size_t max_in_flight; /* MaxInFlight */
   cdtime_t window;      /* Window, at most 60 s */
   bool dry_run;
+  char *state_file;    /* StateFile; NULL: the default under BaseDir */
+  bool state_file_off; /* StateFile false */
 } plugin_config_t;
 
 #define DEFAULT_QUEUE_LIMIT 10000
 #define DEFAULT_MAX_IN_FLIGHT 128
 #define MAX_WINDOW_SECONDS 60
+#define DEFAULT_CATCH_UP_DAYS 7
+#define MAX_CATCH_UP_DAYS 90
+#define DEFAULT_STATE_FILE "anticaptcha.state"
 
 /* Collectd calls the config callback once per <Plugin anticaptcha> block, and
  * drop-in files may each bring one: config_init() once, config_add_block()

@@ -8,6 +8,7 @@
 #include "dispatch.h"
 #include "request.h"
 #include "spending.h"
+#include "state_store.h"
 
 /* The vendor asks for getBalance at most once every 30 seconds. */
 #define BALANCE_MIN_INTERVAL TIME_T_TO_CDTIME_T(30)
@@ -24,6 +25,9 @@ typedef struct {
   api_call_t *calls; /* num_series spending calls, then getBalance */
   char (*slugs)[SPENDING_SLUG_MAX + 1];
   int64_t *last_till; /* newest hourly record dispatched, per series */
+  /* Catch-up after a gap: the `date` of this poll's request (0: a plain
+   * one) and of the previous page, per series. */
+  int64_t *date, *cursor;
   cdtime_t last_balance;
   c_complain_t complaint[M_COUNT];
   uint64_t requests[M_COUNT], failures[M_COUNT];
@@ -40,6 +44,8 @@ static void reader_free(void *arg) {
   free(r->calls);
   free(r->slugs);
   free(r->last_till);
+  free(r->date);
+  free(r->cursor);
   free(r);
 }
 
@@ -52,9 +58,11 @@ static reader_t *reader_create(const account_t *a) {
   r->calls = calloc(r->num_series + 1, sizeof(*r->calls));
   r->slugs = calloc(r->num_series + 1, sizeof(*r->slugs));
   r->last_till = calloc(r->num_series + 1, sizeof(*r->last_till));
+  r->date = calloc(r->num_series + 1, sizeof(*r->date));
+  r->cursor = calloc(r->num_series + 1, sizeof(*r->cursor));
   r->multi = api_multi_create((long)r->num_series + 1);
   if (r->calls == NULL || r->slugs == NULL || r->last_till == NULL ||
-      r->multi == NULL) {
+      r->date == NULL || r->cursor == NULL || r->multi == NULL) {
     reader_free(r);
     return NULL;
   }
@@ -65,9 +73,12 @@ static reader_t *reader_create(const account_t *a) {
     }
     r->calls[i].user = r;
   }
-  for (size_t i = 0; i < r->num_series; i++)
+  for (size_t i = 0; i < r->num_series; i++) {
     spending_slug(i < a->num_queues ? a->queues[i] : NULL, r->slugs[i],
                   sizeof(r->slugs[i]));
+    /* Hours dispatched before a restart are not dispatched again. */
+    r->last_till[i] = state_store_series_last(a->name, r->slugs[i]);
+  }
   for (int m = 0; m < M_COUNT; m++)
     C_COMPLAIN_INIT(&r->complaint[m]);
   return r;
@@ -77,12 +88,21 @@ static const char *series_queue(const reader_t *r, size_t i) {
   return i < r->acct->num_queues ? r->acct->queues[i] : NULL;
 }
 
-static int prepare_spending(reader_t *r, size_t i) {
+/* After a gap longer than an answer covers, the series asks for the missed
+ * days one page (24 hours) per poll, oldest first, instead of the last 24
+ * hours. */
+static int prepare_spending(reader_t *r, size_t i, cdtime_t now) {
   const account_t *a = r->acct;
+  r->date[i] = spending_catch_up_date(r->last_till[i], r->cursor[i],
+                                      (int64_t)CDTIME_T_TO_TIME_T(now),
+                                      a->catch_up_days);
+  if (r->date[i] == 0)
+    r->cursor[i] = 0;
   spending_request_t req = {.client_key = a->client_key,
                             .queue = series_queue(r, i),
                             .soft_id = a->soft_id,
-                            .ip = a->ip};
+                            .ip = a->ip,
+                            .date = r->date[i]};
   size_t len = 0;
   char *body = request_spending(&req, &len);
   return api_call_prepare(&r->calls[i], a, method_names[M_SPENDING], body, len,
@@ -176,11 +196,30 @@ static bool check_call(reader_t *r, int m, size_t i, bool *method_ok) {
   r->requests[m]++;
   if (res == API_OK)
     return true;
+  complain(r, m, c, m == M_SPENDING ? series_queue(r, i) : NULL);
+  /* ERROR_ZERO_BALANCE is a state, not a failure: a balance of 0 is true,
+   * and collectd must not stretch the interval while it lasts. */
+  if (m == M_BALANCE && res == API_ERROR && c->resp.error_id == 10)
+    return true;
   r->failures[m]++;
   *method_ok = false;
-  complain(r, m, c, m == M_SPENDING ? series_queue(r, i) : NULL);
-  /* ERROR_ZERO_BALANCE is a state: a balance of 0 is true. */
-  return m == M_BALANCE && res == API_ERROR && c->resp.error_id == 10;
+  return false;
+}
+
+/* What getBalance's value is really refreshed at: the account's Interval,
+ * or the multiple of it that the 30 s limit leaves. */
+static cdtime_t balance_interval(const reader_t *r) {
+  cdtime_t every = r->acct->interval;
+  if (every == 0 || every >= BALANCE_MIN_INTERVAL)
+    return every;
+  return every * ((BALANCE_MIN_INTERVAL + every - 1) / every);
+}
+
+/* A series' hourly records went out: remember the newest for a restart. */
+static void note_dispatched(reader_t *r, const size_t *fresh) {
+  for (size_t i = 0; i < r->num_series; i++)
+    if (fresh[i] > 0)
+      state_store_series_set(r->acct->name, r->slugs[i], r->last_till[i]);
 }
 
 static void report_health(reader_t *r, int m, size_t first, size_t n,
@@ -209,7 +248,7 @@ static int reader_read(user_data_t *ud) {
   cdtime_t now = cdtime();
 
   for (size_t i = 0; i < r->num_series; i++)
-    if (prepare_spending(r, i) == 0)
+    if (prepare_spending(r, i, now) == 0)
       batch[n++] = &r->calls[i];
   bool balance = r->acct->balance &&
                  (r->last_balance == 0 ||
@@ -234,19 +273,26 @@ static int reader_read(user_data_t *ud) {
     fresh[i] = 0;
     if (!check_call(r, M_SPENDING, i, &ok[M_SPENDING]))
       continue;
-    dispatch_sums(r, i, now);
+    if (r->date[i] == 0)
+      dispatch_sums(r, i, now); /* a catch-up page is not the last 24 h */
+    else
+      r->cursor[i] = r->date[i];
     api_call_t *c = &r->calls[i];
     fresh[i] = spending_new_records(c->resp.records, c->resp.num_records,
                                     r->last_till[i], CDTIME_T_TO_TIME_T(now));
   }
   dispatch_hours(r, fresh);
+  note_dispatched(r, fresh);
   report_health(r, M_SPENDING, 0, r->num_series, ok[M_SPENDING]);
   if (balance) {
     const api_call_t *c = &r->calls[r->num_series];
     if (check_call(r, M_BALANCE, r->num_series, &ok[M_BALANCE]))
       dispatch_gauge(r->acct->name, "gauge", "balance",
-                     c->status == RESPONSE_OK ? c->resp.balance : 0.0, now, 0);
-    report_health(r, M_BALANCE, r->num_series, 1, ok[M_BALANCE]);
+                     c->status == RESPONSE_OK ? c->resp.balance : 0.0, now,
+                     balance_interval(r));
+    /* A zero balance goes on being logged as such, not as "works again". */
+    report_health(r, M_BALANCE, r->num_series, 1,
+                  ok[M_BALANCE] && c->status == RESPONSE_OK);
   }
   /* Non-zero makes collectd stretch this account's interval: the back-off
    * the API asks for after repeated errors. */

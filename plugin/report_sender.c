@@ -59,6 +59,12 @@ struct report_sender_s {
   job_ring_t delayed; /* waiting out a back-off */
   account_log_t *logs;
   cdtime_t curl_timer; /* when libcurl wants to be called; 0: never */
+
+  /* The state file's (sender_set_checkpoint, sender_keep_pending). */
+  void (*checkpoint)(void *ud);
+  void *checkpoint_ud;
+  cdtime_t checkpoint_interval, next_checkpoint;
+  bool keep_pending;
 };
 
 /* Counters are bumped on many threads and read by the counters' read
@@ -188,6 +194,12 @@ submit_result_t sender_submit(report_sender_t *s, const report_request_t *req) {
     return SUBMIT_DROPPED;
   }
   cdtime_t now = cdtime();
+  /* A notification from the future is clock skew: taken as now, so a wrong
+   * clock cannot keep a report retrying past the real window. */
+  if (job.req.completed > now) {
+    job.req.completed = now;
+    job.deadline = now + s->cfg->window;
+  }
   if (!report_window_open(&job, now)) {
     COUNT(s, req->account, expired);
     return SUBMIT_EXPIRED;
@@ -195,14 +207,15 @@ submit_result_t sender_submit(report_sender_t *s, const report_request_t *req) {
   pthread_mutex_lock(&s->lock);
   if (s->stopping) {
     COUNT(s, req->account, abandoned);
-    result = SUBMIT_DROPPED;
+    result = SUBMIT_STOPPING;
   } else if (s->backlog >= s->cfg->queue_limit) {
     COUNT(s, req->account, dropped);
     result = SUBMIT_DROPPED;
   } else {
     /* Remember the task until its window has closed for sure. */
-    cdtime_t expires = (req->completed > now ? req->completed : now) +
-                       s->cfg->window;
+    cdtime_t expires = job.deadline > now + s->cfg->window
+                           ? job.deadline
+                           : now + s->cfg->window;
     switch (seen_add(&s->seen, (uint32_t)req->account, req->task_id, now,
                      expires)) {
     case SEEN_DUPLICATE:
@@ -211,7 +224,7 @@ submit_result_t sender_submit(report_sender_t *s, const report_request_t *req) {
       break;
     case SEEN_FULL:
       COUNT(s, req->account, dropped);
-      result = SUBMIT_DROPPED;
+      result = SUBMIT_SEEN_FULL;
       break;
     case SEEN_NEW:
       was_empty = s->queue.count == 0;
@@ -241,7 +254,8 @@ void sender_counters(report_sender_t *s, size_t account,
       .duplicate = __atomic_load_n(&c->duplicate, __ATOMIC_RELAXED),
       .dropped = __atomic_load_n(&c->dropped, __ATOMIC_RELAXED),
       .retried = __atomic_load_n(&c->retried, __ATOMIC_RELAXED),
-      .abandoned = __atomic_load_n(&c->abandoned, __ATOMIC_RELAXED)};
+      .abandoned = __atomic_load_n(&c->abandoned, __ATOMIC_RELAXED),
+      .unconfirmed = __atomic_load_n(&c->unconfirmed, __ATOMIC_RELAXED)};
 }
 
 /* ---- The worker ---- */
@@ -347,6 +361,16 @@ static void log_outcome(report_sender_t *s, const slot_t *slot,
                a->name, slot->call.method, slot->job.req.task_id, what);
 }
 
+/* Whether a failed attempt may have reached the API: the request was sent
+ * (or may have been) and no answer said otherwise. A refused connection or
+ * an HTTP error status means it was not processed. */
+static bool answer_maybe_lost(const api_call_t *c) {
+  if (c->code == CURLE_COULDNT_CONNECT || c->code == CURLE_COULDNT_RESOLVE_HOST ||
+      c->code == CURLE_COULDNT_RESOLVE_PROXY)
+    return false;
+  return c->http_status == 0 || (c->http_status >= 200 && c->http_status < 300);
+}
+
 static void finish_job(report_sender_t *s, slot_t *slot, CURLcode code) {
   api_call_complete(&slot->call, code);
   curl_multi_remove_handle(s->multi, slot->call.curl);
@@ -359,6 +383,15 @@ static void finish_job(report_sender_t *s, slot_t *slot, CURLcode code) {
                                                     : OUTCOME_API_ERROR;
   report_decision_t d = report_decide(&slot->job, outcome, cdtime());
   size_t acct = slot->job.req.account;
+  if (d == DECISION_REJECTED && slot->job.maybe_delivered &&
+      slot->call.resp.error_id == 16) {
+    /* "No such task" after an attempt whose answer was lost: most likely
+     * that attempt got through. Not a refusal: counted apart, quietly. */
+    COUNT(s, acct, unconfirmed);
+    return;
+  }
+  if (res == API_TRANSIENT && answer_maybe_lost(&slot->call))
+    slot->job.maybe_delivered = true;
   log_outcome(s, slot, d);
   if (d == DECISION_ACCEPTED)
     COUNT(s, acct, accepted);
@@ -447,6 +480,16 @@ static void lower_priority(void) {
     setpriority(PRIO_PROCESS, tid, WORKER_NICE);
 }
 
+/* The state file is written from here, between turns: the jobs the worker
+ * holds cannot move meanwhile. At most every checkpoint_interval. */
+static void checkpoint(report_sender_t *s) {
+  cdtime_t now = cdtime();
+  if (s->checkpoint == NULL || now < s->next_checkpoint)
+    return;
+  s->next_checkpoint = now + s->checkpoint_interval;
+  s->checkpoint(s->checkpoint_ud);
+}
+
 static void *worker(void *arg) {
   report_sender_t *s = arg;
   lower_priority();
@@ -456,6 +499,7 @@ static void *worker(void *arg) {
   while (!stopping(s)) {
     start_jobs(s);
     turn(s, sleep_ms(s, cdtime()));
+    checkpoint(s);
   }
   return NULL;
 }
@@ -496,8 +540,24 @@ void sender_stop(report_sender_t *s, cdtime_t grace) {
     if (s->slots[i].busy) {
       curl_multi_remove_handle(s->multi, s->slots[i].call.curl);
       s->slots[i].busy = false;
-      COUNT(s, s->slots[i].job.req.account, abandoned);
+      /* Its answer never came: the request may have got through. */
+      s->slots[i].job.maybe_delivered = true;
+      if (s->keep_pending)
+        job_ring_push(&s->delayed, &s->slots[i].job); /* room for it */
+      else
+        COUNT(s, s->slots[i].job.req.account, abandoned);
     }
+  s->in_flight = 0;
+  if (s->keep_pending) {
+    pthread_mutex_lock(&s->lock);
+    abandoned += s->queue.count;
+    pthread_mutex_unlock(&s->lock);
+    if (abandoned > 0)
+      INFO("anticaptcha plugin: shutting down with %" PRIu64 " report(s) "
+           "unsent; they are kept in the state file and sent after the "
+           "restart while their window is open.", abandoned);
+    return;
+  }
   report_job_t job;
   while (job_ring_pop(&s->delayed, &job) == 0)
     COUNT(s, job.req.account, abandoned);
@@ -511,4 +571,71 @@ void sender_stop(report_sender_t *s, cdtime_t grace) {
   if (abandoned > 0)
     WARNING("anticaptcha plugin: shutting down with %" PRIu64 " report(s) "
             "unsent; they are counted as abandoned.", abandoned);
+}
+
+/* ---- For the state file ---- */
+
+void sender_set_checkpoint(report_sender_t *s, void (*fn)(void *ud), void *ud,
+                           cdtime_t interval) {
+  s->checkpoint = fn;
+  s->checkpoint_ud = ud;
+  s->checkpoint_interval = interval;
+}
+
+void sender_keep_pending(report_sender_t *s) { s->keep_pending = true; }
+
+static void each_in_ring(const job_ring_t *q,
+                         void (*fn)(const report_job_t *, void *), void *ud) {
+  for (size_t i = 0; i < q->count; i++)
+    fn(&q->items[(q->head + i) % q->capacity], ud);
+}
+
+void sender_each_job(report_sender_t *s,
+                     void (*fn)(const report_job_t *job, void *ud), void *ud) {
+  for (size_t i = 0; i < s->cfg->max_in_flight; i++)
+    if (s->slots[i].busy)
+      fn(&s->slots[i].job, ud);
+  each_in_ring(&s->delayed, fn, ud);
+  pthread_mutex_lock(&s->lock);
+  each_in_ring(&s->queue, fn, ud);
+  pthread_mutex_unlock(&s->lock);
+}
+
+void sender_each_seen(report_sender_t *s, cdtime_t now,
+                      void (*fn)(const seen_entry_t *e, void *ud), void *ud) {
+  pthread_mutex_lock(&s->lock);
+  for (size_t i = 0; i < s->seen.count; i++) {
+    const seen_entry_t *e = &s->seen.ring[(s->seen.head + i) % s->seen.capacity];
+    if (e->expires > now)
+      fn(e, ud);
+  }
+  pthread_mutex_unlock(&s->lock);
+}
+
+void sender_restore_seen(report_sender_t *s, size_t account, uint64_t task_id,
+                         cdtime_t expires) {
+  pthread_mutex_lock(&s->lock);
+  seen_add(&s->seen, (uint32_t)account, task_id, cdtime(), expires);
+  pthread_mutex_unlock(&s->lock);
+}
+
+submit_result_t sender_restore_job(report_sender_t *s, const report_job_t *job) {
+  cdtime_t now = cdtime();
+  submit_result_t result = SUBMIT_QUEUED;
+  if (!report_window_open(job, now)) {
+    COUNT(s, job->req.account, expired);
+    return SUBMIT_EXPIRED;
+  }
+  pthread_mutex_lock(&s->lock);
+  /* Remembered already (from the file's list) or now: sent once either way. */
+  seen_add(&s->seen, (uint32_t)job->req.account, job->req.task_id, now,
+           job->deadline);
+  if (job_ring_push(&s->queue, job) != 0) {
+    COUNT(s, job->req.account, dropped);
+    result = SUBMIT_DROPPED;
+  } else {
+    set_backlog(s, s->backlog + 1);
+  }
+  pthread_mutex_unlock(&s->lock);
+  return result;
 }

@@ -6,6 +6,7 @@
 
 #include "configuration.h"
 #include "report_match.h"
+#include "report_queue.h"
 
 typedef struct {
   uint64_t sent;      /* requests made, retries included */
@@ -16,13 +17,16 @@ typedef struct {
   uint64_t dropped;   /* the queue was full */
   uint64_t retried;   /* attempts after a transient failure */
   uint64_t abandoned; /* left unsent at shutdown */
+  uint64_t unconfirmed; /* errorId 16 on a retry after an answer was lost */
 } report_counters_t;
 
 typedef enum {
   SUBMIT_QUEUED,
   SUBMIT_EXPIRED,
   SUBMIT_DUPLICATE,
-  SUBMIT_DROPPED,
+  SUBMIT_DROPPED,  /* the queue is full (QueueLimit) */
+  SUBMIT_SEEN_FULL, /* too many task ids remembered at once */
+  SUBMIT_STOPPING,  /* collectd is shutting down */
 } submit_result_t;
 
 typedef struct report_sender_s report_sender_t;
@@ -41,5 +45,29 @@ void sender_stop(report_sender_t *s, cdtime_t grace);
 void sender_destroy(report_sender_t *s);
 void sender_counters(report_sender_t *s, size_t account,
                      report_counters_t *out);
+
+/* ---- For the state file (state_store.c) ---- */
+/* Calls fn(ud) on the worker thread about every `interval` while it runs;
+ * set before sender_start(). */
+void sender_set_checkpoint(report_sender_t *s, void (*fn)(void *ud), void *ud,
+                           cdtime_t interval);
+/* Have sender_stop() keep the reports left unsent (for the state file)
+ * instead of counting them as abandoned. */
+void sender_keep_pending(report_sender_t *s);
+/* Calls fn for every report not yet answered (queued, backing off or in
+ * flight), each once. Only from the checkpoint callback or after
+ * sender_stop(): the worker owns the jobs it holds. */
+void sender_each_job(report_sender_t *s,
+                     void (*fn)(const report_job_t *job, void *ud), void *ud);
+/* Calls fn for every task id remembered and not expired at now. */
+void sender_each_seen(report_sender_t *s, cdtime_t now,
+                      void (*fn)(const seen_entry_t *e, void *ud), void *ud);
+/* Before sender_start(): remembers a task id read from the state file. */
+void sender_restore_seen(report_sender_t *s, size_t account, uint64_t task_id,
+                         cdtime_t expires);
+/* Before sender_start(): queues a report read from the state file, exactly
+ * once: its task id is remembered (a repeated notification is a duplicate).
+ * A report whose window has closed is counted as expired. */
+submit_result_t sender_restore_job(report_sender_t *s, const report_job_t *job);
 
 #endif
