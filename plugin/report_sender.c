@@ -423,6 +423,8 @@ static int sleep_ms(const report_sender_t *s, cdtime_t now) {
   cdtime_t next = now + TIME_T_TO_CDTIME_T(1);
   if (s->curl_timer != 0 && s->curl_timer < next)
     next = s->curl_timer;
+  if (s->checkpoint != NULL && s->next_checkpoint < next)
+    next = s->next_checkpoint; /* the state file's write is on time */
   for (size_t i = 0; i < s->delayed.count; i++) {
     const report_job_t *j =
         &s->delayed.items[(s->delayed.head + i) % s->delayed.capacity];
