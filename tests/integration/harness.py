@@ -589,7 +589,8 @@ TOOL_LOG_RE = re.compile(r"^(asan|lsan|ubsan|valgrind)\.")
 # (plugin/*.c; the stock daemon and libraries carry no line information).
 PLUGIN_FRAME_RE = re.compile(
     r"anticaptcha\.so|\b(anticaptcha|api_client|configuration|dispatch|reader|"
-    r"report_match|report_queue|report_sender|request|response|spending)"
+    r"report_match|report_queue|report_sender|request|response|spending|"
+    r"state_file|state_store)"
     r"\.[ch]:\d+")
 
 
