@@ -8,6 +8,7 @@
 
 #include <fcntl.h>
 #include <pthread.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 #include "state_file.h"
@@ -16,6 +17,7 @@ static struct {
   pthread_mutex_t lock; /* guards series */
   bool open;
   char path[PATH_MAX];
+  int lock_fd; /* "<path>.lock", locked for as long as collectd runs */
   const plugin_config_t *cfg;
   report_sender_t *sender;
   state_t series; /* per account, the last hourly record of each series */
@@ -23,7 +25,28 @@ static struct {
   char *written;
   size_t written_len;
   c_complain_t write_failed;
-} store = {.lock = PTHREAD_MUTEX_INITIALIZER};
+} store = {.lock = PTHREAD_MUTEX_INITIALIZER, .lock_fd = -1};
+
+/* One collectd per state file: a second one (`collectd -T` beside the
+ * daemon, two daemons sharing a BaseDir) would send the same pending
+ * reports again. Returns 0 when this process has the file to itself. */
+static int take_lock(void) {
+  char lock[PATH_MAX + 8];
+  snprintf(lock, sizeof(lock), "%s.lock", store.path);
+  store.lock_fd = open(lock, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+  if (store.lock_fd >= 0 && flock(store.lock_fd, LOCK_EX | LOCK_NB) == 0)
+    return 0;
+  WARNING("anticaptcha plugin: the state file \"%s\" is not used: %s. "
+          "Nothing is restored or saved by this collectd; give each collectd "
+          "its own StateFile.", store.path,
+          store.lock_fd >= 0 && errno == EWOULDBLOCK
+              ? "another collectd uses it"
+              : "its lock file cannot be opened");
+  if (store.lock_fd >= 0)
+    close(store.lock_fd);
+  store.lock_fd = -1;
+  return -1;
+}
 
 /* A relative StateFile is taken under BaseDir, said in full in the log. */
 static int set_path(const plugin_config_t *cfg) {
@@ -242,6 +265,8 @@ void state_store_open(const plugin_config_t *cfg, report_sender_t *sender) {
           "no state is kept.");
     return;
   }
+  if (take_lock() != 0)
+    return;
   store.cfg = cfg;
   store.sender = sender;
   state_init(&store.series);
@@ -276,6 +301,8 @@ void state_store_close(void) {
   state_free(&store.series);
   pthread_mutex_unlock(&store.lock);
   sfree(store.written);
+  close(store.lock_fd); /* releases the lock */
+  store.lock_fd = -1;
 }
 
 int64_t state_store_series_last(const char *account, const char *slug) {

@@ -238,6 +238,31 @@ class DamagedFiles(unittest.TestCase):
                 self.assertFalse(os.path.exists(path + ".tmp"))
 
 
+class SharedFile(unittest.TestCase):
+
+    def test_second_collectd_leaves_the_file_alone(self):
+        from harness import make_tmpdir, read_text, remove_tmpdir
+        shared = make_tmpdir("ac-shared-")
+        self.addCleanup(remove_tmpdir, shared)
+        opt = 'StateFile "%s/ac.state"' % shared
+        with Sim(quiet=True) as sim:
+            sim.faults([{"method": REPORT, "action": "http", "status": 503}])
+            with daemon(sim.http_url, opt) as first:
+                send(first, 8001, time.time())
+                first.wait_for(lambda: "8001" in read_text(shared + "/ac.state"),
+                               5 * SLOW, "the pending report in the file")
+                before = read_text(shared + "/ac.state")
+                with daemon(sim.http_url, opt) as second:
+                    self.assertIn("is not used: another collectd uses it",
+                                  second.log())
+                    self.assertNotIn("resumed", second.log())
+                    self.assertTrue(first.alive())
+                # The second one neither sent the report nor wrote the file.
+                self.assertNotIn("reportIncorrectRecaptcha", second.log())
+                self.assertIn("8001", read_text(shared + "/ac.state"))
+                self.assertEqual(before.count("8001"), 2)
+
+
 class CatchUp(unittest.TestCase):
     """The simulated API's clock moved 3 days ahead while collectd was
     stopped: every missed hourly record of each series is dispatched once,
