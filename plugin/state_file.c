@@ -238,7 +238,7 @@ static int parse_reports(yajl_val arr, state_account_t *a, char *why,
         !YAJL_IS_STRING(t->u.array.values[1]) ||
         report_method_parse(YAJL_GET_STRING(t->u.array.values[1]),
                             &r.method) != 0 ||
-        !get_int(t->u.array.values[2], 0, INT64_MAX, &completed) ||
+        !get_int(t->u.array.values[2], 0, STATE_MAX_SECONDS * 1000, &completed) ||
         !get_int(t->u.array.values[3], 0, STATE_MAX_ATTEMPTS, &attempts))
       return fail(why, size, "account \"%s\": report %zu is not [task id, "
                   "method, completion time, attempts]", a->name, i + 1);
@@ -257,7 +257,7 @@ static int parse_seen(yajl_val arr, state_account_t *a, char *why,
     yajl_val t = arr->u.array.values[i];
     long long task, expires;
     if (!tuple(t, 2) || !get_int(t->u.array.values[0], 1, INT64_MAX, &task) ||
-        !get_int(t->u.array.values[1], 0, INT64_MAX, &expires))
+        !get_int(t->u.array.values[1], 0, STATE_MAX_SECONDS * 1000, &expires))
       return fail(why, size, "account \"%s\": remembered task %zu is not "
                   "[task id, expiry]", a->name, i + 1);
     if (state_add_seen(a, &(state_seen_t){(uint64_t)task, expires}) != 0)
@@ -271,7 +271,7 @@ static int parse_series(yajl_val obj, state_account_t *a, char *why,
   for (size_t i = 0; obj != NULL && i < obj->u.object.len; i++) {
     const char *slug = obj->u.object.keys[i];
     long long till;
-    if (!get_int(obj->u.object.values[i], 0, INT64_MAX, &till) ||
+    if (!get_int(obj->u.object.values[i], 0, STATE_MAX_SECONDS, &till) ||
         state_series_last(a, slug) != 0 ||
         state_set_series(a, slug, till) != 0)
       return fail(why, size, "account \"%s\": series %zu is not a unique "

@@ -17,6 +17,9 @@
 #define STATE_FILE_MAX_BYTES ((size_t)64 * 1024 * 1024)
 /* As ACCOUNT_NAME_MAX: names longer than an account name cannot match one. */
 #define STATE_NAME_MAX 64
+/* Times beyond 2^34 s (year 2514) are not ours, and would overflow
+ * collectd's cdtime_t (2^-30 s units) when converted. */
+#define STATE_MAX_SECONDS ((int64_t)1 << 34)
 /* Attempts above this are not ours: the sender gives up within 60 s. */
 #define STATE_MAX_ATTEMPTS 1000
 

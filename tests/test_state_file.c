@@ -167,6 +167,7 @@ static void test_damaged_files_refused(void **unused) {
       "[1,\"reportSomething\",5,1]",
       "[1,3,5,1]",
       "[1,\"reportIncorrectRecaptcha\",-5,1]",
+      "[1,\"reportIncorrectRecaptcha\",17179869184001,1]",
       "[1,\"reportIncorrectRecaptcha\",5,1001]",
       "[1,\"reportIncorrectRecaptcha\",5,1,0]",
       "{}",

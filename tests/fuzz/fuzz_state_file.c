@@ -34,10 +34,12 @@ static void check_entries(const state_t *st) {
             a->reports[k].task_id <= (uint64_t)INT64_MAX);
       CHECK(a->reports[k].method < REPORT_METHOD_COUNT);
       CHECK(a->reports[k].attempts <= STATE_MAX_ATTEMPTS);
-      CHECK(a->reports[k].completed_ms >= 0);
+      CHECK(a->reports[k].completed_ms >= 0 &&
+            a->reports[k].completed_ms <= STATE_MAX_SECONDS * 1000);
     }
     for (size_t k = 0; k < a->num_seen; k++)
-      CHECK(a->seen[k].task_id >= 1 && a->seen[k].expires_ms >= 0);
+      CHECK(a->seen[k].task_id >= 1 && a->seen[k].expires_ms >= 0 &&
+            a->seen[k].expires_ms <= STATE_MAX_SECONDS * 1000);
     for (size_t k = 0; k < a->num_series; k++)
       CHECK(a->series[k].slug[0] != 0 && a->series[k].last_till >= 0);
   }
