@@ -63,6 +63,7 @@ struct report_sender_s {
   /* The state file's (sender_set_checkpoint, sender_keep_pending). */
   void (*checkpoint)(void *ud);
   void *checkpoint_ud;
+  uint64_t changes; /* events that change what the state file holds */
   cdtime_t checkpoint_interval, next_checkpoint;
   bool keep_pending;
 };
@@ -70,7 +71,14 @@ struct report_sender_s {
 /* Counters are bumped on many threads and read by the counters' read
  * callback: atomics, so that neither waits for the queue's lock. */
 #define COUNT(s, account, field)                                               \
-  __atomic_fetch_add(&(s)->counters[account].field, 1, __ATOMIC_RELAXED)
+  (__atomic_fetch_add(&(s)->counters[account].field, 1, __ATOMIC_RELAXED),     \
+   changed(s))
+
+/* Every counted event, and every job queued, changes what the state file
+ * should hold: it is written again only after one. */
+static void changed(report_sender_t *s) {
+  __atomic_fetch_add(&s->changes, 1, __ATOMIC_RELAXED);
+}
 
 /* With the lock held. */
 static void set_backlog(report_sender_t *s, size_t n) {
@@ -229,6 +237,7 @@ submit_result_t sender_submit(report_sender_t *s, const report_request_t *req) {
     case SEEN_NEW:
       was_empty = s->queue.count == 0;
       job_ring_push(&s->queue, &job);
+      changed(s);
       set_backlog(s, s->backlog + 1);
       break;
     }
@@ -586,6 +595,10 @@ void sender_set_checkpoint(report_sender_t *s, void (*fn)(void *ud), void *ud,
 
 void sender_keep_pending(report_sender_t *s) { s->keep_pending = true; }
 
+uint64_t sender_changes(report_sender_t *s) {
+  return __atomic_load_n(&s->changes, __ATOMIC_RELAXED);
+}
+
 static void each_in_ring(const job_ring_t *q,
                          void (*fn)(const report_job_t *, void *), void *ud) {
   for (size_t i = 0; i < q->count; i++)
@@ -637,6 +650,7 @@ submit_result_t sender_restore_job(report_sender_t *s, const report_job_t *job) 
     result = SUBMIT_DROPPED;
   } else {
     set_backlog(s, s->backlog + 1);
+    changed(s);
   }
   pthread_mutex_unlock(&s->lock);
   return result;

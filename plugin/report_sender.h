@@ -54,6 +54,9 @@ void sender_set_checkpoint(report_sender_t *s, void (*fn)(void *ud), void *ud,
 /* Have sender_stop() keep the reports left unsent (for the state file)
  * instead of counting them as abandoned. */
 void sender_keep_pending(report_sender_t *s);
+/* Grows with every change of the jobs or task ids: the state file is
+ * written again only when it moved. */
+uint64_t sender_changes(report_sender_t *s);
 /* Calls fn for every report not yet answered (queued, backing off or in
  * flight), each once. Only from the checkpoint callback or after
  * sender_stop(): the worker owns the jobs it holds. */

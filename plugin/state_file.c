@@ -111,6 +111,17 @@ int state_set_series(state_account_t *a, const char *slug, int64_t last_till) {
 
 /* ---- Formatting ---- */
 
+/* Where the writer is inside the current account. */
+enum { NO_ACCOUNT, IN_REPORTS, IN_SEEN, IN_SERIES };
+
+struct state_writer_s {
+  yajl_gen g;
+  state_out_t out; /* NULL: yajl's own buffer (state_format) */
+  void *ctx;
+  int section;
+  bool ok;
+};
+
 static bool gen_str(yajl_gen g, const char *s) {
   return yajl_gen_string(g, (const unsigned char *)s, strlen(s)) ==
          yajl_gen_status_ok;
@@ -120,59 +131,121 @@ static bool gen_int(yajl_gen g, long long v) {
   return yajl_gen_integer(g, v) == yajl_gen_status_ok;
 }
 
-/* reports: [[task, method, completed_ms, attempts], ...] */
-static bool gen_reports(yajl_gen g, const state_account_t *a) {
-  bool ok = gen_str(g, "reports") && yajl_gen_array_open(g) == 0;
-  for (size_t i = 0; ok && i < a->num_reports; i++) {
-    const state_report_t *r = &a->reports[i];
-    ok = yajl_gen_array_open(g) == 0 && gen_int(g, (long long)r->task_id) &&
-         gen_str(g, report_method_name(r->method)) &&
-         gen_int(g, r->completed_ms) && gen_int(g, r->attempts) &&
-         yajl_gen_array_close(g) == 0;
-  }
-  return ok && yajl_gen_array_close(g) == 0;
+/* Moves on to `section` of the current account: reports, seen, series. */
+static bool advance(state_writer_t *w, int section) {
+  if (w->section == NO_ACCOUNT || w->section > section)
+    return w->ok = false;
+  for (; w->ok && w->section < section; w->section++)
+    w->ok = yajl_gen_array_close(w->g) == 0 &&
+            gen_str(w->g, w->section == IN_REPORTS ? "seen" : "series") &&
+            (w->section == IN_REPORTS ? yajl_gen_array_open(w->g)
+                                      : yajl_gen_map_open(w->g)) == 0;
+  return w->ok;
 }
 
-/* seen: [[task, expires_ms], ...]; series: {"slug": last_till, ...} */
-static bool gen_seen_series(yajl_gen g, const state_account_t *a) {
-  bool ok = gen_str(g, "seen") && yajl_gen_array_open(g) == 0;
-  for (size_t i = 0; ok && i < a->num_seen; i++)
-    ok = yajl_gen_array_open(g) == 0 &&
-         gen_int(g, (long long)a->seen[i].task_id) &&
-         gen_int(g, a->seen[i].expires_ms) && yajl_gen_array_close(g) == 0;
-  ok = ok && yajl_gen_array_close(g) == 0 && gen_str(g, "series") &&
-       yajl_gen_map_open(g) == 0;
-  for (size_t i = 0; ok && i < a->num_series; i++)
-    ok = gen_str(g, a->series[i].slug) && gen_int(g, a->series[i].last_till);
-  return ok && yajl_gen_map_close(g) == 0;
+/* Ends the current account, if any. */
+static bool end_account(state_writer_t *w) {
+  if (w->section == NO_ACCOUNT)
+    return w->ok;
+  w->ok = advance(w, IN_SERIES) && yajl_gen_map_close(w->g) == 0 &&
+          yajl_gen_map_close(w->g) == 0;
+  w->section = NO_ACCOUNT;
+  return w->ok;
+}
+
+state_writer_t *state_writer_new(state_out_t out, void *ctx) {
+  state_writer_t *w = calloc(1, sizeof(*w));
+  if (w == NULL || (w->g = yajl_gen_alloc(NULL)) == NULL) {
+    free(w);
+    return NULL;
+  }
+  w->out = out;
+  w->ctx = ctx;
+  yajl_gen_config(w->g, yajl_gen_validate_utf8, 1);
+  if (out != NULL)
+    yajl_gen_config(w->g, yajl_gen_print_callback, out, ctx);
+  w->ok = yajl_gen_map_open(w->g) == 0 && gen_str(w->g, "version") &&
+          gen_int(w->g, STATE_FILE_VERSION) && gen_str(w->g, "accounts") &&
+          yajl_gen_array_open(w->g) == 0;
+  return w;
+}
+
+int state_writer_account(state_writer_t *w, const char *name) {
+  w->ok = end_account(w) && yajl_gen_map_open(w->g) == 0 &&
+          gen_str(w->g, "name") && gen_str(w->g, name) &&
+          gen_str(w->g, "reports") && yajl_gen_array_open(w->g) == 0;
+  w->section = IN_REPORTS;
+  return w->ok ? 0 : -1;
+}
+
+/* reports: [[task, method, completed_ms, attempts], ...] */
+int state_writer_report(state_writer_t *w, const state_report_t *r) {
+  w->ok = advance(w, IN_REPORTS) && r->method < REPORT_METHOD_COUNT &&
+          yajl_gen_array_open(w->g) == 0 &&
+          gen_int(w->g, (long long)r->task_id) &&
+          gen_str(w->g, report_method_name(r->method)) &&
+          gen_int(w->g, r->completed_ms) && gen_int(w->g, r->attempts) &&
+          yajl_gen_array_close(w->g) == 0;
+  return w->ok ? 0 : -1;
+}
+
+/* seen: [[task, expires_ms], ...] */
+int state_writer_seen(state_writer_t *w, const state_seen_t *e) {
+  w->ok = advance(w, IN_SEEN) && yajl_gen_array_open(w->g) == 0 &&
+          gen_int(w->g, (long long)e->task_id) &&
+          gen_int(w->g, e->expires_ms) && yajl_gen_array_close(w->g) == 0;
+  return w->ok ? 0 : -1;
+}
+
+/* series: {"slug": last_till, ...} */
+int state_writer_series(state_writer_t *w, const char *slug,
+                        int64_t last_till) {
+  w->ok = advance(w, IN_SERIES) && gen_str(w->g, slug) &&
+          gen_int(w->g, last_till);
+  return w->ok ? 0 : -1;
+}
+
+int state_writer_finish(state_writer_t *w) {
+  w->ok = end_account(w) && yajl_gen_array_close(w->g) == 0 &&
+          yajl_gen_map_close(w->g) == 0;
+  if (w->ok && w->out != NULL)
+    w->out(w->ctx, "\n", 1); /* a text file ends with a newline */
+  return w->ok ? 0 : -1;
+}
+
+void state_writer_free(state_writer_t *w) {
+  if (w == NULL)
+    return;
+  yajl_gen_free(w->g);
+  free(w);
 }
 
 char *state_format(const state_t *st, size_t *len) {
-  yajl_gen g = yajl_gen_alloc(NULL);
+  state_writer_t *w = state_writer_new(NULL, NULL);
   const unsigned char *buf;
   size_t n;
   char *out = NULL;
-  if (g == NULL)
+  if (w == NULL)
     return NULL;
-  yajl_gen_config(g, yajl_gen_validate_utf8, 1);
-  bool ok = yajl_gen_map_open(g) == 0 && gen_str(g, "version") &&
-            gen_int(g, STATE_FILE_VERSION) && gen_str(g, "accounts") &&
-            yajl_gen_array_open(g) == 0;
-  for (size_t i = 0; ok && i < st->num_accounts; i++) {
+  for (size_t i = 0; i < st->num_accounts; i++) {
     const state_account_t *a = &st->accounts[i];
-    ok = yajl_gen_map_open(g) == 0 && gen_str(g, "name") &&
-         gen_str(g, a->name) && gen_reports(g, a) && gen_seen_series(g, a) &&
-         yajl_gen_map_close(g) == 0;
+    state_writer_account(w, a->name);
+    for (size_t k = 0; k < a->num_reports; k++)
+      state_writer_report(w, &a->reports[k]);
+    for (size_t k = 0; k < a->num_seen; k++)
+      state_writer_seen(w, &a->seen[k]);
+    for (size_t k = 0; k < a->num_series; k++)
+      state_writer_series(w, a->series[k].slug, a->series[k].last_till);
   }
-  ok = ok && yajl_gen_array_close(g) == 0 && yajl_gen_map_close(g) == 0 &&
-       yajl_gen_get_buf(g, &buf, &n) == yajl_gen_status_ok;
-  if (ok && (out = malloc(n + 2)) != NULL) {
+  if (state_writer_finish(w) == 0 &&
+      yajl_gen_get_buf(w->g, &buf, &n) == yajl_gen_status_ok &&
+      (out = malloc(n + 2)) != NULL) {
     memcpy(out, buf, n);
-    out[n] = '\n'; /* a text file ends with a newline */
+    out[n] = '\n';
     out[n + 1] = 0;
     *len = n + 1;
   }
-  yajl_gen_free(g);
+  state_writer_free(w);
   return out;
 }
 

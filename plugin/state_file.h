@@ -77,6 +77,22 @@ int64_t state_series_last(const state_account_t *a, const char *slug);
  * length in *len; NULL when memory runs out. */
 char *state_format(const state_t *st, size_t *len);
 
+/* The same text made piece by piece and handed to out() as it is made, so
+ * that a large state is written without being held in memory: per
+ * account, state_writer_account(), then its reports, its remembered task
+ * ids and its series, in that order; state_writer_finish() at the end.
+ * Each returns 0, or -1 from the first misuse or failure on. */
+typedef void (*state_out_t)(void *ctx, const char *text, size_t len);
+typedef struct state_writer_s state_writer_t;
+state_writer_t *state_writer_new(state_out_t out, void *ctx);
+int state_writer_account(state_writer_t *w, const char *name);
+int state_writer_report(state_writer_t *w, const state_report_t *r);
+int state_writer_seen(state_writer_t *w, const state_seen_t *s);
+int state_writer_series(state_writer_t *w, const char *slug,
+                        int64_t last_till);
+int state_writer_finish(state_writer_t *w);
+void state_writer_free(state_writer_t *w);
+
 /* Parses a whole file into *out (initialised here). Any flaw refuses the
  * whole file: returns -1 with *why set and *out empty, so that a damaged
  * file gives a clean start, never half a state. Returns 0 on success. */

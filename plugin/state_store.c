@@ -21,9 +21,10 @@ static struct {
   const plugin_config_t *cfg;
   report_sender_t *sender;
   state_t series; /* per account, the last hourly record of each series */
-  /* What the file holds now; the writer's own (worker, then shutdown). */
-  char *written;
-  size_t written_len;
+  uint64_t series_changes;
+  /* What the file holds: the writer's own (worker, then shutdown). */
+  bool written;
+  uint64_t written_jobs, written_series;
   c_complain_t write_failed;
 } store = {.lock = PTHREAD_MUTEX_INITIALIZER, .lock_fd = -1};
 
@@ -157,10 +158,66 @@ static void fsync_dir(const char *path) {
   }
 }
 
-/* Writes text to a temporary file beside the state file, syncs it and
+/* Writing streams the state into the file as it is read from the sender:
+ * the remembered task ids (60 s of reports, maybe a million) are never
+ * copied, so memory stays flat whatever the report rate. */
+typedef struct {
+  state_writer_t *w;
+  size_t account;
+} cursor_t;
+
+static void out_file(void *ctx, const char *text, size_t len) {
+  fwrite(text, 1, len, ctx); /* errors: ferror() below */
+}
+
+static void write_job(const report_job_t *job, void *ud) {
+  cursor_t *c = ud;
+  if (job->req.account == c->account)
+    state_writer_report(c->w, &(state_report_t){
+        .task_id = job->req.task_id,
+        .method = job->req.method,
+        .completed_ms = (int64_t)CDTIME_T_TO_MS(job->req.completed),
+        .attempts = job->attempts});
+}
+
+static void write_seen(const seen_entry_t *e, void *ud) {
+  cursor_t *c = ud;
+  if (e->account == c->account)
+    state_writer_seen(c->w, &(state_seen_t){
+        .task_id = e->task_id,
+        .expires_ms = (int64_t)CDTIME_T_TO_MS(e->expires)});
+}
+
+static void write_series(state_writer_t *w, const char *account) {
+  pthread_mutex_lock(&store.lock);
+  const state_account_t *a = state_find(&store.series, account);
+  for (size_t k = 0; a != NULL && k < a->num_series; k++)
+    state_writer_series(w, a->series[k].slug, a->series[k].last_till);
+  pthread_mutex_unlock(&store.lock);
+}
+
+/* The whole state into f. Returns 0 or -1. */
+static int write_state(FILE *f) {
+  state_writer_t *w = state_writer_new(out_file, f);
+  if (w == NULL)
+    return -1;
+  cdtime_t now = cdtime();
+  for (size_t i = 0; i < store.cfg->num_accounts; i++) {
+    cursor_t c = {.w = w, .account = i};
+    state_writer_account(w, store.cfg->names[i]);
+    sender_each_job(store.sender, write_job, &c);
+    sender_each_seen(store.sender, now, write_seen, &c);
+    write_series(w, store.cfg->names[i]);
+  }
+  int status = state_writer_finish(w);
+  state_writer_free(w);
+  return status;
+}
+
+/* Writes the state to a temporary file beside the state file, syncs it and
  * renames it over the state file: a crash leaves the old file or the new
  * one, never half of one. Returns 0, or -1 with errno set. */
-static int write_atomically(const char *text, size_t len) {
+static int write_atomically(void) {
   char tmp[PATH_MAX + 8];
   snprintf(tmp, sizeof(tmp), "%s.tmp", store.path);
   int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC,
@@ -168,17 +225,22 @@ static int write_atomically(const char *text, size_t len) {
   if (fd < 0)
     return -1;
   /* A temporary file left by another user's run keeps its mode: not ours. */
-  int status = fchmod(fd, 0600);
-  for (size_t off = 0; status == 0 && off < len;) {
-    ssize_t n = write(fd, text + off, len - off);
-    if (n < 0 && errno != EINTR)
-      status = -1;
-    off += n > 0 ? (size_t)n : 0;
+  FILE *f = fchmod(fd, 0600) == 0 ? fdopen(fd, "w") : NULL;
+  if (f == NULL) {
+    int saved = errno;
+    close(fd);
+    unlink(tmp);
+    errno = saved;
+    return -1;
   }
-  if (status == 0)
-    status = fsync(fd);
-  int saved = errno;
-  if (close(fd) != 0 && status == 0)
+  errno = 0;
+  int status = write_state(f);
+  if (fflush(f) != 0 || ferror(f))
+    status = -1;
+  if (status == 0 && fsync(fd) != 0)
+    status = -1;
+  int saved = errno != 0 ? errno : EIO;
+  if (fclose(f) != 0 && status == 0)
     status = -1, saved = errno;
   if (status == 0 && rename(tmp, store.path) != 0)
     status = -1, saved = errno;
@@ -191,65 +253,36 @@ static int write_atomically(const char *text, size_t len) {
   return 0;
 }
 
-static void collect_job(const report_job_t *job, void *ud) {
-  state_account_t *a = state_account(ud, store.cfg->names[job->req.account]);
-  if (a != NULL)
-    state_add_report(a, &(state_report_t){
-                            .task_id = job->req.task_id,
-                            .method = job->req.method,
-                            .completed_ms = (int64_t)CDTIME_T_TO_MS(job->req.completed),
-                            .attempts = job->attempts});
-}
-
-static void collect_seen(const seen_entry_t *e, void *ud) {
-  state_account_t *a = state_account(ud, store.cfg->names[e->account]);
-  if (a != NULL)
-    state_add_seen(a, &(state_seen_t){
-                          .task_id = e->task_id,
-                          .expires_ms = (int64_t)CDTIME_T_TO_MS(e->expires)});
-}
-
-/* Writes the state when it differs from what the file holds. Runs on the
- * report worker (sender_set_checkpoint), then once after sender_stop(). */
-static void save(void *unused) {
-  (void)unused;
-  state_t st;
-  size_t len = 0;
-  state_init(&st);
-  for (size_t i = 0; i < store.cfg->num_accounts; i++)
-    state_account(&st, store.cfg->names[i]); /* in config order */
-  sender_each_job(store.sender, collect_job, &st);
-  sender_each_seen(store.sender, cdtime(), collect_seen, &st);
+/* Writes the state when it changed since the last write (or when forced).
+ * Runs on the report worker (sender_set_checkpoint), then once after
+ * sender_stop(). */
+static void save(bool force) {
   pthread_mutex_lock(&store.lock);
-  for (size_t i = 0; i < store.series.num_accounts; i++) {
-    const state_account_t *from = &store.series.accounts[i];
-    state_account_t *to = state_account(&st, from->name);
-    for (size_t k = 0; to != NULL && k < from->num_series; k++)
-      state_set_series(to, from->series[k].slug, from->series[k].last_till);
-  }
+  uint64_t series = store.series_changes;
   pthread_mutex_unlock(&store.lock);
-  char *text = state_format(&st, &len);
-  state_free(&st);
-  if (text == NULL || (store.written != NULL && len == store.written_len &&
-                       memcmp(text, store.written, len) == 0)) {
-    free(text);
+  uint64_t jobs = sender_changes(store.sender);
+  if (!force && store.written && jobs == store.written_jobs &&
+      series == store.written_series)
     return;
-  }
-  if (write_atomically(text, len) != 0) {
+  if (write_atomically() != 0) {
     c_complain(LOG_ERR, &store.write_failed,
                "anticaptcha plugin: cannot write the state file \"%s\": %s. "
                "A restart would lose the pending reports and re-dispatch "
                "hours; check the directory's permissions and free space, or "
                "set StateFile.", store.path, STRERRNO);
-    free(text);
     return;
   }
   c_release(LOG_INFO, &store.write_failed,
             "anticaptcha plugin: the state file \"%s\" is written again.",
             store.path);
-  free(store.written);
-  store.written = text;
-  store.written_len = len;
+  store.written = true;
+  store.written_jobs = jobs;
+  store.written_series = series;
+}
+
+static void checkpoint(void *unused) {
+  (void)unused;
+  save(false);
 }
 
 /* ---- The API ---- */
@@ -289,18 +322,17 @@ void state_store_open(const plugin_config_t *cfg, report_sender_t *sender) {
   store.open = true;
   pthread_mutex_unlock(&store.lock);
   sender_keep_pending(sender);
-  sender_set_checkpoint(sender, save, NULL, STATE_WRITE_INTERVAL);
+  sender_set_checkpoint(sender, checkpoint, NULL, STATE_WRITE_INTERVAL);
 }
 
 void state_store_close(void) {
   if (!store.open)
     return;
-  save(NULL);
+  save(true); /* sender_stop() moved what was in flight */
   pthread_mutex_lock(&store.lock);
   store.open = false;
   state_free(&store.series);
   pthread_mutex_unlock(&store.lock);
-  sfree(store.written);
   close(store.lock_fd); /* releases the lock */
   store.lock_fd = -1;
 }
@@ -318,7 +350,8 @@ void state_store_series_set(const char *account, const char *slug,
                             int64_t last_till) {
   pthread_mutex_lock(&store.lock);
   state_account_t *a = store.open ? state_account(&store.series, account) : NULL;
-  if (a != NULL)
-    state_set_series(a, slug, last_till);
+  if (a != NULL && last_till > state_series_last(a, slug) &&
+      state_set_series(a, slug, last_till) == 0)
+    store.series_changes++;
   pthread_mutex_unlock(&store.lock);
 }

@@ -227,6 +227,65 @@ static void test_unknown_members_ignored(void **unused) {
   state_free(&st);
 }
 
+/* The streaming writer makes the same text, piece by piece. */
+typedef struct {
+  char buf[4096];
+  size_t len, calls;
+} sink_t;
+
+static void to_sink(void *ctx, const char *text, size_t len) {
+  sink_t *k = ctx;
+  assert_true(k->len + len < sizeof(k->buf));
+  memcpy(k->buf + k->len, text, len);
+  k->len += len;
+  k->calls++;
+}
+
+static void test_writer_streams_the_same_text(void **unused) {
+  (void)unused;
+  state_t st;
+  sink_t sink = {.len = 0};
+  size_t len;
+  fill(&st);
+  char *text = state_format(&st, &len);
+  state_writer_t *w = state_writer_new(to_sink, &sink);
+  for (size_t i = 0; i < st.num_accounts; i++) {
+    const state_account_t *a = &st.accounts[i];
+    assert_int_equal(state_writer_account(w, a->name), 0);
+    for (size_t k = 0; k < a->num_reports; k++)
+      assert_int_equal(state_writer_report(w, &a->reports[k]), 0);
+    for (size_t k = 0; k < a->num_seen; k++)
+      assert_int_equal(state_writer_seen(w, &a->seen[k]), 0);
+    for (size_t k = 0; k < a->num_series; k++)
+      assert_int_equal(state_writer_series(w, a->series[k].slug,
+                                           a->series[k].last_till), 0);
+  }
+  assert_int_equal(state_writer_finish(w), 0);
+  state_writer_free(w);
+  assert_int_equal(sink.len, len);
+  assert_memory_equal(sink.buf, text, len);
+  assert_true(sink.calls > 1); /* handed over as it was made */
+  free(text);
+  state_free(&st);
+}
+
+static void test_writer_order_enforced(void **unused) {
+  (void)unused;
+  sink_t sink = {.len = 0};
+  state_writer_t *w = state_writer_new(to_sink, &sink);
+  /* Nothing before an account. */
+  assert_int_equal(state_writer_seen(w, &(state_seen_t){1, 2}), -1);
+  state_writer_free(w);
+  w = state_writer_new(to_sink, &sink);
+  assert_int_equal(state_writer_account(w, "a"), 0);
+  assert_int_equal(state_writer_seen(w, &(state_seen_t){1, 2}), 0);
+  /* A report after the seen list: refused, and so is all that follows. */
+  assert_int_equal(state_writer_report(w, &(state_report_t){1, 0, 1, 0}), -1);
+  assert_int_equal(state_writer_account(w, "b"), -1);
+  assert_int_equal(state_writer_finish(w), -1);
+  state_writer_free(w);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_round_trip),
@@ -236,6 +295,8 @@ int main(void) {
       cmocka_unit_test(test_damaged_files_refused),
       cmocka_unit_test(test_every_truncation_refused),
       cmocka_unit_test(test_unknown_members_ignored),
+      cmocka_unit_test(test_writer_streams_the_same_text),
+      cmocka_unit_test(test_writer_order_enforced),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
