@@ -642,10 +642,13 @@ submit_result_t sender_restore_job(report_sender_t *s, const report_job_t *job) 
     return SUBMIT_EXPIRED;
   }
   pthread_mutex_lock(&s->lock);
-  /* Remembered already (from the file's list) or now: sent once either way. */
-  seen_add(&s->seen, (uint32_t)job->req.account, job->req.task_id, now,
-           job->deadline);
-  if (job_ring_push(&s->queue, job) != 0) {
+  /* Already remembered: the same notification came again before the file
+   * was read (the queue may take them before init), and its job is queued. */
+  if (seen_add(&s->seen, (uint32_t)job->req.account, job->req.task_id, now,
+               job->deadline) != SEEN_NEW) {
+    COUNT(s, job->req.account, duplicate);
+    result = SUBMIT_DUPLICATE;
+  } else if (job_ring_push(&s->queue, job) != 0) {
     COUNT(s, job->req.account, dropped);
     result = SUBMIT_DROPPED;
   } else {

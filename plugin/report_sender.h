@@ -65,12 +65,13 @@ void sender_each_job(report_sender_t *s,
 /* Calls fn for every task id remembered and not expired at now. */
 void sender_each_seen(report_sender_t *s, cdtime_t now,
                       void (*fn)(const seen_entry_t *e, void *ud), void *ud);
-/* Before sender_start(): remembers a task id read from the state file. */
+/* Remembers a task id read from the state file (after its reports). */
 void sender_restore_seen(report_sender_t *s, size_t account, uint64_t task_id,
                          cdtime_t expires);
-/* Before sender_start(): queues a report read from the state file, exactly
- * once: its task id is remembered (a repeated notification is a duplicate).
- * A report whose window has closed is counted as expired. */
+/* Queues a report read from the state file, exactly once: its task id is
+ * remembered, and a task already remembered (the notification came again
+ * first) is a duplicate, not queued twice. A report whose window has closed
+ * is counted as expired. Thread-safe. */
 submit_result_t sender_restore_job(report_sender_t *s, const report_job_t *job);
 
 #endif

@@ -98,12 +98,8 @@ static char *read_file(size_t *len, char *why, size_t size) {
  * reports were queued and how many had expired. */
 static void restore_account(const state_account_t *a, size_t account,
                             size_t *queued, size_t *expired) {
-  cdtime_t now = cdtime();
-  for (size_t k = 0; k < a->num_seen; k++) {
-    cdtime_t expires = MS_TO_CDTIME_T((uint64_t)a->seen[k].expires_ms);
-    if (expires > now)
-      sender_restore_seen(store.sender, account, a->seen[k].task_id, expires);
-  }
+  /* Reports first: their task ids are in the seen list too, and a report
+   * finds its id remembered only if it came again meanwhile. */
   for (size_t k = 0; k < a->num_reports; k++) {
     const state_report_t *r = &a->reports[k];
     cdtime_t completed = MS_TO_CDTIME_T((uint64_t)r->completed_ms);
@@ -119,6 +115,12 @@ static void restore_account(const state_account_t *a, size_t account,
     submit_result_t res = sender_restore_job(store.sender, &job);
     *queued += res == SUBMIT_QUEUED;
     *expired += res == SUBMIT_EXPIRED;
+  }
+  cdtime_t now = cdtime();
+  for (size_t k = 0; k < a->num_seen; k++) {
+    cdtime_t expires = MS_TO_CDTIME_T((uint64_t)a->seen[k].expires_ms);
+    if (expires > now)
+      sender_restore_seen(store.sender, account, a->seen[k].task_id, expires);
   }
 }
 
