@@ -37,12 +37,15 @@ static int take_lock(void) {
   store.lock_fd = open(lock, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
   if (store.lock_fd >= 0 && flock(store.lock_fd, LOCK_EX | LOCK_NB) == 0)
     return 0;
+  char why[128];
+  if (store.lock_fd >= 0 && errno == EWOULDBLOCK)
+    sstrncpy(why, "another collectd uses it", sizeof(why));
+  else
+    snprintf(why, sizeof(why), "cannot open its lock file (.lock): %s",
+             STRERRNO);
   WARNING("anticaptcha plugin: the state file \"%s\" is not used: %s. "
           "Nothing is restored or saved by this collectd; give each collectd "
-          "its own StateFile.", store.path,
-          store.lock_fd >= 0 && errno == EWOULDBLOCK
-              ? "another collectd uses it"
-              : "its lock file cannot be opened");
+          "its own StateFile, in a directory it may write.", store.path, why);
   if (store.lock_fd >= 0)
     close(store.lock_fd);
   store.lock_fd = -1;
@@ -94,10 +97,10 @@ static char *read_file(size_t *len, char *why, size_t size) {
   return buf;
 }
 
-/* Hands one account's reports and task ids to the sender; returns how many
- * reports were queued and how many had expired. */
+/* Hands one account's reports and task ids to the sender; counts the
+ * reports queued and expired, and the ids still remembered. */
 static void restore_account(const state_account_t *a, size_t account,
-                            size_t *queued, size_t *expired) {
+                            size_t *queued, size_t *expired, size_t *seen) {
   /* Reports first: their task ids are in the seen list too, and a report
    * finds its id remembered only if it came again meanwhile. */
   for (size_t k = 0; k < a->num_reports; k++) {
@@ -119,8 +122,10 @@ static void restore_account(const state_account_t *a, size_t account,
   cdtime_t now = cdtime();
   for (size_t k = 0; k < a->num_seen; k++) {
     cdtime_t expires = MS_TO_CDTIME_T((uint64_t)a->seen[k].expires_ms);
-    if (expires > now)
+    if (expires > now) {
       sender_restore_seen(store.sender, account, a->seen[k].task_id, expires);
+      (*seen)++;
+    }
   }
 }
 
@@ -131,8 +136,7 @@ static void restore(state_t *st) {
     if (a == NULL)
       continue;
     unknown--;
-    seen += a->num_seen;
-    restore_account(a, i, &queued, &expired);
+    restore_account(a, i, &queued, &expired, &seen);
     state_account_t *mine = state_account(&store.series, a->name);
     for (size_t k = 0; mine != NULL && k < a->num_series; k++)
       state_set_series(mine, a->series[k].slug, a->series[k].last_till);
