@@ -236,6 +236,15 @@ class DamagedFiles(unittest.TestCase):
                 cd.wait_for(lambda: os.path.exists(path), 5 * SLOW, "the moved file")
                 self.assertFalse(os.path.exists(os.path.join(cd.dir, STATE)))
                 self.assertFalse(os.path.exists(path + ".tmp"))
+            # A directory that does not exist: one warning, no state, alive.
+            sim.reset()
+            with daemon(sim.http_url, 'StateFile "@TMP@/gone/ac.state"') as cd:
+                lines = [l for l in cd.log().splitlines() if "is not used" in l]
+                self.assertEqual(len(lines), 1, lines)
+                self.assertIn("No such file or directory", lines[0])
+                send(cd, 9102, time.time())
+                cd.wait_for(lambda: answered(sim) == {9102: 1}, 10 * SLOW,
+                            "a report without state")
 
 
 class SharedFile(unittest.TestCase):
