@@ -71,11 +71,13 @@ class LoopbackApi:
     """bench/loopback_api.c when it builds, else bench/loopback_api.py (same
     options, protocol and records); `impl` says which runs."""
 
-    def __init__(self, workdir, delay=0.0, records=24, python=False):
-        self.dir = os.path.join(workdir, "api")
+    def __init__(self, workdir, delay=0.0, records=24, python=False,
+                 backlog=1024, name="api"):
+        self.dir = os.path.join(workdir, name)
         os.makedirs(self.dir, exist_ok=True)
         self.delay = delay
         self.records = records
+        self.backlog = backlog
         self.binary = None if python else build_c_api(self.dir)
         self.impl = "C" if self.binary else "Python"
         self.proc = None
@@ -87,7 +89,8 @@ class LoopbackApi:
         cmd = ([self.binary] if self.binary else
                [sys.executable, os.path.join(HERE, "loopback_api.py")])
         cmd += ["--delay", repr(self.delay), "--records", str(self.records),
-                "--ready-file", ready, "--counter-file", counter, "--watch-parent"]
+                "--ready-file", ready, "--counter-file", counter, "--watch-parent",
+                "--backlog", str(self.backlog)]
         self.log = open(os.path.join(self.dir, "api.log"), "wb")
         self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=self.log,
                                      stderr=subprocess.STDOUT)

@@ -456,7 +456,7 @@ static void accept_all(int lfd, int control) {
   }
 }
 
-static int listen_on(int port) {
+static int listen_on(int port, int backlog) {
   int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   int one = 1;
   setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
@@ -464,7 +464,7 @@ static int listen_on(int port) {
                           .sin_port = htons((uint16_t)port),
                           .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
   if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof(a)) != 0 ||
-      listen(fd, 1024) != 0) {
+      listen(fd, backlog) != 0) {
     perror("listen");
     exit(1);
   }
@@ -487,13 +487,13 @@ static void on_signal(int sig) {
 
 static void usage(void) {
   fprintf(stderr, "usage: loopback_api --ready-file F [--port N] [--delay S] "
-                  "[--records N] [--counter-file F] [--watch-parent]\n");
+                  "[--records N] [--counter-file F] [--backlog N] [--watch-parent]\n");
   exit(2);
 }
 
 int main(int argc, char **argv) {
   const char *ready = NULL, *counter_file = NULL;
-  int port = 0, watch_parent = 0;
+  int port = 0, watch_parent = 0, backlog = 1024;
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
     if (strcmp(a, "--watch-parent") == 0) {
@@ -508,6 +508,8 @@ int main(int argc, char **argv) {
       delay = strtod(v, NULL);
     else if (strcmp(a, "--records") == 0)
       records = atoi(v);
+    else if (strcmp(a, "--backlog") == 0)
+      backlog = atoi(v);
     else if (strcmp(a, "--ready-file") == 0)
       ready = v;
     else if (strcmp(a, "--counter-file") == 0)
@@ -542,8 +544,8 @@ int main(int argc, char **argv) {
               "{\"errorId\":14,\"errorCode\":\"ERROR_NO_SUCH_METHOD\"}");
 
   epfd = epoll_create1(EPOLL_CLOEXEC);
-  api_fd = listen_on(port);
-  ctl_fd = listen_on(0);
+  api_fd = listen_on(port, backlog);
+  ctl_fd = listen_on(0, 1024);
   pid_t parent = getppid();
   char tmp[4096];
   snprintf(tmp, sizeof(tmp), "%s.tmp", ready);

@@ -245,7 +245,7 @@ async def main_async(args):
     loop = asyncio.get_running_loop()
     state = State(args.delay, args.records, args.counter_file)
     api = await loop.create_server(lambda: ApiProtocol(state, loop), "127.0.0.1",
-                                   args.port, backlog=1024)
+                                   args.port, backlog=args.backlog)
     control = await loop.create_server(lambda: ControlProtocol(state),
                                        "127.0.0.1", 0)
     stop = asyncio.Event()
@@ -281,6 +281,8 @@ def main():
     p.add_argument("--ready-file", required=True,
                    help="written (JSON: port, control_port, pid) once listening")
     p.add_argument("--counter-file", help="mmap'd uint64: reports received")
+    p.add_argument("--backlog", type=int, default=1024,
+                   help="listen backlog of the API port")
     p.add_argument("--watch-parent", action="store_true",
                    help="exit when the parent process goes away")
     args = p.parse_args()

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Generates the documentation's tables from one source.
 
-doc/options.tsv (section, option, default, meaning) and doc/values.tsv
+doc/options.tsv (section, option, default, range, meaning) and doc/values.tsv
 (section, name, type, meaning) hold every option and every dispatched value,
 written in Markdown inline syntax (`code`, [text](link)). From them this
 script produces
@@ -24,6 +24,7 @@ import re
 import sys
 
 OPTION_SECTIONS = ("account", "sender", "report")
+OPTION_COLUMNS = ("section", "option", "default", "range", "meaning")
 VALUE_SECTIONS = ("dispatched", "reports")
 VALUE_HEADERS = {
     "dispatched": ("Identifier (`host/…`)", "Type", "Meaning"),
@@ -50,8 +51,10 @@ def read_tsv(path, columns):
             continue
         cells = line.split("\t")
         if len(cells) != len(columns):
-            raise DocError("%s:%d: %d tab-separated fields, want %d"
-                           % (path, n, len(cells), len(columns)))
+            raise DocError("%s:%d: %d tab-separated fields, want %d (%s; "
+                           "an empty range is written —)"
+                           % (path, n, len(cells), len(columns),
+                              ", ".join(columns)))
         rows.append(dict(zip(columns, (c.strip() for c in cells))))
     return rows
 
@@ -154,11 +157,16 @@ def pod_default(md):
     return "Default: %s." % pod_inline(md, code="B")
 
 
+def pod_range(md):
+    return "" if md in ("", "—") else " Range: %s." % pod_inline(md, code="B")
+
+
 def pod_options(rows):
     out = ["=over 4", ""]
     for r in rows:
         out += ["=item %s" % pod_option_head(r["option"]), "",
-                pod_inline(r["meaning"]), "", pod_default(r["default"]), ""]
+                pod_inline(r["meaning"]), "",
+                pod_default(r["default"]) + pod_range(r["range"]), ""]
     out.append("=back")
     return "\n".join(out)
 
@@ -184,7 +192,7 @@ def generate(srcdir):
     opath = os.path.join(srcdir, "doc", "options.tsv")
     vpath = os.path.join(srcdir, "doc", "values.tsv")
     options = by_section(
-        read_tsv(opath, ("section", "option", "default", "meaning")),
+        read_tsv(opath, OPTION_COLUMNS),
         OPTION_SECTIONS, opath)
     values = by_section(
         read_tsv(vpath, ("section", "name", "type", "meaning")),
@@ -196,8 +204,8 @@ def generate(srcdir):
         pod = f.read()
 
     for s in OPTION_SECTIONS:
-        table = md_table(("Option", "Default", "Meaning"),
-                         [(r["option"], r["default"], r["meaning"])
+        table = md_table(("Option", "Default", "Range", "Meaning"),
+                         [(r["option"], r["default"], r["range"], r["meaning"])
                           for r in options[s]])
         readme = replace_between(readme, "options:%s" % s, table, "README.md")
         pod = replace_marker(pod, "options:%s" % s, pod_options(options[s]))

@@ -144,18 +144,18 @@ static int ac_notify(const notification_t *n, user_data_t *ud) {
 
 static int ac_read_counters(user_data_t *ud) {
   context_t *c = ud->data;
-  static const char *const names[] = {
-      "reports-sent",    "reports-accepted", "reports-rejected",
-      "reports-expired", "reports-duplicate", "reports-dropped",
-      "reports-retried", "reports-abandoned", "reports-unconfirmed"};
+  char ti[DATA_MAX_NAME_LEN];
   for (size_t i = 0; i < c->cfg.num_accounts; i++) {
     report_counters_t k;
+    uint64_t values[REPORT_COUNTER_COUNT];
     sender_counters(c->sender, i, &k);
-    const uint64_t values[] = {k.sent,      k.accepted, k.rejected,
-                               k.expired,   k.duplicate, k.dropped,
-                               k.retried,   k.abandoned, k.unconfirmed};
-    for (size_t v = 0; v < STATIC_ARRAY_SIZE(names); v++)
-      dispatch_derive(c->cfg.names[i], names[v], values[v]);
+    report_counter_values(&k, values);
+    for (size_t v = 0; v < REPORT_COUNTER_COUNT; v++) {
+      snprintf(ti, sizeof(ti), "reports-%s", report_counter_names[v]);
+      dispatch_derive(c->cfg.names[i], ti, values[v]);
+    }
+    dispatch_gauge(c->cfg.names[i], "gauge", "reports-state",
+                   sender_state(c->sender, i), 0, 0);
   }
   pthread_mutex_lock(&c->log_lock);
   uint64_t invalid = c->invalid;

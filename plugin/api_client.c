@@ -1,7 +1,10 @@
+/* One Anti-Captcha API call over libcurl (see api_client.h). */
 #include "api_client.h"
 
 #include "collectd/core/daemon/plugin.h"
 #include "collectd/core/utils/common/common.h"
+
+#include "multi_driver.h"
 
 #ifndef ANTICAPTCHA_VERSION
 #define ANTICAPTCHA_VERSION "unknown"
@@ -49,7 +52,11 @@ static void set_transport(CURL *h, const account_t *a) {
   curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(h, CURLOPT_USERAGENT,
                    "collectd-anticaptcha/" ANTICAPTCHA_VERSION);
+#if HAVE_DECL_CURLOPT_PROTOCOLS_STR
   curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "https,http");
+#else /* libcurl < 7.85 (configure checks) */
+  curl_easy_setopt(h, CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTPS | CURLPROTO_HTTP));
+#endif
   curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
   curl_easy_setopt(h, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
   curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
@@ -153,35 +160,36 @@ CURLM *api_multi_create(long max_connections) {
   return m;
 }
 
-static void collect_done(CURLM *multi) {
-  CURLMsg *msg;
-  int left;
-  while ((msg = curl_multi_info_read(multi, &left)) != NULL) {
-    if (msg->msg != CURLMSG_DONE)
-      continue;
-    api_call_t *c = NULL;
-    curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&c);
-    if (c != NULL)
-      api_call_complete(c, msg->data.result);
-  }
+/* One transfer of api_run_all ended. */
+static void run_all_done(void *ud, CURL *easy, CURLcode result) {
+  size_t *left = ud;
+  api_call_t *c = NULL;
+  curl_easy_getinfo(easy, CURLINFO_PRIVATE, (char **)&c);
+  if (c != NULL)
+    api_call_complete(c, result);
+  (*left)--;
 }
 
 int api_run_all(CURLM *multi, api_call_t *const *calls, size_t n) {
-  int running = 0, status = 0;
-  for (size_t i = 0; i < n; i++)
-    curl_multi_add_handle(multi, calls[i]->curl);
-  do {
-    if (curl_multi_perform(multi, &running) != CURLM_OK) {
-      status = -1;
-      break;
-    }
-    collect_done(multi);
-    if (running > 0 && curl_multi_poll(multi, NULL, 0, 1000, NULL) != CURLM_OK) {
-      status = -1;
-      break;
-    }
-  } while (running > 0);
+  multi_driver_t d;
+  size_t left = 0;
+  if (driver_init(&d, multi, "a poll", false) != 0) {
+    for (size_t i = 0; i < n; i++)
+      api_call_complete(calls[i], CURLE_FAILED_INIT);
+    return -1;
+  }
+  for (size_t i = 0; i < n; i++) {
+    if (curl_multi_add_handle(multi, calls[i]->curl) == CURLM_OK)
+      left++;
+    else
+      api_call_complete(calls[i], CURLE_OUT_OF_MEMORY);
+  }
+  /* Each call has its own timeout: libcurl ends every one. */
+  while (left > 0)
+    driver_turn(&d, 1000, run_all_done, &left);
   for (size_t i = 0; i < n; i++)
     curl_multi_remove_handle(multi, calls[i]->curl);
-  return status;
+  driver_detach(&d);
+  driver_destroy(&d);
+  return 0;
 }

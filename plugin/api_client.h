@@ -28,7 +28,7 @@ typedef struct {
   long http_status;
   double seconds; /* total transfer time */
   char errbuf[CURL_ERROR_SIZE];
-  void *user; /* the owner's tag */
+  void *user; /* the owner's: the report sender's slot */
 } api_call_t;
 
 int api_call_init(api_call_t *c);
@@ -49,7 +49,8 @@ api_result_t api_call_result(const api_call_t *c);
 const char *api_call_describe(const api_call_t *c, char *buf, size_t size);
 
 /* Performs the calls concurrently and returns when all have ended (each has
- * its own timeout). Returns 0, or -1 if the multi handle failed. */
+ * its own timeout), driven by multi_driver.h. Returns 0, or -1 when the
+ * driver cannot be set up (then no call was made). */
 int api_run_all(CURLM *multi, api_call_t *const *calls, size_t n);
 
 /* A multi handle set up for concurrent calls with connections kept alive. */

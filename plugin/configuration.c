@@ -504,6 +504,12 @@ static int global_option(plugin_config_t *cfg, const oconfig_item_t *o) {
     cfg->max_in_flight = (size_t)v;
     return 0;
   }
+  if (strcasecmp("MaxConnectionsPerHost", o->key) == 0) {
+    if (get_int(o, where, 1, MAX_CONNECTIONS_LIMIT, &v) != 0)
+      return -1;
+    cfg->max_connections = (size_t)v;
+    return 0;
+  }
   if (strcasecmp("DryRun", o->key) == 0)
     return get_bool(o, where, &cfg->dry_run);
   if (strcasecmp("StateFile", o->key) == 0)

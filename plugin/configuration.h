@@ -35,9 +35,10 @@ typedef struct {
   const char **names; /* accounts[i].name, for report_match() */
   report_rule_t *rules;
   size_t num_rules;
-  size_t queue_limit;   /* QueueLimit */
-  size_t max_in_flight; /* MaxInFlight */
-  cdtime_t window;      /* Window, at most 60 s */
+  size_t queue_limit;     /* QueueLimit */
+  size_t max_in_flight;   /* MaxInFlight */
+  size_t max_connections; /* MaxConnectionsPerHost; 0: as MaxInFlight */
+  cdtime_t window;        /* Window, at most 60 s */
   bool dry_run;
   char *state_file;    /* StateFile; NULL: the default under BaseDir */
   bool state_file_off; /* StateFile false */
@@ -49,6 +50,7 @@ typedef struct {
 #define DEFAULT_CATCH_UP_DAYS 7
 #define MAX_CATCH_UP_DAYS 90
 #define DEFAULT_STATE_FILE "anticaptcha.state"
+#define MAX_CONNECTIONS_LIMIT 1024
 
 /* Collectd calls the config callback once per <Plugin anticaptcha> block, and
  * drop-in files may each bring one: config_init() once, config_add_block()

@@ -1,3 +1,4 @@
+/* The report queue's pure parts (see report_queue.h). */
 #include "report_queue.h"
 
 static size_t hash_of(const seen_set_t *s, uint32_t account, uint64_t task) {
@@ -140,6 +141,9 @@ int job_ring_init(job_ring_t *q, size_t capacity) {
   if (q->items == NULL)
     return -1;
   q->capacity = capacity > 0 ? capacity : 1;
+  /* A ring cycles through all its room: taken now, the daemon's resident
+   * size stays flat however the queue fills. */
+  prefault(q->items, q->capacity * sizeof(*q->items));
   return 0;
 }
 
@@ -166,11 +170,13 @@ int job_ring_pop(job_ring_t *q, report_job_t *job) {
   return 0;
 }
 
-cdtime_t report_backoff(unsigned attempts) {
-  cdtime_t wait = MS_TO_CDTIME_T(250);
-  for (unsigned i = 1; i < attempts && wait < TIME_T_TO_CDTIME_T(8); i++)
-    wait *= 2;
-  return wait < TIME_T_TO_CDTIME_T(8) ? wait : TIME_T_TO_CDTIME_T(8);
+int job_ring_push_front(job_ring_t *q, const report_job_t *job) {
+  if (q->count == q->capacity)
+    return -1;
+  q->head = (q->head + q->capacity - 1) % q->capacity;
+  q->items[q->head] = *job;
+  q->count++;
+  return 0;
 }
 
 report_decision_t report_decide(report_job_t *job, report_outcome_t outcome,
@@ -181,9 +187,5 @@ report_decision_t report_decide(report_job_t *job, report_outcome_t outcome,
    * late or already reported", and repeating a refused call risks a ban. */
   if (outcome == OUTCOME_API_ERROR)
     return DECISION_REJECTED;
-  cdtime_t next = now + report_backoff(job->attempts);
-  if (!report_window_open(job, next))
-    return DECISION_EXPIRED;
-  job->not_before = next;
-  return DECISION_RETRY;
+  return report_window_open(job, now) ? DECISION_RETRY : DECISION_EXPIRED;
 }

@@ -1,6 +1,7 @@
 /* The report queue's pure parts: the set of task ids already reported, the
  * bounded FIFO of jobs, and the window and retry decisions.
- * No collectd calls, no locking: the sender holds its lock around these. */
+ * No collectd calls, no locking: the sender holds its lock around the shared
+ * queue and the seen set; the worker alone uses its accounts' rings. */
 #ifndef ANTICAPTCHA_REPORT_QUEUE_H
 #define ANTICAPTCHA_REPORT_QUEUE_H
 
@@ -44,8 +45,7 @@ seen_result_t seen_add(seen_set_t *s, uint32_t account, uint64_t task_id,
 /* ---- Jobs ---- */
 typedef struct {
   report_request_t req;
-  cdtime_t deadline;   /* completed + Window: never sent after this */
-  cdtime_t not_before; /* earliest next attempt (back-off) */
+  cdtime_t deadline; /* completed + Window: never sent after this */
   unsigned attempts;
   /* An attempt may have reached the API though its answer was lost (a
    * timeout, a connection cut mid-way, an unreadable 2xx body). */
@@ -57,12 +57,21 @@ typedef struct {
   size_t capacity, head, count;
 } job_ring_t;
 
+/* Takes the memory for capacity jobs now (pages touched). */
 int job_ring_init(job_ring_t *q, size_t capacity);
 void job_ring_destroy(job_ring_t *q);
 /* Returns 0, or -1 when full. */
 int job_ring_push(job_ring_t *q, const report_job_t *job);
 /* Returns 0 and fills *job, or -1 when empty. */
 int job_ring_pop(job_ring_t *q, report_job_t *job);
+/* Puts a job before the others (a retry: older than what is queued).
+ * Returns 0, or -1 when full. */
+int job_ring_push_front(job_ring_t *q, const report_job_t *job);
+/* The next job, or NULL when empty. */
+static inline const report_job_t *job_ring_peek(const job_ring_t *q) {
+  return q->count > 0 ? &q->items[q->head] : NULL;
+}
+
 
 /* ---- Decisions ---- */
 static inline bool report_window_open(const report_job_t *job, cdtime_t now) {
@@ -72,18 +81,18 @@ static inline bool report_window_open(const report_job_t *job, cdtime_t now) {
 typedef enum {
   OUTCOME_ACCEPTED,  /* errorId 0 */
   OUTCOME_API_ERROR, /* errorId != 0: final, never retried */
-  OUTCOME_TRANSIENT, /* transport error, HTTP 5xx, unparsable body */
+  OUTCOME_TRANSIENT, /* transport error, HTTP 5xx/429, unparsable body */
 } report_outcome_t;
 
 typedef enum {
   DECISION_ACCEPTED,
   DECISION_REJECTED,
-  DECISION_RETRY,   /* job->not_before is set */
-  DECISION_EXPIRED, /* the window closes before another attempt */
+  DECISION_RETRY,   /* back to the front of its account's queue */
+  DECISION_EXPIRED, /* the window has closed */
 } report_decision_t;
 
-/* Wait before attempt number `attempts + 1`: 250 ms doubling, at most 8 s. */
-cdtime_t report_backoff(unsigned attempts);
+/* When a retry goes is the account's pacing (send_pacing.h): one back-off
+ * per account, not one per job. */
 report_decision_t report_decide(report_job_t *job, report_outcome_t outcome,
                                 cdtime_t now);
 

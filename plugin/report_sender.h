@@ -1,6 +1,7 @@
 /* The report sender: a bounded queue filled by the notification callback and
  * drained by one worker thread that sends reports concurrently over libcurl's
- * multi interface, retrying transient failures while the window is open. */
+ * multi interface, paced per account and per host (send_pacing.h), retrying
+ * transient failures while the window is open. */
 #ifndef ANTICAPTCHA_REPORT_SENDER_H
 #define ANTICAPTCHA_REPORT_SENDER_H
 
@@ -8,23 +9,56 @@
 #include "report_match.h"
 #include "report_queue.h"
 
+/* The report counters, one row each: the name dispatched as
+ * derive-reports-<name>, and what it counts. doc/values.tsv's "reports" rows
+ * say the same (tests/doc/test_counters_documented.py checks). */
+#define REPORT_COUNTERS(X)                                                     \
+  X(sent, "report requests made, retries included")                            \
+  X(accepted, "answered `errorId` 0")                                          \
+  X(rejected, "refused by the API (any `errorId` ≠ 0, or an HTTP 4xx)")        \
+  X(expired, "the window closed before the report could be sent (also: "       \
+             "reports of the state file whose window closed while collectd "   \
+             "was down)")                                                      \
+  X(duplicate, "the task had already been reported")                           \
+  X(dropped, "the queue was full (`QueueLimit`), too many task ids arrived "   \
+             "within a `Window`, or a request could not be set up; each "      \
+             "cause logs its own line")                                        \
+  X(retried, "attempts after a transient failure")                             \
+  X(abandoned, "arrived while collectd was shutting down, or left unsent at "  \
+               "shutdown with `StateFile false` (with the state file they "    \
+               "are sent after the restart)")                                  \
+  X(throttled, "answers HTTP 429 or 503: the server pushing back")             \
+  X(paused, "not sent: the account was paused by an account-level API error "  \
+            "(`errorId` 1, 11, 14, 21, 55 or an HTTP 4xx)")                    \
+  X(unconfirmed, "`errorId` 16 on a retry after an attempt whose answer was "  \
+                 "lost (timeout, cut connection): that attempt most likely "   \
+                 "got through, so it is not counted as `rejected`")
+
 typedef struct {
-  uint64_t sent;      /* requests made, retries included */
-  uint64_t accepted;  /* errorId 0 */
-  uint64_t rejected;  /* final API errors, errorId 16 among them */
-  uint64_t expired;   /* the window closed before the report could go */
-  uint64_t duplicate; /* the task was already reported */
-  uint64_t dropped;   /* the queue was full */
-  uint64_t retried;   /* attempts after a transient failure */
-  uint64_t abandoned; /* left unsent at shutdown */
-  uint64_t unconfirmed; /* errorId 16 on a retry after an answer was lost */
+#define REPORT_COUNTER_FIELD(name, doc) uint64_t name;
+  REPORT_COUNTERS(REPORT_COUNTER_FIELD)
+#undef REPORT_COUNTER_FIELD
 } report_counters_t;
+
+enum {
+#define REPORT_COUNTER_INDEX(name, doc) REPORT_COUNTER_##name,
+  REPORT_COUNTERS(REPORT_COUNTER_INDEX)
+#undef REPORT_COUNTER_INDEX
+      REPORT_COUNTER_COUNT
+};
+
+/* The names, in the table's order. */
+extern const char *const report_counter_names[REPORT_COUNTER_COUNT];
+/* The values of c, in the same order. */
+void report_counter_values(const report_counters_t *c,
+                           uint64_t out[REPORT_COUNTER_COUNT]);
 
 typedef enum {
   SUBMIT_QUEUED,
   SUBMIT_EXPIRED,
   SUBMIT_DUPLICATE,
-  SUBMIT_DROPPED,  /* the queue is full (QueueLimit) */
+  SUBMIT_DROPPED,   /* the queue is full (QueueLimit) */
+  SUBMIT_PAUSED,    /* the account is paused: counted, not queued */
   SUBMIT_SEEN_FULL, /* too many task ids remembered at once */
   SUBMIT_STOPPING,  /* collectd is shutting down */
 } submit_result_t;
@@ -39,14 +73,17 @@ int sender_start(report_sender_t *s);
  * and the seen set, enqueues and returns without any I/O. Thread-safe. */
 submit_result_t sender_submit(report_sender_t *s, const report_request_t *req);
 /* Stops taking jobs, gives reports in flight up to grace to finish, joins
- * the worker and counts what is left as abandoned. Submits after this are
- * counted as abandoned. */
+ * the worker and counts what is left as abandoned (or keeps it, see
+ * sender_keep_pending). Submits after this are counted as abandoned. */
 void sender_stop(report_sender_t *s, cdtime_t grace);
 void sender_destroy(report_sender_t *s);
 void sender_counters(report_sender_t *s, size_t account,
                      report_counters_t *out);
+/* The account's sender state, a pace_state_t (send_pacing.h): 0 open,
+ * 1 backing off, 2 waiting (Retry-After), 3 paused. Thread-safe. */
+int sender_state(report_sender_t *s, size_t account);
 
-/* ---- For the state file (state_store.c) ---- */
+/* ---- For the state file (state_store.c; sender_state.c) ---- */
 /* Calls fn(ud) on the worker thread about every `interval` while it runs;
  * set before sender_start(). */
 void sender_set_checkpoint(report_sender_t *s, void (*fn)(void *ud), void *ud,
@@ -57,9 +94,9 @@ void sender_keep_pending(report_sender_t *s);
 /* Grows with every change of the jobs or task ids: the state file is
  * written again only when it moved. */
 uint64_t sender_changes(report_sender_t *s);
-/* Calls fn for every report not yet answered (queued, backing off or in
- * flight), each once. Only from the checkpoint callback or after
- * sender_stop(): the worker owns the jobs it holds. */
+/* Calls fn for every report not yet answered (in flight, waiting in an
+ * account's ring, or queued), each once. Only from the checkpoint callback
+ * or after sender_stop(): the worker owns the jobs it holds. */
 void sender_each_job(report_sender_t *s,
                      void (*fn)(const report_job_t *job, void *ud), void *ud);
 /* Calls fn for every task id remembered and not expired at now. */

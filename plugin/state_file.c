@@ -200,8 +200,8 @@ int state_writer_seen(state_writer_t *w, const state_seen_t *e) {
 /* series: {"slug": last_till, ...} */
 int state_writer_series(state_writer_t *w, const char *slug,
                         int64_t last_till) {
-  w->ok = advance(w, IN_SERIES) && gen_str(w->g, slug) &&
-          gen_int(w->g, last_till);
+  w->ok =
+      advance(w, IN_SERIES) && gen_str(w->g, slug) && gen_int(w->g, last_till);
   return w->ok ? 0 : -1;
 }
 
@@ -309,12 +309,15 @@ static int parse_reports(yajl_val arr, state_account_t *a, char *why,
     state_report_t r;
     if (!tuple(t, 4) || !get_int(t->u.array.values[0], 1, INT64_MAX, &task) ||
         !YAJL_IS_STRING(t->u.array.values[1]) ||
-        report_method_parse(YAJL_GET_STRING(t->u.array.values[1]),
-                            &r.method) != 0 ||
-        !get_int(t->u.array.values[2], 0, STATE_MAX_SECONDS * 1000, &completed) ||
+        report_method_parse(YAJL_GET_STRING(t->u.array.values[1]), &r.method) !=
+            0 ||
+        !get_int(t->u.array.values[2], 0, STATE_MAX_SECONDS * 1000,
+                 &completed) ||
         !get_int(t->u.array.values[3], 0, STATE_MAX_ATTEMPTS, &attempts))
-      return fail(why, size, "account \"%s\": report %zu is not [task id, "
-                  "method, completion time, attempts]", a->name, i + 1);
+      return fail(why, size,
+                  "account \"%s\": report %zu is not [task id, "
+                  "method, completion time, attempts]",
+                  a->name, i + 1);
     r.task_id = (uint64_t)task;
     r.completed_ms = completed;
     r.attempts = (unsigned)attempts;
@@ -331,8 +334,10 @@ static int parse_seen(yajl_val arr, state_account_t *a, char *why,
     long long task, expires;
     if (!tuple(t, 2) || !get_int(t->u.array.values[0], 1, INT64_MAX, &task) ||
         !get_int(t->u.array.values[1], 0, STATE_MAX_SECONDS * 1000, &expires))
-      return fail(why, size, "account \"%s\": remembered task %zu is not "
-                  "[task id, expiry]", a->name, i + 1);
+      return fail(why, size,
+                  "account \"%s\": remembered task %zu is not "
+                  "[task id, expiry]",
+                  a->name, i + 1);
     if (state_add_seen(a, &(state_seen_t){(uint64_t)task, expires}) != 0)
       return fail(why, size, "out of memory");
   }
@@ -345,10 +350,11 @@ static int parse_series(yajl_val obj, state_account_t *a, char *why,
     const char *slug = obj->u.object.keys[i];
     long long till;
     if (!get_int(obj->u.object.values[i], 0, STATE_MAX_SECONDS, &till) ||
-        state_series_last(a, slug) != 0 ||
-        state_set_series(a, slug, till) != 0)
-      return fail(why, size, "account \"%s\": series %zu is not a unique "
-                  "name with a time", a->name, i + 1);
+        state_series_last(a, slug) != 0 || state_set_series(a, slug, till) != 0)
+      return fail(why, size,
+                  "account \"%s\": series %zu is not a unique "
+                  "name with a time",
+                  a->name, i + 1);
   }
   return 0;
 }
@@ -360,7 +366,8 @@ static int parse_account(yajl_val v, state_t *st, char *why, size_t size) {
   yajl_val series = YAJL_IS_OBJECT(v) ? member(v, "series") : NULL;
   if (!YAJL_IS_STRING(name) || (reports && !YAJL_IS_ARRAY(reports)) ||
       (seen && !YAJL_IS_ARRAY(seen)) || (series && !YAJL_IS_OBJECT(series)))
-    return fail(why, size, "an account entry is not an object with a name, "
+    return fail(why, size,
+                "an account entry is not an object with a name, "
                 "reports, seen and series");
   if (state_find(st, YAJL_GET_STRING(name)) != NULL)
     return fail(why, size, "account \"%s\" appears twice",
@@ -380,9 +387,10 @@ static int parse_tree(yajl_val root, state_t *st, char *why, size_t size) {
   yajl_val accounts = YAJL_IS_OBJECT(root) ? member(root, "accounts") : NULL;
   if (!YAJL_IS_OBJECT(root) || !YAJL_IS_INTEGER(member(root, "version")))
     return fail(why, size, "not a state file (no version)");
-  if (!get_int(member(root, "version"), STATE_FILE_VERSION,
-               STATE_FILE_VERSION, &version))
-    return fail(why, size, "written by another version of the plugin "
+  if (!get_int(member(root, "version"), STATE_FILE_VERSION, STATE_FILE_VERSION,
+               &version))
+    return fail(why, size,
+                "written by another version of the plugin "
                 "(format %lld, this one reads %d)",
                 YAJL_GET_INTEGER(member(root, "version")), STATE_FILE_VERSION);
   if (!YAJL_IS_ARRAY(accounts))

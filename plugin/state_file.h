@@ -88,8 +88,7 @@ state_writer_t *state_writer_new(state_out_t out, void *ctx);
 int state_writer_account(state_writer_t *w, const char *name);
 int state_writer_report(state_writer_t *w, const state_report_t *r);
 int state_writer_seen(state_writer_t *w, const state_seen_t *s);
-int state_writer_series(state_writer_t *w, const char *slug,
-                        int64_t last_till);
+int state_writer_series(state_writer_t *w, const char *slug, int64_t last_till);
 int state_writer_finish(state_writer_t *w);
 void state_writer_free(state_writer_t *w);
 

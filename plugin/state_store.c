@@ -45,7 +45,8 @@ static int take_lock(void) {
              STRERRNO);
   WARNING("anticaptcha plugin: the state file \"%s\" is not used: %s. "
           "Nothing is restored or saved by this collectd; give each collectd "
-          "its own StateFile, in a directory it may write.", store.path, why);
+          "its own StateFile, in a directory it may write.",
+          store.path, why);
   if (store.lock_fd >= 0)
     close(store.lock_fd);
   store.lock_fd = -1;
@@ -143,7 +144,8 @@ static void restore(state_t *st) {
   }
   INFO("anticaptcha plugin: state file \"%s\" read: %zu report(s) resumed, "
        "%zu past their window (counted as expired), %zu task id(s) "
-       "remembered%s.", store.path, queued, expired, seen,
+       "remembered%s.",
+       store.path, queued, expired, seen,
        unknown > 0 ? "; accounts no longer configured are forgotten" : "");
 }
 
@@ -179,19 +181,21 @@ static void out_file(void *ctx, const char *text, size_t len) {
 static void write_job(const report_job_t *job, void *ud) {
   cursor_t *c = ud;
   if (job->req.account == c->account)
-    state_writer_report(c->w, &(state_report_t){
-        .task_id = job->req.task_id,
-        .method = job->req.method,
-        .completed_ms = (int64_t)CDTIME_T_TO_MS(job->req.completed),
-        .attempts = job->attempts});
+    state_writer_report(
+        c->w, &(state_report_t){.task_id = job->req.task_id,
+                                .method = job->req.method,
+                                .completed_ms =
+                                    (int64_t)CDTIME_T_TO_MS(job->req.completed),
+                                .attempts = job->attempts});
 }
 
 static void write_seen(const seen_entry_t *e, void *ud) {
   cursor_t *c = ud;
   if (e->account == c->account)
-    state_writer_seen(c->w, &(state_seen_t){
-        .task_id = e->task_id,
-        .expires_ms = (int64_t)CDTIME_T_TO_MS(e->expires)});
+    state_writer_seen(
+        c->w,
+        &(state_seen_t){.task_id = e->task_id,
+                        .expires_ms = (int64_t)CDTIME_T_TO_MS(e->expires)});
 }
 
 static void write_series(state_writer_t *w, const char *account) {
@@ -226,8 +230,8 @@ static int write_state(FILE *f) {
 static int write_atomically(void) {
   char tmp[PATH_MAX + 8];
   snprintf(tmp, sizeof(tmp), "%s.tmp", store.path);
-  int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC,
-                0600);
+  int fd =
+      open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
   if (fd < 0)
     return -1;
   /* A temporary file left by another user's run keeps its mode: not ours. */
@@ -275,7 +279,8 @@ static void save(bool force) {
                "anticaptcha plugin: cannot write the state file \"%s\": %s. "
                "A restart would lose the pending reports and re-dispatch "
                "hours; check the directory's permissions and free space, or "
-               "set StateFile.", store.path, STRERRNO);
+               "set StateFile.",
+               store.path, STRERRNO);
     return;
   }
   c_release(LOG_INFO, &store.write_failed,
@@ -318,7 +323,8 @@ void state_store_open(const plugin_config_t *cfg, report_sender_t *sender) {
     WARNING("anticaptcha plugin: ignoring the state file \"%s\": %s. "
             "Starting clean: reports pending before the restart are lost "
             "and recent hours may be dispatched again. It is replaced at "
-            "the next write.", store.path, why);
+            "the next write.",
+            store.path, why);
   } else {
     INFO("anticaptcha plugin: no state file \"%s\" yet; starting clean.",
          store.path);
@@ -345,9 +351,9 @@ void state_store_close(void) {
 
 int64_t state_store_series_last(const char *account, const char *slug) {
   pthread_mutex_lock(&store.lock);
-  int64_t t = store.open ? state_series_last(state_find(&store.series, account),
-                                             slug)
-                         : 0;
+  int64_t t = store.open
+                  ? state_series_last(state_find(&store.series, account), slug)
+                  : 0;
   pthread_mutex_unlock(&store.lock);
   return t;
 }
@@ -355,7 +361,8 @@ int64_t state_store_series_last(const char *account, const char *slug) {
 void state_store_series_set(const char *account, const char *slug,
                             int64_t last_till) {
   pthread_mutex_lock(&store.lock);
-  state_account_t *a = store.open ? state_account(&store.series, account) : NULL;
+  state_account_t *a =
+      store.open ? state_account(&store.series, account) : NULL;
   if (a != NULL && last_till > state_series_last(a, slug) &&
       state_set_series(a, slug, last_till) == 0)
     store.series_changes++;

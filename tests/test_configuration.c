@@ -1004,7 +1004,8 @@ static void test_queue_limit_and_in_flight(void **state) {
     const char *option;
     double value;
   } bad[] = {{"QueueLimit", 0},   {"QueueLimit", -1}, {"QueueLimit", 1000001},
-             {"MaxInFlight", 0},  {"MaxInFlight", 1025}};
+             {"MaxInFlight", 0},  {"MaxInFlight", 1025},
+             {"MaxConnectionsPerHost", 0}, {"MaxConnectionsPerHost", 1025}};
   for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
     reset_root(f);
     account(f, "acct-main", KEY);
@@ -1018,6 +1019,12 @@ static void test_queue_limit_and_in_flight(void **state) {
   parse_ok(f);
   assert_int_equal(f->cfg.queue_limit, 1);
   assert_int_equal(f->cfg.max_in_flight, 1024);
+  assert_int_equal(f->cfg.max_connections, 0); /* as MaxInFlight */
+  reset_root(f);
+  account(f, "acct-main", KEY);
+  opt_num(&f->root, "MaxConnectionsPerHost", 6);
+  parse_ok(f);
+  assert_int_equal(f->cfg.max_connections, 6);
 }
 
 /* ---- <Report> errors ---- */

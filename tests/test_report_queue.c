@@ -271,7 +271,6 @@ static report_job_t job(uint64_t task) {
               .task_id = task,
               .completed = T0 + task},
       .deadline = T0 + SEC(60) + task,
-      .not_before = T0 + task * 3,
       .attempts = (unsigned)(task % 7)};
 }
 
@@ -282,7 +281,6 @@ static void assert_job(const report_job_t *got, uint64_t task) {
   assert_int_equal(got->req.method, want.req.method);
   assert_true(got->req.completed == want.req.completed);
   assert_true(got->deadline == want.deadline);
-  assert_true(got->not_before == want.not_before);
   assert_int_equal(got->attempts, want.attempts);
 }
 
@@ -379,22 +377,6 @@ static void test_ring_wrap_around(void **state) {
 
 /* ---- back-off, window, decisions ---- */
 
-static void test_backoff(void **state) {
-  (void)state;
-  assert_true(report_backoff(1) == MS(250));
-  assert_true(report_backoff(2) == MS(500));
-  assert_true(report_backoff(3) == SEC(1));
-  assert_true(report_backoff(4) == SEC(2));
-  assert_true(report_backoff(5) == SEC(4));
-  assert_true(report_backoff(6) == SEC(8));
-  assert_true(report_backoff(7) == SEC(8));
-  assert_true(report_backoff(64) == SEC(8));
-  assert_true(report_backoff(1000) == SEC(8));
-  assert_true(report_backoff(UINT32_MAX) == SEC(8));
-  assert_true(report_backoff(0) <= MS(250));
-  assert_true(report_backoff(0) > 0);
-}
-
 static void test_window_open(void **state) {
   (void)state;
   report_job_t j = job(1);
@@ -409,7 +391,6 @@ static report_job_t fresh_job(void) {
   report_job_t j = job(42);
   j.req.completed = T0;
   j.deadline = T0 + SEC(60);
-  j.not_before = 0;
   j.attempts = 1;
   return j;
 }
@@ -419,7 +400,6 @@ static void test_decide_accepted(void **state) {
   report_job_t j = fresh_job();
   assert_int_equal(report_decide(&j, OUTCOME_ACCEPTED, T0 + SEC(1)),
                    DECISION_ACCEPTED);
-  assert_true(j.not_before == 0);
 }
 
 /* Any API error (16 "no such captcha" above all) is final: never retried,
@@ -430,79 +410,53 @@ static void test_decide_api_error_final(void **state) {
     report_job_t j = fresh_job();
     j.attempts = attempts;
     assert_int_equal(report_decide(&j, OUTCOME_API_ERROR, T0), DECISION_REJECTED);
-    assert_true(j.not_before == 0);
     assert_int_equal(report_decide(&j, OUTCOME_API_ERROR, T0 + SEC(59)),
                      DECISION_REJECTED);
   }
 }
 
+/* A transient failure is retried while the window is open: when is the
+ * account's pacing (test_send_pacing.c), whatever the attempts. */
 static void test_decide_transient_retry(void **state) {
   (void)state;
-  report_job_t j = fresh_job();
-  cdtime_t now = T0 + SEC(1);
-  assert_int_equal(report_decide(&j, OUTCOME_TRANSIENT, now), DECISION_RETRY);
-  assert_true(j.not_before == now + MS(250));
-
-  j = fresh_job();
-  j.attempts = 3;
-  assert_int_equal(report_decide(&j, OUTCOME_TRANSIENT, now), DECISION_RETRY);
-  assert_true(j.not_before == now + SEC(1));
-
-  j = fresh_job();
-  j.attempts = 20;
-  assert_int_equal(report_decide(&j, OUTCOME_TRANSIENT, now), DECISION_RETRY);
-  assert_true(j.not_before == now + SEC(8));
+  for (unsigned attempts = 1; attempts < 40; attempts += 7) {
+    report_job_t j = fresh_job();
+    j.attempts = attempts;
+    assert_int_equal(report_decide(&j, OUTCOME_TRANSIENT, T0 + SEC(1)),
+                     DECISION_RETRY);
+    assert_int_equal(report_decide(&j, OUTCOME_TRANSIENT, j.deadline - 1),
+                     DECISION_RETRY);
+  }
 }
 
-/* Retry only if the window is still open once the back-off has passed. */
+/* Never retried once the window has closed. */
 static void test_decide_transient_expired(void **state) {
   (void)state;
-  report_job_t j = fresh_job(); /* back-off 250 ms */
-  cdtime_t last_ok = j.deadline - MS(250) - 1;
-  assert_int_equal(report_decide(&j, OUTCOME_TRANSIENT, last_ok),
-                   DECISION_RETRY);
-  assert_true(j.not_before == last_ok + MS(250));
-  assert_true(j.not_before < j.deadline);
-
-  j = fresh_job();
-  assert_int_equal(report_decide(&j, OUTCOME_TRANSIENT, j.deadline - MS(250)),
+  report_job_t j = fresh_job();
+  assert_int_equal(report_decide(&j, OUTCOME_TRANSIENT, j.deadline),
                    DECISION_EXPIRED);
-  assert_true(j.not_before == 0);
-  j = fresh_job();
   assert_int_equal(report_decide(&j, OUTCOME_TRANSIENT, j.deadline + SEC(5)),
-                   DECISION_EXPIRED);
-
-  /* A long back-off closes a window that a short one would not. */
-  j = fresh_job();
-  j.attempts = 6; /* 8 s */
-  assert_int_equal(report_decide(&j, OUTCOME_TRANSIENT, j.deadline - SEC(5)),
                    DECISION_EXPIRED);
 }
 
-/* A sender that fails every time: attempts stay inside the window and stop
- * with EXPIRED. */
-static void test_decide_retries_until_window_closes(void **state) {
+/* A retry goes before the jobs queued after it, and the ring stays a ring
+ * across the wrap. */
+static void test_ring_push_front(void **state) {
   (void)state;
-  report_job_t j = fresh_job();
-  j.attempts = 0;
-  cdtime_t now = T0;
-  int retries = 0;
-  report_decision_t d;
-  for (;;) {
-    assert_true(report_window_open(&j, now));
-    j.attempts++;
-    d = report_decide(&j, OUTCOME_TRANSIENT, now);
-    if (d != DECISION_RETRY)
-      break;
-    assert_true(j.not_before > now);
-    assert_true(j.not_before < j.deadline);
-    now = j.not_before;
-    retries++;
-    assert_true(retries < 100);
+  job_ring_t q;
+  report_job_t out;
+  assert_int_equal(job_ring_init(&q, 3), 0);
+  assert_int_equal(job_ring_push(&q, &(report_job_t){.req.task_id = 2}), 0);
+  assert_int_equal(job_ring_push_front(&q, &(report_job_t){.req.task_id = 1}), 0);
+  assert_int_equal(job_ring_push(&q, &(report_job_t){.req.task_id = 3}), 0);
+  assert_int_equal(job_ring_push_front(&q, &(report_job_t){.req.task_id = 9}), -1);
+  assert_true(job_ring_peek(&q)->req.task_id == 1);
+  for (uint64_t want = 1; want <= 3; want++) {
+    assert_int_equal(job_ring_pop(&q, &out), 0);
+    assert_true(out.req.task_id == want);
   }
-  assert_int_equal(d, DECISION_EXPIRED);
-  /* 0.25+0.5+1+2+4 s = 7.75 s, then 8 s steps: 6 more reach 55.75 s. */
-  assert_int_equal(retries, 11);
+  assert_null(job_ring_peek(&q));
+  job_ring_destroy(&q);
 }
 
 int main(void) {
@@ -521,13 +475,12 @@ int main(void) {
       cmocka_unit_test(test_ring_full),
       cmocka_unit_test(test_ring_empty),
       cmocka_unit_test(test_ring_wrap_around),
-      cmocka_unit_test(test_backoff),
       cmocka_unit_test(test_window_open),
       cmocka_unit_test(test_decide_accepted),
       cmocka_unit_test(test_decide_api_error_final),
       cmocka_unit_test(test_decide_transient_retry),
       cmocka_unit_test(test_decide_transient_expired),
-      cmocka_unit_test(test_decide_retries_until_window_closes),
+      cmocka_unit_test(test_ring_push_front),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

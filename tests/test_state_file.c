@@ -20,16 +20,22 @@ static void fill(state_t *st) {
   state_account_t *a = state_account(st, "main");
   assert_non_null(b);
   assert_ptr_equal(a, &st->accounts[0]);
-  assert_int_equal(state_add_report(a, &(state_report_t){
-                       1001, REPORT_INCORRECT_RECAPTCHA, 1700000000123, 2}), 0);
-  assert_int_equal(state_add_report(a, &(state_report_t){
-                       INT64_MAX, REPORT_INCORRECT_IMAGE, 1700000001000, 0}), 0);
+  assert_int_equal(
+      state_add_report(a, &(state_report_t){1001, REPORT_INCORRECT_RECAPTCHA,
+                                            1700000000123, 2}),
+      0);
+  assert_int_equal(
+      state_add_report(a, &(state_report_t){INT64_MAX, REPORT_INCORRECT_IMAGE,
+                                            1700000001000, 0}),
+      0);
   assert_int_equal(state_add_seen(a, &(state_seen_t){1001, 1700000060123}), 0);
   assert_int_equal(state_add_seen(a, &(state_seen_t){7, 1700000061000}), 0);
   assert_int_equal(state_set_series(a, "all", 1699999199), 0);
   assert_int_equal(state_set_series(a, "recaptcha_proxyless", 1699995599), 0);
-  assert_int_equal(state_add_report(b, &(state_report_t){
-                       42, REPORT_CORRECT_RECAPTCHA, 1700000002000, 1}), 0);
+  assert_int_equal(
+      state_add_report(
+          b, &(state_report_t){42, REPORT_CORRECT_RECAPTCHA, 1700000002000, 1}),
+      0);
 }
 
 static void test_round_trip(void **unused) {
@@ -113,12 +119,14 @@ static void test_entries_out_of_range_refused(void **unused) {
   assert_null(state_account(&st, long_name));
   state_account_t *a = state_account(&st, "a");
   assert_int_equal(state_add_report(a, &(state_report_t){0, 0, 1, 0}), -1);
-  assert_int_equal(state_add_report(a, &(state_report_t){
-                       (uint64_t)INT64_MAX + 1, 0, 1, 0}), -1);
-  assert_int_equal(state_add_report(a, &(state_report_t){
-                       1, REPORT_METHOD_COUNT, 1, 0}), -1);
-  assert_int_equal(state_add_report(a, &(state_report_t){
-                       1, 0, 1, STATE_MAX_ATTEMPTS + 1}), -1);
+  assert_int_equal(
+      state_add_report(a, &(state_report_t){(uint64_t)INT64_MAX + 1, 0, 1, 0}),
+      -1);
+  assert_int_equal(
+      state_add_report(a, &(state_report_t){1, REPORT_METHOD_COUNT, 1, 0}), -1);
+  assert_int_equal(
+      state_add_report(a, &(state_report_t){1, 0, 1, STATE_MAX_ATTEMPTS + 1}),
+      -1);
   assert_int_equal(state_add_seen(a, &(state_seen_t){0, 1}), -1);
   assert_int_equal(a->num_reports + a->num_seen, 0);
   state_free(&st);
@@ -151,7 +159,8 @@ static void test_damaged_files_refused(void **unused) {
   REFUSED("{\"version\":1}", "no list of accounts");
   REFUSED("{\"version\":1,\"accounts\":{}}", "no list of accounts");
   REFUSED("{\"version\":1,\"accounts\":[5]}", "not an object");
-  REFUSED("{\"version\":1,\"accounts\":[{\"name\":\"\"}]}", "empty or too long");
+  REFUSED("{\"version\":1,\"accounts\":[{\"name\":\"\"}]}",
+          "empty or too long");
   REFUSED("{\"version\":1,\"accounts\":[{\"name\":\"a\"},{\"name\":\"a\"}]}",
           "appears twice");
   REFUSED("{\"version\":1,\"accounts\":[{\"name\":\"a\",\"reports\":{}}]}",
@@ -184,9 +193,11 @@ static void test_damaged_files_refused(void **unused) {
   REFUSED("{\"version\":1,\"accounts\":[{\"name\":\"a\",\"seen\":[[1,-1]]}]}",
           "remembered task 1 is not");
   REFUSED("{\"version\":1,\"accounts\":[{\"name\":\"a\",\"series\":"
-          "{\"all\":\"5\"}}]}", "series 1 is not");
+          "{\"all\":\"5\"}}]}",
+          "series 1 is not");
   REFUSED("{\"version\":1,\"accounts\":[{\"name\":\"a\",\"series\":"
-          "{\"all\":5,\"all\":6}}]}", "series 2 is not");
+          "{\"all\":5,\"all\":6}}]}",
+          "series 2 is not");
   /* Deep nesting is refused before a tree is built. */
   char deep[4096];
   memset(deep, '[', sizeof(deep) - 1);
@@ -257,8 +268,8 @@ static void test_writer_streams_the_same_text(void **unused) {
     for (size_t k = 0; k < a->num_seen; k++)
       assert_int_equal(state_writer_seen(w, &a->seen[k]), 0);
     for (size_t k = 0; k < a->num_series; k++)
-      assert_int_equal(state_writer_series(w, a->series[k].slug,
-                                           a->series[k].last_till), 0);
+      assert_int_equal(
+          state_writer_series(w, a->series[k].slug, a->series[k].last_till), 0);
   }
   assert_int_equal(state_writer_finish(w), 0);
   state_writer_free(w);

@@ -4,6 +4,8 @@
 * README.md's tables and doc/collectd-anticaptcha.5.pod are what
   doc/gendoc.py makes of doc/options.tsv and doc/values.tsv;
 * every option plugin/configuration.c accepts is documented, and nothing else;
+* the ranges of doc/options.tsv are the bounds plugin/configuration.c checks,
+  and its defaults are the code's and those written in conf.d/anticaptcha.conf;
 * configure.ac, debian/changelog and NEWS name the same version.
 
 Run by `make check`; on its own: python3 tests/doc/test_docs_in_sync.py
@@ -76,6 +78,103 @@ def options_match_the_code():
              sorted(documented - accepted) or "-"))
 
 
+def option_rows():
+    """{option name: row} of doc/options.tsv (the first name of a row)."""
+    lines = read("doc/options.tsv").splitlines()
+    header = lines[0].split("\t")
+    rows = {}
+    for line in lines[1:]:
+        if line.strip() and not line.startswith("#"):
+            row = dict(zip(header, line.split("\t")))
+            m = re.search(r"`(\w+)", row.get("option", ""))
+            if m:
+                rows.setdefault(m.group(1), row)
+    return rows
+
+
+def c_constants():
+    """Integer and string #defines of plugin/*.h, and INT32_MAX."""
+    consts = {"INT32_MAX": "2147483647"}
+    plugin = os.path.join(SRCDIR, "plugin")
+    for name in sorted(os.listdir(plugin)):
+        if name.endswith(".h"):
+            for m in re.finditer(r'^#define\s+(\w+)\s+("[^"]*"|\d+)\s*$',
+                                 read("plugin/" + name), re.M):
+                consts[m.group(1)] = m.group(2).strip('"')
+    return consts
+
+
+def option_code(code, name):
+    """The code that handles option `name`: from its strcasecmp to the next."""
+    m = re.search(r'strcasecmp\("%s",\s*o->key\)' % name, code)
+    if m is None:
+        return ""
+    end = code.find("strcasecmp(", m.end())
+    return code[m.end():end if end > 0 else len(code)]
+
+
+def ranges_match_the_code():
+    code, consts = read("plugin/configuration.c"), c_constants()
+    rows = option_rows()
+    value = lambda tok: consts.get(tok.strip(), tok.strip())
+    checked = 0
+    for name, row in sorted(rows.items()):
+        body = option_code(code, name)
+        i = re.search(r"get_int\(o,\s*where,\s*(\w+),\s*(\w+),", body)
+        sec = re.search(r"get_seconds\(o,\s*where,\s*(\w+),", body)
+        if i:
+            want = "%s to %s" % (value(i.group(1)), value(i.group(2)))
+        elif sec:
+            want = "> 0 to %s" % value(sec.group(1))
+        else:
+            continue
+        checked += 1
+        check(row.get("range") == want, "%s: range %r (the code checks %s)"
+              % (name, row.get("range"), want))
+    check(checked >= 5, "numeric options found in plugin/configuration.c (%d)"
+          % checked)
+
+
+def tsv_default(row):
+    """The default of a row when it is one literal value (`300`, `true`)."""
+    m = re.fullmatch(r"`([^`]+)`", row.get("default", ""))
+    return m.group(1) if m else None
+
+
+def defaults_match():
+    rows, consts = option_rows(), c_constants()
+    code = read("plugin/configuration.c")
+    # The code's defaults: the sender's macros, the account's initializer.
+    in_code = {"QueueLimit": consts.get("DEFAULT_QUEUE_LIMIT"),
+               "MaxInFlight": consts.get("DEFAULT_MAX_IN_FLIGHT"),
+               "Window": consts.get("MAX_WINDOW_SECONDS"),
+               "URL": consts.get("DEFAULT_URL")}
+    init = re.search(r"\*a = \(account_t\)\{(.*?)\};", code, re.S)
+    fields = dict(re.findall(r"\.(\w+) = ([^,}]+)", init.group(1))) if init else {}
+    for name, field in (("Interval", "interval"), ("Timeout", "timeout"),
+                        ("Total", "total"), ("Balance", "balance"),
+                        ("VerifyPeer", "verify_peer"), ("VerifyHost", "verify_host")):
+        v = fields.get(field, "").strip()
+        m = re.fullmatch(r"TIME_T_TO_CDTIME_T\((\d+)\)", v)
+        in_code[name] = m.group(1) if m else v
+    for name, want in sorted(in_code.items()):
+        have = tsv_default(rows.get(name, {}))
+        check(want is not None and have == want,
+              "%s: doc/options.tsv's default %s is the code's (%s)" % (name, have, want))
+    # conf.d/anticaptcha.conf writes defaults as commented-out lines
+    # ("# Interval 300"); every one must be the documented default.
+    written = 0
+    for m in re.finditer(r'^\s*#\s*([A-Z]\w+)\s+("[^"]*"|\S+)',
+                         read("conf.d/anticaptcha.conf"), re.M):
+        name, val = m.group(1), m.group(2).strip('"')
+        if name not in rows or tsv_default(rows[name]) is None:
+            continue  # an example value (SoftId, IP, CACert), not a default
+        written += 1
+        check(val == tsv_default(rows[name]), "conf.d/anticaptcha.conf: %s %s "
+              "is the documented default (%s)" % (name, val, tsv_default(rows[name])))
+    check(written >= 5, "defaults written in conf.d/anticaptcha.conf (%d)" % written)
+
+
 def one_version():
     m = re.search(r"AC_INIT\(\[[^]]*\],\s*\[([^]]+)\]", read("configure.ac"))
     check(m is not None, "configure.ac: AC_INIT has a version")
@@ -95,6 +194,8 @@ def one_version():
 
 generated_files_in_sync()
 options_match_the_code()
+ranges_match_the_code()
+defaults_match()
 one_version()
 print("%d passed, %d failed" % (passed, failed))
 sys.exit(1 if failed else 0)

@@ -18,8 +18,8 @@
 #define CHECK(cond)                                                            \
   do {                                                                         \
     if (!(cond)) {                                                             \
-      fprintf(stderr, "fuzz_state_file: %s:%d: check failed: %s\n",           \
-              __FILE__, __LINE__, #cond);                                      \
+      fprintf(stderr, "fuzz_state_file: %s:%d: check failed: %s\n", __FILE__,  \
+              __LINE__, #cond);                                                \
       abort();                                                                 \
     }                                                                          \
   } while (0)

@@ -44,6 +44,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import unittest
 import urllib.parse
 from time import time as _now  # putnotif() has a parameter named time
 
@@ -51,6 +52,15 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
 SIM_SCRIPT = os.path.join(REPO, "tests", "sim", "anticaptcha_sim.py")
 MAKE_CA = os.path.join(REPO, "tests", "sim", "make_test_ca.sh")
+
+# unittest's enterClassContext came with Python 3.11; Debian 11 has 3.9
+# (scripts/test-distros): the same, from addClassCleanup (3.8).
+if not hasattr(unittest.TestCase, "enterClassContext"):
+    def _enter_class_context(cls, cm):
+        result = type(cm).__enter__(cm)
+        cls.addClassCleanup(type(cm).__exit__, cm, None, None, None)
+        return result
+    unittest.TestCase.enterClassContext = classmethod(_enter_class_context)
 
 # The key every test uses. Fake, but treated as a secret: it must never show
 # up in a log, CSV file or any other artefact (see assert_no_key_in).
@@ -590,6 +600,7 @@ TOOL_LOG_RE = re.compile(r"^(asan|lsan|ubsan|valgrind)\.")
 PLUGIN_FRAME_RE = re.compile(
     r"anticaptcha\.so|\b(anticaptcha|api_client|configuration|dispatch|reader|"
     r"report_match|report_queue|report_sender|request|response|spending|"
+    r"sender_worker|sender_persist|send_pacing|multi_driver|"
     r"state_file|state_store)"
     r"\.[ch]:\d+")
 

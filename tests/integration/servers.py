@@ -533,3 +533,87 @@ def two_accounts(url):
     Balance false
     Interval 1
   </Account>""" % {"key": KEY_FILE, "url": url, "q0": QUEUES[0], "q1": QUEUES[1]}
+
+
+# ---- Prometheus (Debian `prometheus`) ---------------------------------------
+
+PROMETHEUS = "/usr/bin/prometheus"
+PROMTOOL = "/usr/bin/promtool"
+
+
+class Prometheus(_Server):
+    """The Prometheus server scraping one target (collectd's write_prometheus
+    on 127.0.0.1:`target_port`) every `scrape_interval`, evaluating
+    `rule_files` as often, its TSDB and config in the temp dir, its web API
+    on 127.0.0.1:`port`. honor_labels keeps collectd's `instance` label (the
+    host name), as README.md advises for an exporter of other hosts' values."""
+
+    name = "prometheus"
+    prefix = "ac-prom-"
+
+    def __init__(self, target_port, rule_files=(), scrape_interval="1s"):
+        require(PROMETHEUS, "prometheus")
+        super().__init__()
+        self.target_port = target_port
+        self.rule_files = list(rule_files)
+        self.scrape_interval = scrape_interval
+        self.port = None
+
+    def configure(self):
+        self.port = free_port()
+        self.conf_path = os.path.join(self.dir, "prometheus.yml")
+        with open(self.conf_path, "w") as f:
+            f.write("""\
+global:
+  scrape_interval: %(si)s
+  evaluation_interval: %(si)s
+rule_files: [%(rules)s]
+scrape_configs:
+  - job_name: collectd
+    honor_labels: true
+    static_configs:
+      - targets: ["127.0.0.1:%(target)d"]
+""" % {"si": self.scrape_interval, "target": self.target_port,
+       "rules": ", ".join(json.dumps(r) for r in self.rule_files)})
+
+    def command(self):
+        return [PROMETHEUS, "--config.file=" + self.conf_path,
+                "--storage.tsdb.path=" + os.path.join(self.dir, "data"),
+                "--web.listen-address=127.0.0.1:%d" % self.port,
+                "--log.level=warn"]
+
+    def ready(self):
+        try:
+            return self._get("/-/ready", {}, timeout=2)[0] == 200
+        except OSError:
+            return False
+
+    def _get(self, path, params, timeout=10):
+        url = "http://127.0.0.1:%d%s?%s" % (self.port, path,
+                                            urllib.parse.urlencode(params))
+        opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+        try:
+            with opener.open(url, timeout=timeout) as resp:
+                return resp.status, resp.read().decode()
+        except urllib.error.HTTPError as e:
+            return e.code, e.read().decode()
+
+    def api(self, path, **params):
+        """GET /api/v1/<path>; returns its "data", raises on an error."""
+        status, text = self._get("/api/v1/" + path, params)
+        answer = json.loads(text) if text.startswith("{") else {}
+        if status != 200 or answer.get("status") != "success":
+            raise HarnessError("Prometheus /api/v1/%s %r: HTTP %d %s"
+                               % (path, params, status, text[:500]))
+        return answer["data"]
+
+    def query(self, promql):
+        """An instant query: [(labels without __name__... as a dict, value)],
+        the metric name under "__name__" when the result has one."""
+        data = self.api("query", query=promql)
+        if data["resultType"] != "vector":
+            raise HarnessError("%r: a %s, not a vector" % (promql, data["resultType"]))
+        return [(r["metric"], float(r["value"][1])) for r in data["result"]]
+
+    def metric_names(self):
+        return self.api("label/__name__/values")

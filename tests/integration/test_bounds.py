@@ -220,13 +220,19 @@ class Shutdown(unittest.TestCase):
             sim.faults([{"method": REPORT, "action": "hang"}])
             with daemon(sim.http_url, "MaxInFlight 64", timeout=30) as cd:
                 flood(cd, list(range(1, 101)), threads=1, t=time.time())
-                cd.wait_for(lambda: sim.stats()["open_connections"] >= 64, 10,
-                            "64 reports in flight")
+                # An API that never answers gets the first window only (4
+                # requests: send_pacing.h), never MaxInFlight at once.
+                cd.wait_for(lambda: report_requests(sim) >= 4, 10,
+                            "4 reports in flight")
+                time.sleep(0.5)
+                in_flight = report_requests(sim)
                 seconds = self.stop_timed(cd)
                 log = cd.log()
                 self.assert_nothing_left(cd, sim)
-                print("\nshutdown with 64 reports hanging in flight, 36 queued: "
-                      "collectd exited in %.2f s" % seconds)
+                print("\nshutdown with %d reports hanging in flight, %d queued: "
+                      "collectd exited in %.2f s" % (in_flight, 100 - in_flight,
+                                                     seconds))
+                self.assertEqual(in_flight, 4)
                 # 2 s grace for the plugin, the rest is collectd's own.
                 self.assertLess(seconds, 5.0 * (4 if os.environ.get(
                     "COLLECTD_WRAPPER") else 1))
@@ -267,7 +273,13 @@ class HundredThousand(unittest.TestCase):
                 # Keep at most 8,000 reports ahead of the API: none dropped,
                 # none older than Window when its turn comes. Sample the RSS
                 # every 10,000.
+                # A sender that stopped sending must fail the test, not hang it.
+                stalled = time.monotonic() + 60
                 while submitted[0] - report_requests(sim) > 8000:
+                    if time.monotonic() > stalled:
+                        raise AssertionError(
+                            "no report reached the API for 60 s: %d of %d"
+                            % (report_requests(sim), submitted[0]))
                     time.sleep(0.05)
                 with lock:
                     if submitted[0] % step == 0 and submitted[0] > warmup:

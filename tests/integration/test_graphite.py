@@ -3,7 +3,7 @@ simulated API and sends with the stock write_graphite plugin to a real
 carbon-cache (Debian graphite-carbon) on loopback; the whisper files it
 writes are read back with Debian's python3-whisper module.
 
-The paths asserted here are the ones README.md documents under "Where the
+The paths asserted here are the ones doc/writers.md documents under "Where the
 numbers land"."""
 
 import re

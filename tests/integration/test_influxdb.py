@@ -3,7 +3,7 @@ simulated API and sends with the stock network plugin to a real InfluxDB 1.x
 (Debian influxdb) whose collectd input listens on loopback UDP (with
 collectd's types.db); the values are read back through InfluxDB's HTTP API.
 
-The measurement and tag names asserted here are the ones README.md documents
+The measurement and tag names asserted here are the ones doc/writers.md documents
 under "Where the numbers land"."""
 
 import time

@@ -119,14 +119,34 @@ else
 fi
 check "it made $(basename "$DEB")" test -f "$DEB"
 [ -f "$DEB" ] || { summary; exit 1; }
+# scripts/test-distros keeps each release's package.
+[ -n "${DEB_OUT:-}" ] && cp "$DEB" "$DEB_OUT/"
 
 # ---- What the package holds ----
 dpkg-deb -c "$DEB" | awk '{print $NF}' | sed 's|^\./|/|' >"$TMP/contents"
+# Every example README.md names, uncompressed (ready to copy), and the
+# package users' README.
+EXAMPLES="anticaptcha.conf threshold-alerts.conf prometheus-alerts.yml
+  exec-reports.conf solver-reports.sh logparser-reports.conf"
 for f in /usr/lib/collectd/anticaptcha.so \
          /usr/share/man/man5/collectd-anticaptcha.5.gz \
-         /usr/share/doc/$PKG/examples/anticaptcha.conf \
+         $(printf "/usr/share/doc/$PKG/examples/%s " $EXAMPLES) \
+         /usr/share/doc/$PKG/README.Debian \
          /usr/share/doc/$PKG/copyright; do
   check "the package holds $f" grep -qx "$f" "$TMP/contents"
+done
+for f in writers.md reports.md; do
+  check "the package holds /usr/share/doc/$PKG/$f(.gz)" \
+    grep -qxE "/usr/share/doc/$PKG/$f(\.gz)?" "$TMP/contents"
+done
+for f in $EXAMPLES; do
+  check "README.md names the example $f" grep -qF "$f" "$SRC/README.md"
+  check "README.Debian names the example $f" grep -qF "$f" "$SRC/debian/README.Debian"
+done
+# ... and README.md names no example the package does not ship.
+for f in $(grep -oE 'conf\.d/[A-Za-z0-9._-]+' "$SRC/README.md" | sort -u); do
+  check "the package ships $f, which README.md names" \
+    grep -qx "/usr/share/doc/$PKG/examples/${f#conf.d/}" "$TMP/contents"
 done
 check "the package holds no libtool archive" bash -c "! grep -q '\.la$' '$TMP/contents'"
 check "the package's version is $VERSION" test "$(dpkg-deb -f "$DEB" Version)" = "$VERSION"
@@ -162,6 +182,9 @@ fi
 check "$PKG is installed, version $VERSION" \
   test "$(dpkg-query -W -f='${db:Status-Abbrev}${Version}' "$PKG" 2>/dev/null)" = "ii $VERSION"
 check "the plugin is in collectd's plugin directory" test -f /usr/lib/collectd/anticaptcha.so
+for f in $EXAMPLES; do
+  check "installed example $f is conf.d/$f" cmp -s "/usr/share/doc/$PKG/examples/$f" "$SRC/conf.d/$f"
+done
 
 # ---- The man page ----
 if grep -rqs 'path-exclude=/usr/share/man' /etc/dpkg/dpkg.cfg.d/; then

@@ -36,7 +36,7 @@ connections used for it are not counted in "connections"):
          empty: the total), oldest first, native numbers
 
 Fault rule: {"method": name or "*" (default), "queue": optional ("" = the
-no-queue request), "times": N (omitted/null = forever), "action": ...}; the
+no-queue request), "task": optional (only a report of this taskId), "times": N (omitted/null = forever), "action": ...}; the
 first matching rule wins and a rule with times is consumed. Actions:
   error    errorId, errorCode, errorDescription: API error, HTTP 200
   http     status (503), body (""), content_type (text/html), headers ({})
@@ -237,6 +237,23 @@ def render_records(records, as_strings):
 # The simulator
 # ---------------------------------------------------------------------------
 
+async def start_tls(writer, ctx, timeout):
+    """Upgrades a server-side stream to TLS: StreamWriter.start_tls() where
+    Python has it (3.11+); on older Pythons (Debian 11's 3.9) the same steps
+    through the event loop, rebinding what the 3.11 method rebinds."""
+    if hasattr(writer, "start_tls"):
+        await writer.start_tls(ctx, ssl_handshake_timeout=timeout)
+        return
+    protocol = writer.transport.get_protocol()
+    await writer.drain()
+    transport = await asyncio.get_running_loop().start_tls(
+        writer.transport, protocol, ctx, server_side=True,
+        ssl_handshake_timeout=timeout)
+    writer._transport = transport
+    protocol._transport = transport
+    protocol._over_ssl = True
+
+
 class Request:
     __slots__ = ("verb", "path", "query", "version", "headers", "body",
                  "keep_alive")
@@ -341,6 +358,9 @@ class Sim:
                 continue
             if "queue" in r and r["queue"] != queue:
                 continue
+            if "task" in r and not (isinstance(body, dict)
+                                    and body.get("taskId") == r["task"]):
+                continue
             if r.get("times") is not None:
                 if r["times"] <= 0:
                     continue
@@ -429,7 +449,7 @@ class Sim:
         try:
             if tls_ctx is not None:
                 try:
-                    await writer.start_tls(tls_ctx, ssl_handshake_timeout=10)
+                    await start_tls(writer, tls_ctx, 10)
                 except (OSError, ssl.SSLError, asyncio.TimeoutError, EOFError,
                         ConnectionError):
                     self.stats["tls_handshake_failures"] += 1
@@ -865,6 +885,9 @@ def parse_args(argv):
                    help="keep at most this many requests in the log")
     p.add_argument("--quiet", action="store_true",
                    help="print nothing per request")
+    p.add_argument("--backlog", type=int, default=1024,
+                   help="listen backlog of the API ports (5 is Python "
+                        "socketserver's, and small proxies')")
     p.add_argument("--watch-parent", action="store_true",
                    help="exit when the parent process goes away (for test "
                         "harnesses that may die without stopping the sim)")
@@ -910,14 +933,14 @@ async def serve(args):
     servers = []
     http = await asyncio.start_server(
         lambda r, w: sim.handle_conn(r, w, None), args.host, args.port,
-        limit=MAX_HEADER_BYTES, backlog=1024, reuse_address=True)
+        limit=MAX_HEADER_BYTES, backlog=args.backlog, reuse_address=True)
     servers.append(http)
     http_port = http.sockets[0].getsockname()[1]
     https_port = None
     if tls_ctx is not None:
         https = await asyncio.start_server(
             lambda r, w: sim.handle_conn(r, w, tls_ctx), args.host,
-            args.https_port, limit=MAX_HEADER_BYTES, backlog=1024,
+            args.https_port, limit=MAX_HEADER_BYTES, backlog=args.backlog,
             reuse_address=True)
         servers.append(https)
         https_port = https.sockets[0].getsockname()[1]

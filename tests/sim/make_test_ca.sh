@@ -53,13 +53,18 @@ fail() {
 
 serial() { echo "0x$(openssl rand -hex 16)"; }
 
-# self_signed NAME SUBJECT EXTENSIONS...
+# self_signed NAME SUBJECT EXTENSION-LINES -- its own configuration file, so
+# that no default section of the system's openssl.cnf adds extensions (OpenSSL
+# 1.1.1, Debian 11, would add a second basicConstraints to -addext's, and a
+# CA certificate with one extension twice verifies nothing).
 self_signed() {
     name=$1 subj=$2
-    shift 2
-    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
+    printf '[req]\ndistinguished_name = dn\nx509_extensions = ext\n[dn]\n[ext]\n%s\n' \
+        "$3" >"$WORK/$name.cnf"
+    openssl req -x509 -config "$WORK/$name.cnf" -newkey ec \
+        -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
         -keyout "$WORK/$name.key" -out "$WORK/$name.pem" -days $DAYS \
-        -subj "$subj" -set_serial "$(serial)" "$@" >>"$LOG" 2>&1 ||
+        -subj "$subj" -set_serial "$(serial)" >>"$LOG" 2>&1 ||
         fail "self-signed $name"
 }
 
@@ -83,16 +88,14 @@ EOF
         fail "signing $name"
 }
 
-CA_EXT="-addext basicConstraints=critical,CA:TRUE
-        -addext keyUsage=critical,keyCertSign,cRLSign"
-# shellcheck disable=SC2086  # word splitting of CA_EXT is intended
-self_signed ca "/O=collectd-anticaptcha tests/CN=Test CA" $CA_EXT
-# shellcheck disable=SC2086
-self_signed other-ca "/O=Unrelated/CN=Other Test CA" $CA_EXT
-self_signed selfsigned "/O=Unrelated/CN=127.0.0.1" \
-    -addext "basicConstraints=critical,CA:FALSE" \
-    -addext "subjectAltName=IP:127.0.0.1,DNS:localhost" \
-    -addext "extendedKeyUsage=serverAuth"
+CA_EXT="basicConstraints = critical, CA:TRUE
+keyUsage = critical, keyCertSign, cRLSign
+subjectKeyIdentifier = hash"
+self_signed ca "/O=collectd-anticaptcha tests/CN=Test CA" "$CA_EXT"
+self_signed other-ca "/O=Unrelated/CN=Other Test CA" "$CA_EXT"
+self_signed selfsigned "/O=Unrelated/CN=127.0.0.1" "basicConstraints = critical, CA:FALSE
+subjectAltName = IP:127.0.0.1, DNS:localhost
+extendedKeyUsage = serverAuth"
 signed server "/O=collectd-anticaptcha tests/CN=localhost" \
     "IP:127.0.0.1, DNS:localhost"
 signed wronghost "/O=collectd-anticaptcha tests/CN=wrong.example" \
