@@ -26,7 +26,9 @@
  * last, after the read callbacks' data and the shutdown callbacks. */
 typedef struct {
   plugin_config_t cfg;
-  report_sender_t *sender;
+  report_sender_t *sender; /* set once prepared; NULL again at shutdown */
+  bool prepared;           /* guarded by prepare_lock */
+  int prepare_status;
   pthread_mutex_t log_lock; /* c_complain_t has no lock of its own */
   c_complain_t bad_notification, late_notification, full_queue;
   c_complain_t full_seen, stopping;
@@ -35,16 +37,93 @@ typedef struct {
 
 static context_t *ctx; /* set by the config callback */
 
+/* The gate between collectd's notification threads and the context.
+ * collectd calls ac_notify from unixsock and network threads that it does not
+ * stop at shutdown, even while it frees the notification list: a call may
+ * start at any time, up to the moment context_free runs and after. So every
+ * call counts itself in, and teardown closes the gate and waits for the
+ * calls already inside before it frees anything they reach. Both live
+ * outside the context, so a late call never touches freed memory. */
+static int notify_callers;
+static bool notify_closed;
+static pthread_mutex_t prepare_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* How long teardown waits for the calls inside (each takes microseconds). */
+#define GATE_WAIT_MS 2000
+
+/* Returns 0 once no call can reach the context any more, or -1 when calls
+ * stayed inside past GATE_WAIT_MS (the context is then left allocated). */
+static int gate_close(void) {
+  __atomic_store_n(&notify_closed, true, __ATOMIC_SEQ_CST);
+  for (int ms = 0; __atomic_load_n(&notify_callers, __ATOMIC_SEQ_CST) > 0;
+       ms++) {
+    if (ms >= GATE_WAIT_MS)
+      return -1;
+    nanosleep(&(struct timespec){.tv_nsec = 1000 * 1000}, NULL);
+  }
+  return 0;
+}
+
+/* Tears the sender down: stop taking jobs, let what is in flight finish,
+ * then wait out the notification calls still inside before freeing. */
+static void sender_teardown(context_t *c) {
+  if (c->sender == NULL)
+    return;
+  sender_stop(c->sender, SHUTDOWN_GRACE);
+  /* What is left unsent goes into the file; the queue stays as it is, since
+   * submits are refused from here on. */
+  state_store_close();
+  if (gate_close() != 0) {
+    WARNING("anticaptcha plugin: notification calls still running at "
+            "shutdown; the report queue is left allocated.");
+    return;
+  }
+  sender_destroy(c->sender);
+  c->sender = NULL;
+}
+
 static void context_free(void *arg) {
   context_t *c = arg;
   if (c == NULL)
     return;
-  sender_destroy(c->sender);
+  if (gate_close() != 0)
+    return; /* a call is still inside: leaking beats a crash at exit */
+  sender_teardown(c);
   config_free(&c->cfg);
   pthread_mutex_destroy(&c->log_lock);
   free(c);
   if (ctx == c)
     ctx = NULL;
+}
+
+/* The configuration is checked and the queue made once, by whichever comes
+ * first: ac_init, or a notification that arrives before it (collectd reads
+ * every config block before it calls any init, and notifications come from
+ * plugins that have been initialised, so the configuration is complete by
+ * then). The worker starts at init and sends what was queued early. */
+static int prepare(context_t *c) {
+  pthread_mutex_lock(&prepare_lock);
+  if (!c->prepared) {
+    c->prepared = true;
+    c->prepare_status = -1;
+    if (config_finish(&c->cfg) == 0) {
+      report_sender_t *s = sender_create(&c->cfg);
+      if (s == NULL)
+        ERROR("anticaptcha plugin: cannot set up the report sender (out of "
+              "memory or libcurl failure).");
+      else {
+        /* Before any notification reaches the sender (the remembered task
+         * ids), the readers (their last hours) and the worker's start.
+         * Once, at startup: other early notifications wait a moment. */
+        state_store_open(&c->cfg, s);
+        __atomic_store_n(&c->sender, s, __ATOMIC_RELEASE);
+        c->prepare_status = 0;
+      }
+    }
+  }
+  int status = c->prepare_status;
+  pthread_mutex_unlock(&prepare_lock);
+  return status;
 }
 
 static void complain_bad(context_t *c, const notification_t *n,
@@ -102,15 +181,9 @@ static void complain_other(context_t *c, submit_result_t r) {
   pthread_mutex_unlock(&c->log_lock);
 }
 
-/* Runs on collectd's unixsock, network, read and write threads: match, copy,
- * enqueue, return. No I/O here. */
-static int ac_notify(const notification_t *n, user_data_t *ud) {
-  context_t *c = ud->data;
+static void notify(context_t *c, report_sender_t *sender,
+                   const notification_t *n) {
   report_request_t req;
-  /* Other plugins' threads may notify before ac_init() has finished. */
-  report_sender_t *sender = __atomic_load_n(&c->sender, __ATOMIC_ACQUIRE);
-  if (sender == NULL)
-    return 0;
   char why[160];
   account_names_t names = {c->cfg.names, c->cfg.num_accounts};
 
@@ -118,11 +191,11 @@ static int ac_notify(const notification_t *n, user_data_t *ud) {
                        sizeof(why))) {
   case MATCH_INVALID:
     complain_bad(c, n, why);
-    return 0;
+    return;
   case MATCH_REPORT:
     break;
   default:
-    return 0;
+    return;
   }
   submit_result_t submit = sender_submit(sender, &req);
   switch (submit) {
@@ -139,11 +212,29 @@ static int ac_notify(const notification_t *n, user_data_t *ud) {
   default:
     break;
   }
+}
+
+/* Runs on collectd's unixsock, network, read and write threads: match, copy,
+ * enqueue, return. No I/O here. ud is read only inside the gate: once it is
+ * closed, collectd may have freed it. */
+static int ac_notify(const notification_t *n, user_data_t *ud) {
+  __atomic_add_fetch(&notify_callers, 1, __ATOMIC_SEQ_CST);
+  if (!__atomic_load_n(&notify_closed, __ATOMIC_SEQ_CST)) {
+    context_t *c = ud->data;
+    report_sender_t *sender = __atomic_load_n(&c->sender, __ATOMIC_ACQUIRE);
+    if (sender == NULL && prepare(c) == 0)
+      sender = __atomic_load_n(&c->sender, __ATOMIC_ACQUIRE);
+    if (sender != NULL)
+      notify(c, sender, n);
+  }
+  __atomic_sub_fetch(&notify_callers, 1, __ATOMIC_SEQ_CST);
   return 0;
 }
 
 static int ac_read_counters(user_data_t *ud) {
   context_t *c = ud->data;
+  if (c->sender == NULL)
+    return 0;
   char ti[DATA_MAX_NAME_LEN];
   for (size_t i = 0; i < c->cfg.num_accounts; i++) {
     report_counters_t k;
@@ -188,42 +279,69 @@ static int ac_config(oconfig_item_t *ci) {
   return config_add_block(ci, &ctx->cfg);
 }
 
+/* For tests/integration/test_lifecycle.py: makes init fail at one step,
+ * as a failing thread start or registration would. */
+static bool fail_at(const char *step) {
+  const char *s = getenv("ANTICAPTCHA_TEST_FAIL_INIT");
+  return s != NULL && strcmp(s, step) == 0;
+}
+
+/* Undoes a failed init: the plugin stays loaded but inert, with no reader
+ * polling, no thread and no queue left. */
+static void init_failed(context_t *c, bool counters, size_t readers) {
+  for (size_t i = 0; i < readers; i++)
+    reader_unregister(&c->cfg.accounts[i]);
+  if (counters)
+    plugin_unregister_read("anticaptcha/reports");
+  sender_teardown(c);
+  gate_close();
+}
+
+/* All or nothing: the steps that can fail without side effects come first,
+ * the readers (which collectd may call at once) last. */
 static int ac_init(void) {
   if (ctx == NULL) {
     ERROR("anticaptcha plugin: no <Plugin anticaptcha> block; the plugin "
           "has nothing to do. Add an <Account>.");
     return -1;
   }
-  if (config_finish(&ctx->cfg) != 0)
-    return -1;
-  report_sender_t *sender = sender_create(&ctx->cfg);
-  if (sender == NULL) {
-    ERROR("anticaptcha plugin: cannot set up the report sender (out of "
-          "memory or libcurl failure).");
+  if (prepare(ctx) != 0) {
+    init_failed(ctx, false, 0);
     return -1;
   }
-  /* Before the readers (their last hours) and before notifications reach
-   * the sender (the remembered task ids). */
-  state_store_open(&ctx->cfg, sender);
-  __atomic_store_n(&ctx->sender, sender, __ATOMIC_RELEASE);
-  for (size_t i = 0; i < ctx->cfg.num_accounts; i++)
-    if (reader_register(&ctx->cfg.accounts[i]) != 0)
-      return -1;
-  if (plugin_register_complex_read(NULL, "anticaptcha/reports",
-                                   ac_read_counters, 0,
-                                   &(user_data_t){.data = ctx}) != 0)
+  /* sender_start logs why it failed. */
+  if (fail_at("worker"))
+    ERROR("anticaptcha plugin: cannot start the report thread: test hook; "
+          "no reports will be sent.");
+  if (fail_at("worker") || sender_start(ctx->sender) != 0) {
+    init_failed(ctx, false, 0);
     return -1;
+  }
+  if (fail_at("counters") ||
+      plugin_register_complex_read(NULL, "anticaptcha/reports",
+                                   ac_read_counters, 0,
+                                   &(user_data_t){.data = ctx}) != 0) {
+    ERROR("anticaptcha plugin: cannot register the report counters; the "
+          "plugin is disabled. Is an Account named \"reports\"?");
+    init_failed(ctx, false, 0);
+    return -1;
+  }
+  for (size_t i = 0; i < ctx->cfg.num_accounts; i++)
+    if (reader_register(&ctx->cfg.accounts[i]) != 0) {
+      init_failed(ctx, true, i);
+      return -1;
+    }
   INFO("anticaptcha plugin: version %s, %zu account(s), %zu report rule(s)%s.",
        ANTICAPTCHA_VERSION, ctx->cfg.num_accounts, ctx->cfg.num_rules,
        ctx->cfg.dry_run ? ", DryRun: no reports are sent" : "");
-  return sender_start(ctx->sender);
+  return 0;
 }
 
+/* Read threads are stopped by now, notification threads are not: the
+ * sender is stopped, the gate closed and only then is the sender freed. */
 static int ac_shutdown(void) {
-  if (ctx != NULL && ctx->sender != NULL) {
-    sender_stop(ctx->sender, SHUTDOWN_GRACE);
-    state_store_close(); /* what is left unsent goes into the file */
-  }
+  if (ctx != NULL)
+    sender_teardown(ctx);
   return 0;
 }
 

@@ -5,6 +5,7 @@
 #include "collectd/core/utils/common/common.h"
 
 #include "multi_driver.h"
+#include "secret.h"
 
 #ifndef ANTICAPTCHA_VERSION
 #define ANTICAPTCHA_VERSION "unknown"
@@ -32,9 +33,7 @@ int api_call_init(api_call_t *c) {
 }
 
 static void wipe_body(api_call_t *c) {
-  if (c->body != NULL)
-    memset(c->body, 0, strlen(c->body));
-  free(c->body);
+  secret_free(c->body); /* wipes */
   c->body = NULL;
 }
 
@@ -46,6 +45,23 @@ void api_call_destroy(api_call_t *c) {
   curl_slist_free_all(c->headers);
   c->curl = NULL;
   c->headers = NULL;
+}
+
+/* Where the key may travel: plain http (loopback only, see
+ * config_check_url) never through a proxy, whatever the environment says;
+ * https through the Proxy option, or the environment's proxy when it is not
+ * given (a CONNECT tunnel: the proxy sees the host name, not the key). With
+ * CACert or CAPath only what they hold is trusted, not libcurl's default CA
+ * bundle and directory beside them. */
+static void set_route_and_trust(CURL *h, const account_t *a) {
+  if (config_url_is_plain_http(a->url))
+    curl_easy_setopt(h, CURLOPT_NOPROXY, "*");
+  else if (a->proxy != NULL)
+    curl_easy_setopt(h, CURLOPT_PROXY, a->proxy); /* "": none */
+  if (a->ca_cert != NULL || a->ca_path != NULL) {
+    curl_easy_setopt(h, CURLOPT_CAINFO, a->ca_cert);
+    curl_easy_setopt(h, CURLOPT_CAPATH, a->ca_path);
+  }
 }
 
 static void set_transport(CURL *h, const account_t *a) {
@@ -60,11 +76,12 @@ static void set_transport(CURL *h, const account_t *a) {
   curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
   curl_easy_setopt(h, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
   curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
-  curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)CDTIME_T_TO_MS(a->timeout));
+  /* 0 ms would be libcurl's "no timeout". */
+  long timeout_ms = (long)CDTIME_T_TO_MS(a->timeout);
+  curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, timeout_ms > 0 ? timeout_ms : 1L);
   curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, a->verify_peer ? 1L : 0L);
   curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, a->verify_host ? 2L : 0L);
-  if (a->ca_cert != NULL)
-    curl_easy_setopt(h, CURLOPT_CAINFO, a->ca_cert);
+  set_route_and_trust(h, a);
 }
 
 int api_call_prepare(api_call_t *c, const account_t *a, const char *method,
@@ -140,9 +157,13 @@ const char *api_call_describe(const api_call_t *c, char *buf, size_t size) {
              c->resp.error_description);
     break;
   default:
-    if (transport_failed(c))
-      snprintf(buf, size, "transport failure: %s",
-               c->errbuf[0] ? c->errbuf : curl_easy_strerror(c->code));
+    if (transport_failed(c)) {
+      /* libcurl's message may quote what the peer sent. */
+      char msg[CURL_ERROR_SIZE * 4];
+      const char *m = c->errbuf[0] ? c->errbuf : curl_easy_strerror(c->code);
+      response_escape(msg, sizeof(msg), m, strlen(m));
+      snprintf(buf, size, "transport failure: %s", msg);
+    }
     else if (c->http_status < 200 || c->http_status > 299)
       snprintf(buf, size, "HTTP status %ld", c->http_status);
     else

@@ -3,18 +3,7 @@
 #include "collectd/core/daemon/plugin.h"
 #include "collectd/core/utils/common/common.h"
 
-#include <arpa/inet.h>
-
-#include "spending.h"
-
-/* One error line: where (account or rule), which option, what to do. */
-#define CONF_ERROR(where, option, ...)                                         \
-  do {                                                                         \
-    char conf_msg_[512];                                                       \
-    snprintf(conf_msg_, sizeof(conf_msg_), __VA_ARGS__);                       \
-    ERROR("anticaptcha plugin: %s: option \"%s\": %s", where, option,          \
-          conf_msg_);                                                          \
-  } while (0)
+#include "secret.h"
 
 /* Typed getters that name the account in their error, as collectd's own
  * cf_util_* helpers cannot. Each replaces what *out held before. */
@@ -47,7 +36,8 @@ static int get_int(const oconfig_item_t *o, const char *where, int64_t min,
   if (want_one(o, OCONFIG_TYPE_NUMBER, where, "number") != 0)
     return -1;
   double d = o->values[0].value.number;
-  if (d != (double)(int64_t)d || d < (double)min || d > (double)max) {
+  /* Range first: converting a double outside int64_t is undefined. */
+  if (!(d >= (double)min && d <= (double)max) || d != (double)(int64_t)d) {
     CONF_ERROR(where, o->key, "give a whole number from %lld to %lld.",
                (long long)min, (long long)max);
     return -1;
@@ -56,92 +46,18 @@ static int get_int(const oconfig_item_t *o, const char *where, int64_t min,
   return 0;
 }
 
-/* Seconds, more than 0 and at most max. */
-static int get_seconds(const oconfig_item_t *o, const char *where, double max,
-                       cdtime_t *out) {
+/* Seconds, from min to max. */
+static int get_seconds(const oconfig_item_t *o, const char *where, double min,
+                       double max, cdtime_t *out) {
   if (want_one(o, OCONFIG_TYPE_NUMBER, where, "number of seconds") != 0)
     return -1;
   double d = o->values[0].value.number;
-  if (!(d > 0) || d > max) {
-    CONF_ERROR(where, o->key, "give more than 0 and at most %g seconds.", max);
+  if (!(d >= min && d <= max)) {
+    CONF_ERROR(where, o->key, "give from %g to %g seconds.", min, max);
     return -1;
   }
   *out = DOUBLE_TO_CDTIME_T(d);
   return 0;
-}
-
-int config_check_url(const char *url, char *why, size_t why_size) {
-  static const char https[] = "https://", http[] = "http://";
-  if (strncasecmp(url, https, strlen(https)) == 0)
-    return url[strlen(https)] != 0 && url[strlen(https)] != '/'
-               ? 0
-               : (snprintf(why, why_size, "the URL has no host"), -1);
-  if (strncasecmp(url, http, strlen(http)) != 0) {
-    snprintf(why, why_size, "the URL must start with https://");
-    return -1;
-  }
-  /* Plain HTTP would send the key in clear: only to this machine. */
-  char host[128];
-  const char *p = url + strlen(http);
-  size_t n;
-  /* "http://127.0.0.1:80@example.com" goes to example.com. */
-  if (memchr(p, '@', strcspn(p, "/?#")) != NULL) {
-    snprintf(why, why_size, "a URL must not hold a user name or password");
-    return -1;
-  }
-  if (*p == '[') {
-    n = strcspn(++p, "]");
-  } else {
-    n = strcspn(p, ":/?#");
-  }
-  if (n == 0 || n >= sizeof(host)) {
-    snprintf(why, why_size, "the URL has no host");
-    return -1;
-  }
-  memcpy(host, p, n);
-  host[n] = 0;
-  struct in_addr v4;
-  struct in6_addr v6;
-  bool loopback =
-      strcasecmp(host, "localhost") == 0 ||
-      (inet_pton(AF_INET, host, &v4) == 1 &&
-       (ntohl(v4.s_addr) >> 24) == 127) ||
-      (inet_pton(AF_INET6, host, &v6) == 1 && IN6_IS_ADDR_LOOPBACK(&v6));
-  if (!loopback) {
-    snprintf(why, why_size,
-             "plain http:// is accepted for loopback addresses only; use "
-             "https://");
-    return -1;
-  }
-  return 0;
-}
-
-char *config_read_key_file(const char *path, bool *loose, char *why,
-                           size_t why_size) {
-  char line[512];
-  FILE *fh = fopen(path, "r");
-  if (fh == NULL) {
-    snprintf(why, why_size, "cannot read \"%s\": %s", path, STRERRNO);
-    return NULL;
-  }
-  struct stat st;
-  *loose = (fstat(fileno(fh), &st) == 0) && (st.st_mode & 077) != 0;
-  if (fgets(line, sizeof(line), fh) == NULL)
-    line[0] = 0;
-  fclose(fh);
-  /* Trim: editors add a newline, and a key never holds blanks. */
-  char *start = line + strspn(line, " \t\r\n");
-  size_t n = strcspn(start, " \t\r\n");
-  start[n] = 0;
-  if (n == 0) {
-    snprintf(why, why_size, "\"%s\" holds no key on its first line", path);
-    return NULL;
-  }
-  char *key = strdup(start);
-  memset(line, 0, sizeof(line)); /* no copy of the key left on the stack */
-  if (key == NULL)
-    snprintf(why, why_size, "out of memory");
-  return key;
 }
 
 /* ---- <Account> ---- */
@@ -163,6 +79,22 @@ static int add_queue(account_t *a, const oconfig_item_t *ci, const char *where) 
   a->queues = tmp;
   a->queues[a->num_queues++] = queue;
   return 0;
+}
+
+/* The key goes to secret memory at once (secret.h); collectd's copy in the
+ * config tree is collectd's (README, Security). */
+static int get_key(account_t *a, const oconfig_item_t *ci, const char *where) {
+  char *key = NULL, why[160];
+  if (get_str(ci, where, &key) != 0)
+    return -1;
+  int status = config_check_key(key, strlen(key), why, sizeof(why));
+  if (status != 0)
+    CONF_ERROR(where, "ClientKey", "%s.", why);
+  else if ((a->client_key = secret_strdup(key)) == NULL)
+    status = -1;
+  memset(key, 0, strlen(key));
+  free(key);
+  return status;
 }
 
 static int get_key_file(account_t *a, const oconfig_item_t *ci,
@@ -190,7 +122,7 @@ static int account_option(account_t *a, const oconfig_item_t *o,
     (*key_options)++;
     if (*key_options > 1)
       return 0; /* reported once all options are read */
-    return get_str(o, where, &a->client_key);
+    return get_key(a, o, where);
   }
   if (strcasecmp("ClientKeyFile", o->key) == 0) {
     (*key_options)++;
@@ -206,18 +138,22 @@ static int account_option(account_t *a, const oconfig_item_t *o,
   if (strcasecmp("Total", o->key) == 0)
     return get_bool(o, where, &a->total);
   if (strcasecmp("SoftId", o->key) == 0) {
-    return get_int(o, where, 1, INT32_MAX, &a->soft_id);
+    return get_int(o, where, 1, SOFT_ID_MAX, &a->soft_id);
   }
   if (strcasecmp("IP", o->key) == 0)
     return get_str(o, where, &a->ip);
   if (strcasecmp("Balance", o->key) == 0)
     return get_bool(o, where, &a->balance);
   if (strcasecmp("Interval", o->key) == 0)
-    return get_seconds(o, where, 86400, &a->interval);
+    return get_seconds(o, where, INTERVAL_MIN, INTERVAL_MAX, &a->interval);
   if (strcasecmp("Timeout", o->key) == 0)
-    return get_seconds(o, where, 600, &a->timeout);
+    return get_seconds(o, where, TIMEOUT_MIN, TIMEOUT_MAX, &a->timeout);
   if (strcasecmp("CACert", o->key) == 0)
     return get_str(o, where, &a->ca_cert);
+  if (strcasecmp("CAPath", o->key) == 0)
+    return get_str(o, where, &a->ca_path);
+  if (strcasecmp("Proxy", o->key) == 0)
+    return get_str(o, where, &a->proxy);
   if (strcasecmp("VerifyPeer", o->key) == 0)
     return get_bool(o, where, &a->verify_peer);
   if (strcasecmp("VerifyHost", o->key) == 0)
@@ -231,33 +167,6 @@ static int account_option(account_t *a, const oconfig_item_t *o,
   }
   CONF_ERROR(where, o->key, "unknown option; see collectd-anticaptcha(5).");
   return -1;
-}
-
-/* Two queues, or a queue and the total, must not land in one series. */
-static int check_slugs(const account_t *a, const char *where) {
-  char slug[SPENDING_SLUG_MAX + 1], other[SPENDING_SLUG_MAX + 1];
-  for (size_t i = 0; i < a->num_queues; i++) {
-    if (spending_slug(a->queues[i], slug, sizeof(slug)) != 0) {
-      CONF_ERROR(where, "Queue", "\"%s\" gives no usable name (at most %d "
-                 "characters).", a->queues[i], SPENDING_SLUG_MAX);
-      return -1;
-    }
-    if (a->total && strcmp(slug, "all") == 0) {
-      CONF_ERROR(where, "Queue", "\"%s\" would share the name \"all\" with "
-                 "Total.", a->queues[i]);
-      return -1;
-    }
-    for (size_t j = 0; j < i; j++) {
-      spending_slug(a->queues[j], other, sizeof(other));
-      if (strcmp(slug, other) == 0) {
-        CONF_ERROR(where, "Queue", "\"%s\" and \"%s\" would share the name "
-                   "\"%s\"; list each queue once.", a->queues[j],
-                   a->queues[i], slug);
-        return -1;
-      }
-    }
-  }
-  return 0;
 }
 
 static int account_check(account_t *a, int key_options, const char *where) {
@@ -284,12 +193,14 @@ static int account_check(account_t *a, int key_options, const char *where) {
     CONF_ERROR(where, "URL", "\"%s\": %s.", a->url, why);
     return -1;
   }
+  if (config_check_transport(a, where) != 0)
+    return -1;
   if (a->num_queues == 0 && !a->total && !a->balance) {
     CONF_ERROR(where, "Queue", "nothing to poll: give a Queue, or set Total "
                "or Balance to true.");
     return -1;
   }
-  return check_slugs(a, where);
+  return config_check_slugs(a, where);
 }
 
 static int account_parse(plugin_config_t *cfg, const oconfig_item_t *ci) {
@@ -298,10 +209,11 @@ static int account_parse(plugin_config_t *cfg, const oconfig_item_t *ci) {
   if (get_str(ci, where, &name) != 0)
     return -1;
   snprintf(where, sizeof(where), "Account \"%s\"", name);
+  /* "reports" would share its read callback's name with the counters. */
   if (name[0] == 0 || strlen(name) >= ACCOUNT_NAME_MAX ||
-      strpbrk(name, "/") != NULL) {
+      strpbrk(name, "/") != NULL || strcmp(name, "reports") == 0) {
     CONF_ERROR(where, "Account", "give a name of 1 to %d characters without "
-               "'/'.", ACCOUNT_NAME_MAX - 1);
+               "'/', other than \"reports\".", ACCOUNT_NAME_MAX - 1);
     free(name);
     return -1;
   }
@@ -465,26 +377,6 @@ static int rule_parse(plugin_config_t *cfg, const oconfig_item_t *ci) {
 
 /* ---- <Plugin anticaptcha> ---- */
 
-/* StateFile "/path" moves the state file; StateFile false turns it off. */
-static int get_state_file(plugin_config_t *cfg, const oconfig_item_t *o,
-                          const char *where) {
-  if (o->values_num == 1 && o->values[0].type == OCONFIG_TYPE_BOOLEAN) {
-    cfg->state_file_off = !o->values[0].value.boolean;
-    free(cfg->state_file);
-    cfg->state_file = NULL;
-    return 0;
-  }
-  if (want_one(o, OCONFIG_TYPE_STRING, where, "path or false") != 0 ||
-      get_str(o, where, &cfg->state_file) != 0)
-    return -1;
-  if (cfg->state_file[0] == 0) {
-    CONF_ERROR(where, "StateFile", "give a path, or false to keep no state.");
-    return -1;
-  }
-  cfg->state_file_off = false;
-  return 0;
-}
-
 static int global_option(plugin_config_t *cfg, const oconfig_item_t *o) {
   const char *where = "Plugin anticaptcha";
   int64_t v = 0;
@@ -493,13 +385,13 @@ static int global_option(plugin_config_t *cfg, const oconfig_item_t *o) {
   if (strcasecmp("Report", o->key) == 0)
     return rule_parse(cfg, o);
   if (strcasecmp("QueueLimit", o->key) == 0) {
-    if (get_int(o, where, 1, 1000000, &v) != 0)
+    if (get_int(o, where, 1, QUEUE_LIMIT_MAX, &v) != 0)
       return -1;
     cfg->queue_limit = (size_t)v;
     return 0;
   }
   if (strcasecmp("MaxInFlight", o->key) == 0) {
-    if (get_int(o, where, 1, 1024, &v) != 0)
+    if (get_int(o, where, 1, MAX_IN_FLIGHT_MAX, &v) != 0)
       return -1;
     cfg->max_in_flight = (size_t)v;
     return 0;
@@ -513,10 +405,10 @@ static int global_option(plugin_config_t *cfg, const oconfig_item_t *o) {
   if (strcasecmp("DryRun", o->key) == 0)
     return get_bool(o, where, &cfg->dry_run);
   if (strcasecmp("StateFile", o->key) == 0)
-    return get_state_file(cfg, o, where);
+    return config_state_file(cfg, o, where);
   /* The API refuses reports later than 60 s after the task. */
   if (strcasecmp("Window", o->key) == 0)
-    return get_seconds(o, where, MAX_WINDOW_SECONDS, &cfg->window);
+    return get_seconds(o, where, WINDOW_MIN, MAX_WINDOW_SECONDS, &cfg->window);
   CONF_ERROR(where, o->key, "unknown option; see collectd-anticaptcha(5).");
   return -1;
 }
@@ -568,15 +460,15 @@ int config_parse(const oconfig_item_t *ci, plugin_config_t *cfg) {
 }
 
 static void account_free(account_t *a) {
-  if (a->client_key != NULL) /* wipe, so no stray copy outlives the config */
-    memset(a->client_key, 0, strlen(a->client_key));
-  free(a->client_key);
+  secret_free(a->client_key); /* wiped, so no copy outlives the config */
   free(a->url);
   for (size_t i = 0; i < a->num_queues; i++)
     free(a->queues[i]);
   free(a->queues);
   free(a->ip);
   free(a->ca_cert);
+  free(a->ca_path);
+  free(a->proxy);
 }
 
 static void rule_free(report_rule_t *r) {

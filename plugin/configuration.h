@@ -25,6 +25,8 @@ typedef struct {
   cdtime_t interval;
   cdtime_t timeout;
   char *ca_cert;
+  char *ca_path; /* CAPath */
+  char *proxy;   /* Proxy: NULL: the environment's; "": none */
   bool verify_peer, verify_host;
   int catch_up_days; /* CatchUpDays: how far back missed hours are fetched */
 } account_t;
@@ -52,6 +54,30 @@ typedef struct {
 #define DEFAULT_STATE_FILE "anticaptcha.state"
 #define MAX_CONNECTIONS_LIMIT 1024
 
+/* The ranges of the numeric options (doc/options.tsv says the same). */
+#define INTERVAL_MIN 1.0     /* the API is polled, not hammered */
+#define INTERVAL_MAX 86400.0 /* a day: the API keeps 24 hourly records */
+#define TIMEOUT_MIN 0.001    /* libcurl takes 0 ms as "no timeout" */
+#define TIMEOUT_MAX 600.0
+#define WINDOW_MIN 1.0
+#define QUEUE_LIMIT_MAX 1000000
+#define MAX_IN_FLIGHT_MAX 1024
+#define SOFT_ID_MAX INT32_MAX
+/* The longest URL: the call's buffer also holds '/' and the method name. */
+#define URL_MAX 480
+/* Anti-Captcha issues keys of 32 characters. */
+#define CLIENT_KEY_MAX 32
+
+/* One error line: where (account or rule), which option, what to do (for
+ * configuration.c and config_check.c). */
+#define CONF_ERROR(where, option, ...)                                         \
+  do {                                                                         \
+    char conf_msg_[512];                                                       \
+    snprintf(conf_msg_, sizeof(conf_msg_), __VA_ARGS__);                       \
+    ERROR("anticaptcha plugin: %s: option \"%s\": %s", where, option,          \
+          conf_msg_);                                                          \
+  } while (0)
+
 /* Collectd calls the config callback once per <Plugin anticaptcha> block, and
  * drop-in files may each bring one: config_init() once, config_add_block()
  * for every block, then config_finish() when all are read. Each logs one
@@ -68,10 +94,23 @@ void config_free(plugin_config_t *cfg);
 /* Pure checks, exposed for the unit tests. */
 /* 0 when url is https://, or http:// to a loopback address. */
 int config_check_url(const char *url, char *why, size_t why_size);
-/* Reads a key file: first line, surrounding blanks removed. Returns a
- * malloc'd key, or NULL with *why set. *loose is set when group or others
- * may read the file. */
+/* Reads a key file: first line, surrounding blanks removed. Returns the key
+ * in secret memory (free it with secret_free), or NULL with *why set. Only a
+ * regular file, not through a symbolic link, opened without blocking.
+ * *loose is set when group or others may read the file. */
 char *config_read_key_file(const char *path, bool *loose, char *why,
                            size_t why_size);
+/* 0 when the len bytes at key can be a key: 1 to CLIENT_KEY_MAX characters,
+ * no blank, NUL or control character. */
+int config_check_key(const char *key, size_t len, char *why, size_t why_size);
+bool config_url_is_plain_http(const char *url);
+/* Each logs one line and returns -1 on error. Plain http never through a
+ * Proxy; VerifyPeer/VerifyHost false warn. */
+int config_check_transport(const account_t *a, const char *where);
+/* Two queues, or a queue and the total, must not land in one series. */
+int config_check_slugs(const account_t *a, const char *where);
+/* StateFile "/path" or false (config_check.c). Returns 0 or -1, logged. */
+int config_state_file(plugin_config_t *cfg, const oconfig_item_t *o,
+                      const char *where);
 
 #endif

@@ -299,6 +299,16 @@ static int reader_read(user_data_t *ud) {
   return (ok[M_SPENDING] && ok[M_BALANCE]) ? 0 : -1;
 }
 
+static void read_name(const account_t *account, char *name, size_t size) {
+  snprintf(name, size, "anticaptcha/%s", account->name);
+}
+
+void reader_unregister(const account_t *account) {
+  char name[ACCOUNT_NAME_MAX + 16];
+  read_name(account, name, sizeof(name));
+  plugin_unregister_read(name);
+}
+
 int reader_register(const account_t *account) {
   char name[ACCOUNT_NAME_MAX + 16];
   reader_t *r = reader_create(account);
@@ -307,7 +317,7 @@ int reader_register(const account_t *account) {
           "(out of memory or libcurl failure).", account->name);
     return -1;
   }
-  snprintf(name, sizeof(name), "anticaptcha/%s", account->name);
+  read_name(account, name, sizeof(name));
   return plugin_register_complex_read(
       NULL, name, reader_read, account->interval,
       &(user_data_t){.data = r, .free_func = reader_free});

@@ -9,5 +9,7 @@
 /* Registers "anticaptcha/<account>" at the account's Interval. The account
  * must outlive the callback. Returns 0 or -1. */
 int reader_register(const account_t *account);
+/* Removes the account's read callback (collectd frees the reader). */
+void reader_unregister(const account_t *account);
 
 #endif

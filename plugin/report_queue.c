@@ -1,8 +1,20 @@
 /* The report queue's pure parts (see report_queue.h). */
 #include "report_queue.h"
 
+/* A multiplicative hash wraps on purpose: clang's -fsanitize=integer
+ * (scripts/sanitize ub) is told so. */
+#if defined(__clang__)
+#define WRAPS_ON_PURPOSE __attribute__((no_sanitize("unsigned-integer-overflow")))
+#else
+#define WRAPS_ON_PURPOSE
+#endif
+
+WRAPS_ON_PURPOSE
 static size_t hash_of(const seen_set_t *s, uint32_t account, uint64_t task) {
-  uint64_t h = (task ^ ((uint64_t)account << 56)) * 0x9E3779B97F4A7C15ULL;
+  /* account << 56 dropped the bits of accounts past 255 (UBSan's
+   * unsigned-shift-base): mix the account in by multiplying instead. */
+  uint64_t h = (task ^ ((uint64_t)account * 0xC2B2AE3D27D4EB4FULL)) *
+               0x9E3779B97F4A7C15ULL;
   return (size_t)(h >> 17) & s->mask;
 }
 

@@ -4,6 +4,8 @@
 #include <string.h>
 #include <yajl/yajl_gen.h>
 
+#include "secret.h"
+
 static int gen_str(yajl_gen g, const char *s) {
   return yajl_gen_string(g, (const unsigned char *)s, strlen(s)) ==
                  yajl_gen_status_ok
@@ -29,7 +31,7 @@ static char *gen_finish(yajl_gen g, int status, size_t *len) {
 
   if (status == 0 && yajl_gen_map_close(g) == yajl_gen_status_ok &&
       yajl_gen_get_buf(g, &buf, &n) == yajl_gen_status_ok) {
-    out = malloc(n + 1);
+    out = secret_alloc(n + 1);
     if (out != NULL) {
       memcpy(out, buf, n);
       out[n] = 0;
@@ -40,9 +42,25 @@ static char *gen_finish(yajl_gen g, int status, size_t *len) {
   return out;
 }
 
-/* Opens the object and writes the clientKey every request carries. */
+static void *gen_malloc(void *ctx, size_t size) {
+  (void)ctx;
+  return secret_alloc(size);
+}
+static void *gen_realloc(void *ctx, void *p, size_t size) {
+  (void)ctx;
+  return secret_realloc(p, size);
+}
+static void gen_free(void *ctx, void *p) {
+  (void)ctx;
+  secret_free(p);
+}
+
+/* Opens the object and writes the clientKey every request carries. The
+ * generator's own buffers hold the key too: they come from secret memory. */
 static yajl_gen gen_start(const char *client_key, int *status) {
-  yajl_gen g = yajl_gen_alloc(NULL);
+  static yajl_alloc_funcs secret_funcs = {gen_malloc, gen_realloc, gen_free,
+                                          NULL};
+  yajl_gen g = yajl_gen_alloc(&secret_funcs);
   if (g == NULL)
     return NULL;
   /* Refuse invalid UTF-8 rather than send a body the API cannot parse. */

@@ -14,8 +14,8 @@ typedef struct {
   int64_t date;      /* <= 0: not sent (the last 24 hours) */
 } spending_request_t;
 
-/* Each returns a malloc'd, NUL-terminated JSON object the caller frees, and
- * stores its length in *len; NULL when a string is not valid UTF-8 or memory
+/* Each returns a NUL-terminated JSON object in secret memory (secret.h) that
+ * the caller frees with secret_free, and stores its length in *len; NULL when a string is not valid UTF-8 or memory
  * runs out. */
 char *request_spending(const spending_request_t *req, size_t *len);
 char *request_balance(const char *client_key, size_t *len);

@@ -70,11 +70,35 @@ int response_parse_int(const char *s, size_t len, int64_t *out) {
   return 0;
 }
 
+size_t response_escape(char *dst, size_t size, const char *s, size_t len) {
+  static const char hex[] = "0123456789abcdef";
+  size_t n = 0;
+  if (size == 0)
+    return 0;
+  for (size_t i = 0; i < len; i++) {
+    unsigned char c = (unsigned char)s[i];
+    bool plain = c >= 0x20 && c != 0x7f && c != '\\';
+    size_t need = plain ? 1 : 4;
+    if (n + need >= size)
+      break;
+    if (plain) {
+      dst[n++] = (char)c;
+      continue;
+    }
+    dst[n++] = '\\';
+    dst[n++] = 'x';
+    dst[n++] = hex[c >> 4];
+    dst[n++] = hex[c & 15];
+  }
+  dst[n] = 0;
+  return n;
+}
+
+/* Strings from the network end up in log lines: a newline in one would
+ * forge a line of collectd's log, an escape sequence would drive the
+ * terminal showing it. */
 static void copy_text(char *dst, size_t size, const char *s, size_t len) {
-  if (len >= size)
-    len = size - 1;
-  memcpy(dst, s, len);
-  dst[len] = 0;
+  response_escape(dst, size, s, len);
 }
 
 static int key_id(const char *s, size_t len, const char *const *names, int n) {
@@ -107,6 +131,8 @@ static int top_scalar(response_t *r, vtype_t t, const char *s, size_t len) {
       return 1;
     if (!numeric || response_parse_double(s, len, &r->balance) != 0)
       return fail(r, "balance is not a number");
+    if (fabs(r->balance) > RESPONSE_MAX_AMOUNT)
+      return fail(r, "balance is out of range (over %g)", RESPONSE_MAX_AMOUNT);
     r->has_balance = true;
     return 1;
   }
@@ -182,6 +208,7 @@ static int enter(response_t *r, bool is_map) {
         return fail(r, "more than %d records", RESPONSE_MAX_RECORDS);
       memset(&r->records[r->num_records], 0, sizeof(spending_record_t));
       r->rec_fields = 0;
+      r->rec_seen = 0;
     } else if (r->depth == 3) {
       key = r->rec_key;
     }
@@ -208,6 +235,11 @@ static int leave(response_t *r) {
       return fail(r, "a record lacks dateFrom, dateTill, volume or money");
     if (rec->date_till < rec->date_from || rec->volume < 0 || rec->money < 0)
       return fail(r, "a record has a negative period or amount");
+    /* Far beyond any account's hour, and small enough that no sum of
+     * RESPONSE_MAX_RECORDS records can overflow to inf. */
+    if (rec->volume > RESPONSE_MAX_AMOUNT || rec->money > RESPONSE_MAX_AMOUNT)
+      return fail(r, "a record's volume or money is out of range (over %g)",
+                  RESPONSE_MAX_AMOUNT);
     for (size_t i = 0; i < r->num_records; i++)
       if (r->records[i].date_from == rec->date_from)
         return fail(r, "two records share dateFrom %lld",
@@ -228,10 +260,19 @@ static int cb_map_key(void *ctx, const unsigned char *s, size_t len) {
   response_t *r = ctx;
   if (r->skip_depth > 0)
     return 1;
-  if (r->depth == 1)
+  /* {"errorId":1,"errorId":0} must not read as success: a known key seen
+   * twice in one object refuses the answer. */
+  if (r->depth == 1) {
     r->top_key = key_id((const char *)s, len, top_names, 6);
-  else if (r->depth == 3)
+    if (r->top_key > 0 && (r->top_seen & (1u << r->top_key)))
+      return fail(r, "the answer repeats the key %s", top_names[r->top_key]);
+    r->top_seen |= 1u << r->top_key;
+  } else if (r->depth == 3) {
     r->rec_key = key_id((const char *)s, len, rec_names, 5);
+    if (r->rec_key > 0 && (r->rec_seen & (1u << r->rec_key)))
+      return fail(r, "a record repeats the key %s", rec_names[r->rec_key]);
+    r->rec_seen |= 1u << r->rec_key;
+  }
   return 1;
 }
 

@@ -22,6 +22,9 @@
  * bytes at a time; the first ones still go straight to the parser, so a body
  * that is not JSON is refused at once. */
 #define RESPONSE_COALESCE 4096
+/* The largest volume or money of one hourly record, and the largest
+ * balance, taken as true: beyond it the answer is refused. */
+#define RESPONSE_MAX_AMOUNT 1e12
 
 typedef enum {
   RESPONSE_SPENDING, /* getSpendingStats: errorId + data[] */
@@ -61,6 +64,7 @@ typedef struct {
   int skip_depth; /* > 0: ignoring a value of an unknown key until here */
   int top_key, rec_key;
   unsigned rec_fields; /* bit per record field seen */
+  unsigned top_seen, rec_seen; /* bit per known key seen in the object */
   size_t pending_len;  /* bytes gathered in pending, not parsed yet */
   char pending[RESPONSE_COALESCE];
 } response_t;
@@ -79,5 +83,10 @@ void response_destroy(response_t *r);
  * numeric string. Returns 0 on success. */
 int response_parse_double(const char *s, size_t len, double *out);
 int response_parse_int(const char *s, size_t len, int64_t *out);
+
+/* Copies len bytes of s into dst (at most size - 1 and a NUL) with control
+ * characters and the backslash written as \xNN, so a string from the network cannot
+ * forge or colour a log line. Returns the length written. */
+size_t response_escape(char *dst, size_t size, const char *s, size_t len);
 
 #endif

@@ -15,11 +15,13 @@
  * changed: a crash loses at most the reports of this last interval. */
 #define STATE_WRITE_INTERVAL TIME_T_TO_CDTIME_T(2)
 
-/* At init, after sender_create() and before sender_start() and the readers'
- * registration: reads the file and restores what it holds. Never fails:
- * a file that cannot be used is a clean start. */
+/* Once the sender is created (at init, or at a notification that comes
+ * before it), before any report is submitted, before sender_start() and
+ * the readers' registration: reads the file and restores what it holds.
+ * Never fails: a file that cannot be used is a clean start. */
 void state_store_open(const plugin_config_t *cfg, report_sender_t *sender);
-/* At shutdown, after sender_stop(): the last write; frees the store. */
+/* At shutdown (or a failed init), after sender_stop() and before
+ * sender_destroy(): the last write; frees the store. */
 void state_store_close(void);
 
 /* The newest hourly record of a series dispatched so far (0: unknown), and

@@ -14,6 +14,7 @@
 
 #include <cmocka.h>
 
+#include "secret.h"
 #include "spending.h"
 #include "stubs.h"
 
@@ -492,14 +493,14 @@ static void test_read_key_file_direct(void **state) {
   assert_non_null(key);
   assert_string_equal(key, FILE_KEY);
   assert_false(loose);
-  free(key);
+  secret_free(key);
 
   path = write_file(f, "k2", "\t" FILE_KEY "\r\n", 0620);
   key = config_read_key_file(path, &loose, why, sizeof(why));
   assert_non_null(key);
   assert_string_equal(key, FILE_KEY);
   assert_true(loose);
-  free(key);
+  secret_free(key);
 
   path = write_file(f, "k3", " \n", 0600);
   why[0] = 0;
@@ -1101,6 +1102,218 @@ static void test_report_bad_severity(void **state) {
   expect_error(f, "rule-x", "Severity");
 }
 
+
+/* ---- issue 17: ranges, URL length, key files, transport ---- */
+
+/* Every numeric option has a range; values outside are refused, and values
+ * beyond int64_t are refused before any conversion (clang's
+ * -fsanitize=float-cast-overflow caught SoftId 1e300 and QueueLimit 1e30). */
+static void test_numeric_ranges(void **state) {
+  fixture_t *f = *state;
+  static const struct {
+    const char *option;
+    double value;
+    bool global;
+  } bad[] = {
+      {"Interval", 0.5, false},     {"Interval", 0.001, false},
+      {"Interval", 86401, false},   {"Timeout", 0.0004, false},
+      {"Timeout", 601, false},      {"SoftId", 1e300, false},
+      {"SoftId", -1e300, false},    {"SoftId", 2147483648.0, false},
+      {"SoftId", 1.5, false},       {"Window", 0.5, true},
+      {"QueueLimit", 1e30, true},   {"QueueLimit", 1000001, true},
+      {"MaxInFlight", 1e19, true},  {"MaxInFlight", 1025, true},
+      {"QueueLimit", -1e30, true},
+  };
+  for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+    reset_root(f);
+    oconfig_item_t *a = account(f, "acct-main", KEY);
+    opt_num(bad[i].global ? &f->root : a, bad[i].option, bad[i].value);
+    if (!refused_with_one_error(f, bad[i].global ? "anticaptcha" : "acct-main",
+                                bad[i].option))
+      fail_msg("%s %g was not refused", bad[i].option, bad[i].value);
+  }
+  /* The edges are accepted. */
+  reset_root(f);
+  oconfig_item_t *a = account(f, "acct-main", KEY);
+  opt_num(a, "Interval", 1);
+  opt_num(a, "Timeout", 0.001);
+  opt_num(a, "SoftId", 2147483647.0);
+  opt_num(&f->root, "Window", 1);
+  parse_ok(f);
+  assert_true(CDTIME_T_TO_MS(f->cfg.accounts[0].timeout) >= 1);
+}
+
+/* A URL that does not fit is refused, not cut. */
+static void test_url_too_long(void **state) {
+  fixture_t *f = *state;
+  char url[URL_MAX + 64];
+  snprintf(url, sizeof(url), "https://api.example.com/");
+  size_t n = strlen(url);
+  memset(url + n, 'a', URL_MAX + 1 - n);
+  url[URL_MAX + 1] = 0;
+  oconfig_item_t *a = account(f, "acct-main", KEY);
+  opt_str(a, "URL", url);
+  expect_error(f, "acct-main", "URL");
+  assert_true(stub_log_contains("longer than"));
+  url[URL_MAX] = 0; /* exactly URL_MAX: accepted */
+  reset_root(f);
+  a = account(f, "acct-main", KEY);
+  opt_str(a, "URL", url);
+  parse_ok(f);
+}
+
+static void test_account_named_reports(void **state) {
+  fixture_t *f = *state;
+  account(f, "reports", KEY);
+  expect_error(f, "reports", "Account");
+}
+
+/* Runs config_read_key_file in a child with a deadline: a FIFO must not
+ * block it. Returns the child's exit status: 0 refused, 1 accepted, 2 hung. */
+static int read_key_in_child(const char *path) {
+  pid_t pid = fork();
+  assert_true(pid >= 0);
+  if (pid == 0) {
+    char why[256];
+    bool loose;
+    alarm(3);
+    char *key = config_read_key_file(path, &loose, why, sizeof(why));
+    _exit(key != NULL ? 1 : 0);
+  }
+  int status = 0;
+  assert_int_equal(waitpid(pid, &status, 0), pid);
+  if (WIFSIGNALED(status) && WTERMSIG(status) == SIGALRM)
+    return 2;
+  assert_true(WIFEXITED(status));
+  return WEXITSTATUS(status);
+}
+
+static void test_key_file_not_regular(void **state) {
+  fixture_t *f = *state;
+  char path[128], why[256];
+  bool loose;
+  /* A FIFO (no writer): refused at once instead of hanging start-up. */
+  snprintf(path, sizeof(path), "%s/fifo", f->dir);
+  assert_int_equal(mkfifo(path, 0600), 0);
+  snprintf(f->files[f->num_files++], sizeof(f->files[0]), "%s", path);
+  assert_int_equal(read_key_in_child(path), 0);
+  why[0] = 0;
+  assert_null(config_read_key_file(path, &loose, why, sizeof(why)));
+  assert_non_null(strstr(why, "not a regular file"));
+  /* A directory. */
+  assert_null(config_read_key_file(f->dir, &loose, why, sizeof(why)));
+  assert_non_null(strstr(why, "not a regular file"));
+  /* A symbolic link, even to a good key file. */
+  const char *target = write_file(f, "real", FILE_KEY "\n", 0600);
+  snprintf(path, sizeof(path), "%s/link", f->dir);
+  assert_int_equal(symlink(target, path), 0);
+  snprintf(f->files[f->num_files++], sizeof(f->files[0]), "%s", path);
+  why[0] = 0;
+  assert_null(config_read_key_file(path, &loose, why, sizeof(why)));
+  assert_non_null(strstr(why, "symbolic link"));
+  oconfig_item_t *a = account(f, "acct-main", NULL);
+  opt_str(a, "ClientKeyFile", path);
+  expect_error(f, "acct-main", "ClientKeyFile");
+}
+
+/* A NUL, a control character, a blank inside, or a line too long: refused
+ * with the reason, never cut silently. */
+static void test_key_file_bad_contents(void **state) {
+  fixture_t *f = *state;
+  static const struct {
+    const char *content;
+    size_t len;
+    const char *why;
+  } bad[] = {
+      {"abc\0def\n", 8, "NUL"},
+      {"abc\x01" "def\n", 8, "control character"},
+      {"abc\x1b[2Jdef\n", 11, "control character"},
+      {"abc def\n", 8, "blank"},
+      {"0123456789abcdef0123456789abcdef0\n", 34, "longer than the 32"},
+  };
+  char why[256];
+  bool loose;
+  for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+    char path[128];
+    snprintf(path, sizeof(path), "%s/bad%zu", f->dir, i);
+    FILE *fh = fopen(path, "w");
+    assert_non_null(fh);
+    assert_int_equal(fwrite(bad[i].content, 1, bad[i].len, fh), bad[i].len);
+    fclose(fh);
+    chmod(path, 0600);
+    snprintf(f->files[f->num_files++], sizeof(f->files[0]), "%s", path);
+    why[0] = 0;
+    char *key = config_read_key_file(path, &loose, why, sizeof(why));
+    if (key != NULL)
+      fail_msg("case %zu accepted as \"%s\"", i, key);
+    if (strstr(why, bad[i].why) == NULL)
+      fail_msg("case %zu: \"%s\" does not say %s", i, why, bad[i].why);
+    f->num_files--; /* reuse the slot */
+    unlink(path);
+  }
+  /* A first line of 600 characters. */
+  char longline[700];
+  memset(longline, 'k', 600);
+  strcpy(longline + 600, "\n");
+  const char *path = write_file(f, "long", longline, 0600);
+  why[0] = 0;
+  assert_null(config_read_key_file(path, &loose, why, sizeof(why)));
+  assert_non_null(strstr(why, "longer than"));
+  /* A key of exactly 32 characters is taken, in secret memory. */
+  path = write_file(f, "k32", "0123456789abcdef0123456789abcdef\n", 0600);
+  char *key = config_read_key_file(path, &loose, why, sizeof(why));
+  assert_non_null(key);
+  assert_string_equal(key, "0123456789abcdef0123456789abcdef");
+  assert_true(secret_owns(key));
+  secret_free(key);
+}
+
+static void test_inline_key_checked_and_secret(void **state) {
+  fixture_t *f = *state;
+  account(f, "acct-main", "abc\ndef");
+  expect_error(f, "acct-main", "ClientKey");
+  reset_root(f);
+  account(f, "acct-main", KEY);
+  parse_ok(f);
+  assert_true(secret_owns(f->cfg.accounts[0].client_key));
+}
+
+static void test_proxy_and_trust_options(void **state) {
+  fixture_t *f = *state;
+  oconfig_item_t *a = account(f, "acct-main", KEY);
+  opt_str(a, "Proxy", "http://proxy.example.com:3128");
+  opt_str(a, "CACert", "/etc/ssl/own.pem");
+  opt_str(a, "CAPath", "/etc/ssl/own.d");
+  parse_ok(f);
+  assert_string_equal(f->cfg.accounts[0].proxy, "http://proxy.example.com:3128");
+  assert_string_equal(f->cfg.accounts[0].ca_path, "/etc/ssl/own.d");
+  assert_int_equal(stub_log_count_level(LOG_WARNING), 0);
+
+  /* Plain http to loopback never goes through a proxy. */
+  reset_root(f);
+  a = account(f, "acct-main", KEY);
+  opt_str(a, "URL", "http://127.0.0.1:8080");
+  opt_str(a, "Proxy", "http://proxy.example.com:3128");
+  expect_error(f, "acct-main", "Proxy");
+  /* "" (no proxy at all) is fine with it. */
+  reset_root(f);
+  a = account(f, "acct-main", KEY);
+  opt_str(a, "URL", "http://127.0.0.1:8080");
+  opt_str(a, "Proxy", "");
+  parse_ok(f);
+}
+
+static void test_verify_off_warns(void **state) {
+  fixture_t *f = *state;
+  oconfig_item_t *a = account(f, "acct-main", KEY);
+  opt_bool(a, "VerifyPeer", false);
+  opt_bool(a, "VerifyHost", false);
+  parse_ok(f);
+  assert_int_equal(stub_log_count_level(LOG_WARNING), 2);
+  assert_true(stub_log_contains("VerifyPeer"));
+  assert_true(stub_log_contains("VerifyHost"));
+}
+
 int main(void) {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
   const struct CMUnitTest tests[] = {
@@ -1152,6 +1365,14 @@ int main(void) {
       T(test_report_no_account_with_two),
       T(test_report_bad_task_id_source),
       T(test_report_bad_severity),
+      T(test_numeric_ranges),
+      T(test_url_too_long),
+      T(test_account_named_reports),
+      T(test_key_file_not_regular),
+      T(test_key_file_bad_contents),
+      T(test_inline_key_checked_and_secret),
+      T(test_proxy_and_trust_options),
+      T(test_verify_off_warns),
   };
 #undef T
   return cmocka_run_group_tests(tests, NULL, NULL);

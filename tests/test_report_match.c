@@ -160,6 +160,19 @@ static void test_parse_task_id_refused(void **state) {
   assert_int_equal(report_parse_task_id(NULL, &v), -1);
 }
 
+/* Leading zeros are kept (log lines may pad ids) and name the same task:
+ * "0012" is task 12, so it is deduplicated against "12" and sent as 12
+ * (README, Reports). At most 19 characters, zeros included. */
+static void test_task_id_leading_zeros_same_task(void **state) {
+  (void)state;
+  uint64_t plain = 0, padded = 0, more = 0;
+  assert_int_equal(report_parse_task_id("12", &plain), 0);
+  assert_int_equal(report_parse_task_id("0012", &padded), 0);
+  assert_int_equal(report_parse_task_id("000000000000000012", &more), 0);
+  assert_true(plain == 12 && padded == 12 && more == 12);
+  assert_int_equal(report_parse_task_id("00000000000000000012", &more), -1);
+}
+
 /* ---- the convention: plugin "anticaptcha", type recaptcha/image ---- */
 
 static void test_convention_failure_recaptcha(void **state) {
@@ -475,6 +488,7 @@ int main(void) {
       cmocka_unit_test(test_convention_unknown_account),
       cmocka_unit_test(test_convention_bad_task_id),
       cmocka_unit_test(test_convention_time_zero),
+      cmocka_unit_test(test_task_id_leading_zeros_same_task),
       cmocka_unit_test(test_convention_completed_is_time),
       cmocka_unit_test(test_convention_meta_task_id),
       cmocka_unit_test(test_rule_all_conditions_must_equal),

@@ -11,6 +11,7 @@
 #include <yajl/yajl_tree.h>
 
 #include "request.h"
+#include "secret.h"
 
 /* ---- helpers ---- */
 
@@ -25,7 +26,7 @@ static char *check_len(char *body, const size_t *len) {
 static void assert_body(char *body, const size_t *len, const char *want) {
   check_len(body, len);
   assert_string_equal(body, want);
-  free(body);
+  secret_free(body);
 }
 
 /* Parses a body back; the caller frees the tree. */
@@ -160,7 +161,7 @@ static void test_spending_soft_id_is_json_integer(void **state) {
   yajl_val v = parse(body);
   assert_member_integer(v, "softId", INT64_MAX);
   yajl_tree_free(v);
-  free(body);
+  secret_free(body);
 }
 
 static void test_spending_null_key_refused(void **state) {
@@ -194,7 +195,7 @@ static void test_report_task_id_is_json_integer(void **state) {
   assert_keys(v, keys, 2);
   assert_member_integer(v, "taskId", INT64_MAX);
   yajl_tree_free(v);
-  free(body);
+  secret_free(body);
 }
 
 static void test_report_task_id_out_of_range_refused(void **state) {
@@ -257,7 +258,7 @@ static void test_injection_in_queue_and_ip(void **state) {
     assert_member_string(v, "ip", injections[n]);
     assert_member_integer(v, "softId", 9);
     yajl_tree_free(v);
-    free(body);
+    secret_free(body);
   }
 }
 
@@ -272,14 +273,14 @@ static void test_injection_in_report_key(void **state) {
     assert_member_string(v, "clientKey", injections[n]);
     assert_member_integer(v, "taskId", 77);
     yajl_tree_free(v);
-    free(body);
+    secret_free(body);
 
     body = check_len(request_balance(injections[n], &len), &len);
     v = parse(body);
     assert_keys(v, keys, 1);
     assert_member_string(v, "clientKey", injections[n]);
     yajl_tree_free(v);
-    free(body);
+    secret_free(body);
   }
 }
 
@@ -301,7 +302,7 @@ static void test_all_ascii_round_trip(void **state) {
   assert_member_string(v, "clientKey", s);
   assert_member_string(v, "queue", s);
   yajl_tree_free(v);
-  free(body);
+  secret_free(body);
 }
 
 /* ---- UTF-8 ---- */
@@ -315,7 +316,7 @@ static void test_valid_utf8_accepted(void **state) {
   yajl_val v = parse(body);
   assert_member_string(v, "queue", q);
   yajl_tree_free(v);
-  free(body);
+  secret_free(body);
 }
 
 static const char *const bad_utf8[] = {

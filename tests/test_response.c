@@ -378,6 +378,87 @@ static void test_api_error_long_texts_truncated(void **state) {
   free(b.buf);
 }
 
+/* ---- issue 17: strings for the log, duplicate keys, amounts ---- */
+
+/* A newline in errorDescription would forge a line of collectd's log. */
+static void test_error_texts_escaped(void **state) {
+  (void)state;
+  result_t res;
+  assert_int_equal(
+      parse_all_ways(RESPONSE_REPORT,
+                     "{\"errorId\":2,\"errorCode\":\"E\\u001b[31m\","
+                     "\"errorDescription\":\"bad\\n[2026-01-01] [error] "
+                     "forged\\\\x\\r\\t\\u007f\"}",
+                     &res),
+      RESPONSE_API_ERROR);
+  assert_string_equal(res.r.error_code, "E\\x1b[31m");
+  assert_string_equal(res.r.error_description,
+                      "bad\\x0a[2026-01-01] [error] forged\\x5cx\\x0d\\x09\\x7f");
+  /* Printable text and UTF-8 are kept as they are. */
+  assert_int_equal(parse_all_ways(RESPONSE_REPORT,
+                                  "{\"errorId\":2,\"errorDescription\":"
+                                  "\"Ошибка: no such task\"}",
+                                  &res),
+                   RESPONSE_API_ERROR);
+  assert_string_equal(res.r.error_description, "Ошибка: no such task");
+}
+
+static void test_escape_never_overflows(void **state) {
+  (void)state;
+  char out[8];
+  assert_int_equal(response_escape(out, sizeof(out), "ab\ncd", 5), 7);
+  assert_string_equal(out, "ab\\x0ac");
+  /* An escape that does not fit whole is left out. */
+  assert_int_equal(response_escape(out, sizeof(out), "abcde\n", 6), 5);
+  assert_string_equal(out, "abcde");
+  assert_int_equal(response_escape(out, 1, "abc", 3), 0);
+  assert_string_equal(out, "");
+}
+
+/* {"errorId":1,"errorId":0} must not read as success; nor may a record
+ * give its money twice. */
+static void test_duplicate_keys_refused(void **state) {
+  (void)state;
+  assert_malformed(RESPONSE_REPORT, "{\"errorId\":1,\"errorId\":0}");
+  assert_malformed(RESPONSE_REPORT, "{\"errorId\":0,\"errorId\":0}");
+  assert_malformed(RESPONSE_BALANCE,
+                   "{\"errorId\":0,\"balance\":1,\"balance\":2}");
+  assert_malformed(RESPONSE_SPENDING,
+                   "{\"errorId\":0,\"data\":[],\"data\":[]}");
+  assert_malformed(RESPONSE_SPENDING,
+                   "{\"errorId\":0,\"data\":[{\"dateFrom\":0,\"dateTill\":3599,"
+                   "\"volume\":1,\"money\":1,\"money\":1e9}]}");
+  /* The same key in two records is fine. */
+  assert_int_equal(status_of(RESPONSE_SPENDING,
+                             "{\"errorId\":0,\"data\":[{\"dateFrom\":0,"
+                             "\"dateTill\":3599,\"volume\":1,\"money\":1},"
+                             "{\"dateFrom\":3600,\"dateTill\":7199,\"volume\":1,"
+                             "\"money\":1}]}"),
+                   RESPONSE_OK);
+}
+
+/* Two records of 1.7e308 would sum to inf: amounts past the bound refuse
+ * the answer. */
+static void test_amounts_out_of_range(void **state) {
+  (void)state;
+  assert_malformed(RESPONSE_SPENDING,
+                   "{\"errorId\":0,\"data\":[{\"dateFrom\":0,\"dateTill\":3599,"
+                   "\"volume\":1,\"money\":1.7e308},{\"dateFrom\":3600,"
+                   "\"dateTill\":7199,\"volume\":1,\"money\":1.7e308}]}");
+  assert_malformed(RESPONSE_SPENDING,
+                   "{\"errorId\":0,\"data\":[{\"dateFrom\":0,\"dateTill\":3599,"
+                   "\"volume\":1e13,\"money\":1}]}");
+  assert_malformed(RESPONSE_BALANCE, "{\"errorId\":0,\"balance\":1e300}");
+  assert_malformed(RESPONSE_BALANCE, "{\"errorId\":0,\"balance\":-1e300}");
+  assert_int_equal(status_of(RESPONSE_BALANCE,
+                             "{\"errorId\":0,\"balance\":-12.5}"),
+                   RESPONSE_OK);
+  assert_int_equal(status_of(RESPONSE_SPENDING,
+                             "{\"errorId\":0,\"data\":[{\"dateFrom\":0,"
+                             "\"dateTill\":3599,\"volume\":1e12,\"money\":1e12}]}"),
+                   RESPONSE_OK);
+}
+
 /* ---- malformed bodies ---- */
 
 static void test_not_json(void **state) {
@@ -809,6 +890,10 @@ int main(void) {
       cmocka_unit_test(test_api_error_id_as_string),
       cmocka_unit_test(test_api_error_without_data),
       cmocka_unit_test(test_api_error_long_texts_truncated),
+      cmocka_unit_test(test_error_texts_escaped),
+      cmocka_unit_test(test_escape_never_overflows),
+      cmocka_unit_test(test_duplicate_keys_refused),
+      cmocka_unit_test(test_amounts_out_of_range),
       cmocka_unit_test(test_not_json),
       cmocka_unit_test(test_truncated),
       cmocka_unit_test(test_top_level_not_object),

@@ -98,9 +98,14 @@ def c_constants():
     plugin = os.path.join(SRCDIR, "plugin")
     for name in sorted(os.listdir(plugin)):
         if name.endswith(".h"):
-            for m in re.finditer(r'^#define\s+(\w+)\s+("[^"]*"|\d+)\s*$',
+            for m in re.finditer(r'^#define\s+(\w+)\s+("[^"]*"|[\d.]+|INT32_MAX)'
+                                 r'\s*(/\*.*\*/)?\s*$',
                                  read("plugin/" + name), re.M):
-                consts[m.group(1)] = m.group(2).strip('"')
+                v = m.group(2).strip('"')
+                v = {"INT32_MAX": "2147483647"}.get(v, v)
+                if re.fullmatch(r"\d+\.0", v):  # 1.0 is written 1
+                    v = v[:-2]
+                consts[m.group(1)] = v
     return consts
 
 
@@ -121,11 +126,11 @@ def ranges_match_the_code():
     for name, row in sorted(rows.items()):
         body = option_code(code, name)
         i = re.search(r"get_int\(o,\s*where,\s*(\w+),\s*(\w+),", body)
-        sec = re.search(r"get_seconds\(o,\s*where,\s*(\w+),", body)
+        sec = re.search(r"get_seconds\(o,\s*where,\s*([\w.]+),\s*([\w.]+),", body)
         if i:
             want = "%s to %s" % (value(i.group(1)), value(i.group(2)))
         elif sec:
-            want = "> 0 to %s" % value(sec.group(1))
+            want = "%s to %s" % (value(sec.group(1)), value(sec.group(2)))
         else:
             continue
         checked += 1

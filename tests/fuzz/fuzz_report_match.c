@@ -25,6 +25,7 @@
 
 #include "report_match.h"
 #include "request.h"
+#include "secret.h"
 
 #define CHECK(cond)                                                            \
   do {                                                                         \
@@ -92,7 +93,7 @@ static void check_request(uint64_t task_id) {
   CHECK(task != NULL && YAJL_IS_INTEGER(task));
   CHECK((uint64_t)YAJL_GET_INTEGER(task) == task_id);
   yajl_tree_free(root);
-  free(body);
+  secret_free(body);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {

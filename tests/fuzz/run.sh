@@ -39,7 +39,7 @@ $CC $flags -o "$work/fuzz_response" tests/fuzz/fuzz_response.c \
   plugin/response.c $yajl_flags -lm
 # shellcheck disable=SC2086
 $CC $flags -o "$work/fuzz_report_match" tests/fuzz/fuzz_report_match.c \
-  plugin/report_match.c plugin/request.c $yajl_flags
+  plugin/report_match.c plugin/request.c plugin/secret.c $yajl_flags
 # shellcheck disable=SC2086
 $CC $flags -o "$work/fuzz_state_file" tests/fuzz/fuzz_state_file.c \
   plugin/state_file.c plugin/report_match.c $yajl_flags
