@@ -23,7 +23,7 @@ import os
 import re
 import sys
 
-OPTION_SECTIONS = ("account", "sender", "report")
+OPTION_SECTIONS = ("account", "sender", "report", "queuestats")
 OPTION_COLUMNS = ("section", "option", "default", "range", "meaning")
 VALUE_SECTIONS = ("dispatched", "reports")
 VALUE_HEADERS = {

@@ -10,7 +10,9 @@
 
 #include "configuration.h"
 #include "dispatch.h"
+#include "queue_reader.h"
 #include "reader.h"
+#include "report_limit.h"
 #include "report_match.h"
 #include "report_sender.h"
 #include "state_store.h"
@@ -89,11 +91,27 @@ static void context_free(void *arg) {
   if (gate_close() != 0)
     return; /* a call is still inside: leaking beats a crash at exit */
   sender_teardown(c);
+  for (size_t i = 0; i < c->cfg.num_accounts; i++)
+    limit_destroy(c->cfg.accounts[i].limit);
   config_free(&c->cfg);
   pthread_mutex_destroy(&c->log_lock);
   free(c);
   if (ctx == c)
     ctx = NULL;
+}
+
+/* The report-rate guards (IncorrectReportShare), before the sender is
+ * published: the notification callback asks them, the readers feed them. */
+static int make_limits(plugin_config_t *cfg) {
+  for (size_t i = 0; i < cfg->num_accounts; i++) {
+    account_t *a = &cfg->accounts[i];
+    if (a->incorrect_share > 0 && (a->limit = limit_create(a)) == NULL) {
+      ERROR("anticaptcha plugin: Account \"%s\": cannot set up the "
+            "report-rate guard (out of memory).", a->name);
+      return -1;
+    }
+  }
+  return 0;
 }
 
 /* The configuration is checked and the queue made once, by whichever comes
@@ -106,7 +124,7 @@ static int prepare(context_t *c) {
   if (!c->prepared) {
     c->prepared = true;
     c->prepare_status = -1;
-    if (config_finish(&c->cfg) == 0) {
+    if (config_finish(&c->cfg) == 0 && make_limits(&c->cfg) == 0) {
       report_sender_t *s = sender_create(&c->cfg);
       if (s == NULL)
         ERROR("anticaptcha plugin: cannot set up the report sender (out of "
@@ -197,8 +215,16 @@ static void notify(context_t *c, report_sender_t *sender,
   default:
     return;
   }
-  submit_result_t submit = sender_submit(sender, &req);
-  switch (submit) {
+  /* The report-rate guard (IncorrectReportShare) may withhold it. */
+  report_limit_t *limit = c->cfg.accounts[req.account].limit;
+  if (!limit_admit(limit, &req)) {
+    sender_count_withheld(sender, &req);
+    return;
+  }
+  submit_result_t submitted = sender_submit(sender, &req);
+  if (submitted != SUBMIT_QUEUED)
+    limit_undo(limit, &req);
+  switch (submitted) {
   case SUBMIT_EXPIRED:
     complain_late(c, &req);
     break;
@@ -207,7 +233,7 @@ static void notify(context_t *c, report_sender_t *sender,
     break;
   case SUBMIT_SEEN_FULL:
   case SUBMIT_STOPPING:
-    complain_other(c, submit);
+    complain_other(c, submitted);
     break;
   default:
     break;
@@ -231,19 +257,33 @@ static int ac_notify(const notification_t *n, user_data_t *ud) {
   return 0;
 }
 
+/* reports-<outcome> (prefix "reports") or reports-<method>-<outcome>: one
+ * derive per row of the REPORT_COUNTERS table. */
+static void dispatch_counters(const char *account, const char *prefix,
+                              const report_counters_t *k) {
+  uint64_t values[REPORT_COUNTER_COUNT];
+  char ti[DATA_MAX_NAME_LEN];
+  report_counter_values(k, values);
+  for (size_t v = 0; v < REPORT_COUNTER_COUNT; v++) {
+    snprintf(ti, sizeof(ti), "%s-%s", prefix, report_counter_names[v]);
+    dispatch_derive(account, ti, values[v]);
+  }
+}
+
 static int ac_read_counters(user_data_t *ud) {
   context_t *c = ud->data;
   if (c->sender == NULL)
     return 0;
-  char ti[DATA_MAX_NAME_LEN];
+  char prefix[DATA_MAX_NAME_LEN];
   for (size_t i = 0; i < c->cfg.num_accounts; i++) {
     report_counters_t k;
-    uint64_t values[REPORT_COUNTER_COUNT];
     sender_counters(c->sender, i, &k);
-    report_counter_values(&k, values);
-    for (size_t v = 0; v < REPORT_COUNTER_COUNT; v++) {
-      snprintf(ti, sizeof(ti), "reports-%s", report_counter_names[v]);
-      dispatch_derive(c->cfg.names[i], ti, values[v]);
+    dispatch_counters(c->cfg.names[i], "reports", &k);
+    for (int m = 0; m < REPORT_METHOD_COUNT; m++) {
+      sender_method_counters(c->sender, i, (report_method_t)m, &k);
+      snprintf(prefix, sizeof(prefix), "reports-%s",
+               report_method_name((report_method_t)m));
+      dispatch_counters(c->cfg.names[i], prefix, &k);
     }
     dispatch_gauge(c->cfg.names[i], "gauge", "reports-state",
                    sender_state(c->sender, i), 0, 0);
@@ -331,6 +371,12 @@ static int ac_init(void) {
       init_failed(ctx, true, i);
       return -1;
     }
+  /* Nothing to undo when it fails: it registered nothing. */
+  if (ctx->cfg.queue_stats != NULL &&
+      queue_reader_register(ctx->cfg.queue_stats) != 0) {
+    init_failed(ctx, true, ctx->cfg.num_accounts);
+    return -1;
+  }
   INFO("anticaptcha plugin: version %s, %zu account(s), %zu report rule(s)%s.",
        ANTICAPTCHA_VERSION, ctx->cfg.num_accounts, ctx->cfg.num_rules,
        ctx->cfg.dry_run ? ", DryRun: no reports are sent" : "");

@@ -3,6 +3,8 @@
 #include "collectd/core/daemon/plugin.h"
 #include "collectd/core/utils/common/common.h"
 
+#include "queue_config.h"
+#include "report_config.h"
 #include "secret.h"
 
 /* Typed getters that name the account in their error, as collectd's own
@@ -57,6 +59,19 @@ static int get_seconds(const oconfig_item_t *o, const char *where, double min,
     return -1;
   }
   *out = DOUBLE_TO_CDTIME_T(d);
+  return 0;
+}
+
+/* A percentage, more than 0 and at most 100. */
+static int get_share(const oconfig_item_t *o, const char *where, double *out) {
+  if (want_one(o, OCONFIG_TYPE_NUMBER, where, "percentage") != 0)
+    return -1;
+  double d = o->values[0].value.number;
+  if (!(d > 0) || d > 100) {
+    CONF_ERROR(where, o->key, "give a percentage more than 0 and at most 100.");
+    return -1;
+  }
+  *out = d;
   return 0;
 }
 
@@ -165,6 +180,8 @@ static int account_option(account_t *a, const oconfig_item_t *o,
     a->catch_up_days = (int)days;
     return 0;
   }
+  if (strcasecmp("IncorrectReportShare", o->key) == 0)
+    return get_share(o, where, &a->incorrect_share);
   CONF_ERROR(where, o->key, "unknown option; see collectd-anticaptcha(5).");
   return -1;
 }
@@ -249,132 +266,6 @@ static int account_parse(plugin_config_t *cfg, const oconfig_item_t *ci) {
   return account_check(a, key_options, where);
 }
 
-/* ---- <Report> ---- */
-
-static int rule_severity(report_rule_t *r, const oconfig_item_t *o,
-                         const char *where) {
-  char *s = NULL;
-  if (get_str(o, where, &s) != 0)
-    return -1;
-  r->severity = strcasecmp(s, "failure") == 0   ? NOTIF_FAILURE
-                : strcasecmp(s, "warning") == 0 ? NOTIF_WARNING
-                : strcasecmp(s, "okay") == 0    ? NOTIF_OKAY
-                                                : -1;
-  free(s);
-  if (r->severity < 0) {
-    CONF_ERROR(where, "Severity", "give failure, warning or okay.");
-    return -1;
-  }
-  return 0;
-}
-
-static int rule_task_id(report_rule_t *r, const oconfig_item_t *o,
-                        const char *where) {
-  char *s = NULL;
-  int status = 0;
-  if (get_str(o, where, &s) != 0)
-    return -1;
-  if (strcasecmp(s, "type_instance") == 0)
-    r->source = TASK_ID_TYPE_INSTANCE;
-  else if (strcasecmp(s, "plugin_instance") == 0)
-    r->source = TASK_ID_PLUGIN_INSTANCE;
-  else if (strncasecmp(s, "meta:", 5) == 0 && s[5] != 0) {
-    r->source = TASK_ID_META;
-    r->meta_key = strdup(s + 5);
-    status = r->meta_key == NULL ? -1 : 0;
-  } else {
-    CONF_ERROR(where, "TaskId", "give type_instance, plugin_instance or "
-               "meta:<key>.");
-    status = -1;
-  }
-  free(s);
-  return status;
-}
-
-static int rule_option(report_rule_t *r, const oconfig_item_t *o,
-                       const char *where) {
-  if (strcasecmp("Account", o->key) == 0) {
-    free(r->account_name);
-    r->account_name = NULL;
-    return get_str(o, where, &r->account_name);
-  }
-  if (strcasecmp("Method", o->key) == 0) {
-    char *m = NULL;
-    if (get_str(o, where, &m) != 0)
-      return -1;
-    int status = report_method_parse(m, &r->method);
-    free(m);
-    if (status != 0)
-      CONF_ERROR(where, "Method", "give reportCorrectRecaptcha, "
-                 "reportIncorrectRecaptcha or reportIncorrectImageCaptcha.");
-    return status;
-  }
-  if (strcasecmp("Plugin", o->key) == 0)
-    return get_str(o, where, &r->plugin);
-  if (strcasecmp("PluginInstance", o->key) == 0)
-    return get_str(o, where, &r->plugin_instance);
-  if (strcasecmp("Type", o->key) == 0)
-    return get_str(o, where, &r->type);
-  if (strcasecmp("TypeInstance", o->key) == 0)
-    return get_str(o, where, &r->type_instance);
-  if (strcasecmp("Severity", o->key) == 0)
-    return rule_severity(r, o, where);
-  if (strcasecmp("TaskId", o->key) == 0)
-    return rule_task_id(r, o, where);
-  CONF_ERROR(where, o->key, "unknown option; see collectd-anticaptcha(5).");
-  return -1;
-}
-
-static int rule_account(const plugin_config_t *cfg, report_rule_t *r) {
-  char where[128];
-  const char *account = r->account_name;
-  snprintf(where, sizeof(where), "Report \"%s\"", r->name);
-  if (account == NULL) {
-    if (cfg->num_accounts == 1)
-      return 0;
-    CONF_ERROR(where, "Account", "name the account: %zu accounts are "
-               "configured.", cfg->num_accounts);
-    return -1;
-  }
-  for (size_t i = 0; i < cfg->num_accounts; i++)
-    if (strcmp(cfg->accounts[i].name, account) == 0) {
-      r->account = i;
-      return 0;
-    }
-  CONF_ERROR(where, "Account", "\"%s\" is not a configured <Account>.",
-             account);
-  return -1;
-}
-
-static int rule_parse(plugin_config_t *cfg, const oconfig_item_t *ci) {
-  char where[128] = "Report";
-  report_rule_t *tmp = realloc(cfg->rules, (cfg->num_rules + 1) * sizeof(*tmp));
-  if (tmp == NULL)
-    return -1;
-  cfg->rules = tmp;
-  report_rule_t *r = &cfg->rules[cfg->num_rules++];
-  *r = (report_rule_t){.method = REPORT_METHOD_COUNT};
-  if (get_str(ci, where, &r->name) != 0)
-    return -1;
-  snprintf(where, sizeof(where), "Report \"%s\"", r->name);
-
-  for (int i = 0; i < ci->children_num; i++)
-    if (rule_option(r, &ci->children[i], where) != 0)
-      return -1;
-  if (r->method == REPORT_METHOD_COUNT) {
-    CONF_ERROR(where, "Method", "missing; say which report to send.");
-    return -1;
-  }
-  /* A rule matching everything would turn every notification (threshold
-   * OKAYs at start-up among them) into a report. */
-  if (!r->plugin && !r->plugin_instance && !r->type && !r->type_instance) {
-    CONF_ERROR(where, "Plugin", "give at least one of Plugin, "
-               "PluginInstance, Type or TypeInstance to match.");
-    return -1;
-  }
-  return 0;
-}
-
 /* ---- <Plugin anticaptcha> ---- */
 
 static int global_option(plugin_config_t *cfg, const oconfig_item_t *o) {
@@ -383,7 +274,7 @@ static int global_option(plugin_config_t *cfg, const oconfig_item_t *o) {
   if (strcasecmp("Account", o->key) == 0)
     return 0; /* read in the first pass */
   if (strcasecmp("Report", o->key) == 0)
-    return rule_parse(cfg, o);
+    return report_config_parse(cfg, o);
   if (strcasecmp("QueueLimit", o->key) == 0) {
     if (get_int(o, where, 1, QUEUE_LIMIT_MAX, &v) != 0)
       return -1;
@@ -406,6 +297,8 @@ static int global_option(plugin_config_t *cfg, const oconfig_item_t *o) {
     return get_bool(o, where, &cfg->dry_run);
   if (strcasecmp("StateFile", o->key) == 0)
     return config_state_file(cfg, o, where);
+  if (strcasecmp("QueueStats", o->key) == 0)
+    return queue_config_parse(o, &cfg->queue_stats);
   /* The API refuses reports later than 60 s after the task. */
   if (strcasecmp("Window", o->key) == 0)
     return get_seconds(o, where, WINDOW_MIN, MAX_WINDOW_SECONDS, &cfg->window);
@@ -433,16 +326,19 @@ int config_add_block(const oconfig_item_t *ci, plugin_config_t *cfg) {
 /* Rules may name an account defined in another block or drop-in file, so
  * they are resolved once everything has been read. */
 int config_finish(plugin_config_t *cfg) {
-  if (cfg->num_accounts == 0) {
+  /* <QueueStats> alone needs no account (and no key). */
+  if (cfg->num_accounts == 0 && cfg->queue_stats == NULL) {
     CONF_ERROR("Plugin anticaptcha", "Account",
                "no <Account> block; configure at least one.");
     return -1;
   }
+  if (queue_config_finish(cfg->queue_stats, cfg) != 0)
+    return -1;
   for (size_t i = 0; i < cfg->num_rules; i++)
-    if (rule_account(cfg, &cfg->rules[i]) != 0)
+    if (report_config_resolve(cfg, &cfg->rules[i]) != 0)
       return -1;
   free(cfg->names);
-  cfg->names = calloc(cfg->num_accounts, sizeof(*cfg->names));
+  cfg->names = calloc(cfg->num_accounts + 1, sizeof(*cfg->names));
   if (cfg->names == NULL)
     return -1;
   for (size_t i = 0; i < cfg->num_accounts; i++)
@@ -471,24 +367,15 @@ static void account_free(account_t *a) {
   free(a->proxy);
 }
 
-static void rule_free(report_rule_t *r) {
-  free(r->name);
-  free(r->account_name);
-  free(r->plugin);
-  free(r->plugin_instance);
-  free(r->type);
-  free(r->type_instance);
-  free(r->meta_key);
-}
-
 void config_free(plugin_config_t *cfg) {
   for (size_t i = 0; i < cfg->num_accounts; i++)
     account_free(&cfg->accounts[i]);
   for (size_t i = 0; i < cfg->num_rules; i++)
-    rule_free(&cfg->rules[i]);
+    report_config_free(&cfg->rules[i]);
   free(cfg->accounts);
   free(cfg->rules);
   free(cfg->names);
   free(cfg->state_file);
+  queue_config_free(cfg->queue_stats);
   memset(cfg, 0, sizeof(*cfg));
 }

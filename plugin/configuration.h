@@ -29,6 +29,8 @@ typedef struct {
   char *proxy;   /* Proxy: NULL: the environment's; "": none */
   bool verify_peer, verify_host;
   int catch_up_days; /* CatchUpDays: how far back missed hours are fetched */
+  double incorrect_share; /* IncorrectReportShare, percent; 0: off */
+  struct report_limit_s *limit; /* the report-rate guard, set at init */
 } account_t;
 
 typedef struct {
@@ -44,6 +46,7 @@ typedef struct {
   bool dry_run;
   char *state_file;    /* StateFile; NULL: the default under BaseDir */
   bool state_file_off; /* StateFile false */
+  struct queue_stats_config_s *queue_stats; /* <QueueStats>; NULL: none */
 } plugin_config_t;
 
 #define DEFAULT_QUEUE_LIMIT 10000
@@ -69,7 +72,7 @@ typedef struct {
 #define CLIENT_KEY_MAX 32
 
 /* One error line: where (account or rule), which option, what to do (for
- * configuration.c and config_check.c). */
+ * configuration.c, config_check.c and report_config.c). */
 #define CONF_ERROR(where, option, ...)                                         \
   do {                                                                         \
     char conf_msg_[512];                                                       \

@@ -6,6 +6,8 @@
 
 #include "api_client.h"
 #include "dispatch.h"
+#include "forecast.h"
+#include "report_limit.h"
 #include "request.h"
 #include "spending.h"
 #include "state_store.h"
@@ -28,6 +30,10 @@ typedef struct {
   /* Catch-up after a gap: the `date` of this poll's request (0: a plain
    * one) and of the previous page, per series. */
   int64_t *date, *cursor;
+  spending_sum_t *sums; /* this poll's 24-hour sums, per series */
+  bool *sum_ok;         /* whether the series answered this poll */
+  bool balance_known;   /* the last getBalance gave balance_value */
+  double balance_value;
   cdtime_t last_balance;
   c_complain_t complaint[M_COUNT];
   uint64_t requests[M_COUNT], failures[M_COUNT];
@@ -46,6 +52,8 @@ static void reader_free(void *arg) {
   free(r->last_till);
   free(r->date);
   free(r->cursor);
+  free(r->sums);
+  free(r->sum_ok);
   free(r);
 }
 
@@ -61,8 +69,11 @@ static reader_t *reader_create(const account_t *a) {
   r->date = calloc(r->num_series + 1, sizeof(*r->date));
   r->cursor = calloc(r->num_series + 1, sizeof(*r->cursor));
   r->multi = api_multi_create((long)r->num_series + 1);
+  r->sums = calloc(r->num_series + 1, sizeof(*r->sums));
+  r->sum_ok = calloc(r->num_series + 1, sizeof(*r->sum_ok));
   if (r->calls == NULL || r->slugs == NULL || r->last_till == NULL ||
-      r->date == NULL || r->cursor == NULL || r->multi == NULL) {
+      r->date == NULL || r->cursor == NULL || r->multi == NULL ||
+      r->sums == NULL || r->sum_ok == NULL) {
     reader_free(r);
     return NULL;
   }
@@ -156,6 +167,8 @@ static void dispatch_sums(reader_t *r, size_t i, cdtime_t now) {
   const api_call_t *c = &r->calls[i];
   char ti[DATA_MAX_NAME_LEN];
   spending_sum_t sum = spending_sum(c->resp.records, c->resp.num_records);
+  r->sums[i] = sum;
+  r->sum_ok[i] = true;
   snprintf(ti, sizeof(ti), "%s-volume_24h", r->slugs[i]);
   dispatch_gauge(r->acct->name, "count", ti, sum.volume, now, 0);
   snprintf(ti, sizeof(ti), "%s-money_24h", r->slugs[i]);
@@ -241,6 +254,26 @@ static void report_health(reader_t *r, int m, size_t first, size_t n,
               r->acct->name, method_names[m]);
 }
 
+/* After a poll: the balance forecast (hours left at the last 24 hours'
+ * spending rate) and the tasks the report-rate guard measures against. */
+static void dispatch_derived(reader_t *r, cdtime_t now) {
+  const account_t *a = r->acct;
+  long total = a->total ? (long)a->num_queues : -1;
+  double volumes[r->num_series + 1], money[r->num_series + 1], money_24h,
+      hours;
+  const char *slugs[r->num_series + 1];
+  for (size_t i = 0; i < r->num_series; i++) {
+    volumes[i] = r->sums[i].volume;
+    money[i] = r->sums[i].money;
+    slugs[i] = r->slugs[i];
+  }
+  limit_tasks(a->limit, slugs, volumes, r->sum_ok, r->num_series, total);
+  if (a->balance && r->balance_known &&
+      forecast_money(money, r->sum_ok, r->num_series, total, &money_24h) == 0 &&
+      forecast_hours(r->balance_value, money_24h, &hours) == 0)
+    dispatch_gauge(a->name, "timeleft", "balance_hours", hours, now, 0);
+}
+
 static int reader_read(user_data_t *ud) {
   reader_t *r = ud->data;
   api_call_t *batch[r->num_series + 1];
@@ -271,6 +304,7 @@ static int reader_read(user_data_t *ud) {
   size_t fresh[r->num_series + 1];
   for (size_t i = 0; i < r->num_series; i++) {
     fresh[i] = 0;
+    r->sum_ok[i] = false;
     if (!check_call(r, M_SPENDING, i, &ok[M_SPENDING]))
       continue;
     if (r->date[i] == 0)
@@ -286,14 +320,16 @@ static int reader_read(user_data_t *ud) {
   report_health(r, M_SPENDING, 0, r->num_series, ok[M_SPENDING]);
   if (balance) {
     const api_call_t *c = &r->calls[r->num_series];
-    if (check_call(r, M_BALANCE, r->num_series, &ok[M_BALANCE]))
-      dispatch_gauge(r->acct->name, "gauge", "balance",
-                     c->status == RESPONSE_OK ? c->resp.balance : 0.0, now,
+    r->balance_known = check_call(r, M_BALANCE, r->num_series, &ok[M_BALANCE]);
+    r->balance_value = c->status == RESPONSE_OK ? c->resp.balance : 0.0;
+    if (r->balance_known)
+      dispatch_gauge(r->acct->name, "gauge", "balance", r->balance_value, now,
                      balance_interval(r));
     /* A zero balance goes on being logged as such, not as "works again". */
     report_health(r, M_BALANCE, r->num_series, 1,
                   ok[M_BALANCE] && c->status == RESPONSE_OK);
   }
+  dispatch_derived(r, now);
   /* Non-zero makes collectd stretch this account's interval: the back-off
    * the API asks for after repeated errors. */
   return (ok[M_SPENDING] && ok[M_BALANCE]) ? 0 : -1;

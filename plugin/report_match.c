@@ -4,7 +4,7 @@
 
 static const char *const method_names[REPORT_METHOD_COUNT] = {
     "reportCorrectRecaptcha", "reportIncorrectRecaptcha",
-    "reportIncorrectImageCaptcha"};
+    "reportIncorrectImageCaptcha", "reportIncorrectHcaptcha"};
 
 const char *report_method_name(report_method_t m) {
   return (m < REPORT_METHOD_COUNT) ? method_names[m] : "?";
@@ -64,6 +64,7 @@ static match_result_t match_convention(const notification_t *n,
                                        report_request_t *out, char *why,
                                        size_t why_size) {
   bool image = strcmp(n->type, "image") == 0;
+  bool hcaptcha = strcmp(n->type, "hcaptcha") == 0;
   size_t i = 0;
 
   if (n->plugin_instance[0] == 0 && accounts.count == 1)
@@ -79,8 +80,11 @@ static match_result_t match_convention(const notification_t *n,
     }
   }
   if (n->severity == NOTIF_FAILURE)
-    out->method = image ? REPORT_INCORRECT_IMAGE : REPORT_INCORRECT_RECAPTCHA;
-  else if (n->severity == NOTIF_OKAY && !image)
+    out->method = image      ? REPORT_INCORRECT_IMAGE
+                  : hcaptcha ? REPORT_INCORRECT_HCAPTCHA
+                             : REPORT_INCORRECT_RECAPTCHA;
+  /* There is no "correct" report for image captchas nor for hCaptcha. */
+  else if (n->severity == NOTIF_OKAY && !image && !hcaptcha)
     out->method = REPORT_CORRECT_RECAPTCHA;
   else
     return MATCH_NOTHING;
@@ -136,9 +140,10 @@ match_result_t report_match(const notification_t *n,
   if (why_size > 0)
     why[0] = 0;
   /* Our own values raise threshold notifications with plugin "anticaptcha"
-   * and types such as "gauge": only the two report types are requests. */
+   * and types such as "gauge": only the three report types are requests. */
   if (strcmp(n->plugin, "anticaptcha") == 0 &&
-      (strcmp(n->type, "recaptcha") == 0 || strcmp(n->type, "image") == 0))
+      (strcmp(n->type, "recaptcha") == 0 || strcmp(n->type, "image") == 0 ||
+       strcmp(n->type, "hcaptcha") == 0))
     return match_convention(n, accounts, out, why, why_size);
 
   for (size_t i = 0; i < num_rules; i++)

@@ -1,5 +1,6 @@
 /* Which notifications are report requests: the default convention
- * (plugin "anticaptcha", type recaptcha/image) and the user's <Report> rules.
+ * (plugin "anticaptcha", type recaptcha/image/hcaptcha) and the user's
+ * <Report> rules.
  * Pure: reads a notification_t, calls nothing in the daemon. */
 #ifndef ANTICAPTCHA_REPORT_MATCH_H
 #define ANTICAPTCHA_REPORT_MATCH_H
@@ -11,6 +12,7 @@ typedef enum {
   REPORT_CORRECT_RECAPTCHA,
   REPORT_INCORRECT_RECAPTCHA,
   REPORT_INCORRECT_IMAGE,
+  REPORT_INCORRECT_HCAPTCHA, /* hCaptcha and Enterprise hCaptcha */
   REPORT_METHOD_COUNT
 } report_method_t;
 

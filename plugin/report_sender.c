@@ -29,7 +29,7 @@ static int make_gates(report_sender_t *s) {
   const plugin_config_t *cfg = s->cfg;
   size_t cap =
       cfg->max_connections > 0 ? cfg->max_connections : cfg->max_in_flight;
-  s->gates = calloc(cfg->num_accounts, sizeof(*s->gates));
+  s->gates = calloc(cfg->num_accounts + 1, sizeof(*s->gates));
   if (s->gates == NULL)
     return -1;
   for (size_t i = 0; i < cfg->num_accounts; i++) {
@@ -48,7 +48,7 @@ static int make_gates(report_sender_t *s) {
 
 static int make_accounts(report_sender_t *s) {
   const plugin_config_t *cfg = s->cfg;
-  s->tx = calloc(cfg->num_accounts, sizeof(*s->tx));
+  s->tx = calloc(cfg->num_accounts + 1, sizeof(*s->tx));
   if (s->tx == NULL)
     return -1;
   for (size_t i = 0; i < cfg->num_accounts; i++) {
@@ -86,10 +86,14 @@ report_sender_t *sender_create(const plugin_config_t *cfg) {
   s->driver.epoll_fd = s->driver.wake_fd = -1;
   pthread_mutex_init(&s->lock, NULL);
   s->multi = api_multi_create((long)cfg->max_in_flight);
-  s->counters = calloc(cfg->num_accounts, sizeof(*s->counters));
-  s->state = calloc(cfg->num_accounts, sizeof(*s->state));
-  s->paused_until = calloc(cfg->num_accounts, sizeof(*s->paused_until));
-  if (s->multi == NULL || s->counters == NULL || s->state == NULL ||
+  /* + 1: a <QueueStats> block alone configures no account at all. */
+  s->counters = calloc(cfg->num_accounts + 1, sizeof(*s->counters));
+  s->by_method = calloc((cfg->num_accounts + 1) * REPORT_METHOD_COUNT,
+                        sizeof(*s->by_method));
+  s->state = calloc(cfg->num_accounts + 1, sizeof(*s->state));
+  s->paused_until = calloc(cfg->num_accounts + 1, sizeof(*s->paused_until));
+  if (s->multi == NULL || s->counters == NULL || s->by_method == NULL ||
+      s->state == NULL ||
       s->paused_until == NULL || make_slots(s) != 0 || make_accounts(s) != 0 ||
       driver_init(&s->driver, s->multi, "the report sender", true) != 0 ||
       job_ring_init(&s->queue, cfg->queue_limit) != 0 ||
@@ -121,6 +125,7 @@ void sender_destroy(report_sender_t *s) {
   free(s->tx);
   free(s->gates);
   free(s->counters);
+  free(s->by_method);
   free(s->state);
   free(s->paused_until);
   free(s);
@@ -190,13 +195,25 @@ submit_result_t sender_submit(report_sender_t *s, const report_request_t *req) {
   return result;
 }
 
-void sender_counters(report_sender_t *s, size_t account,
-                     report_counters_t *out) {
-  const report_counters_t *c = &s->counters[account];
+static void load_counters(const report_counters_t *c, report_counters_t *out) {
 #define REPORT_COUNTER_LOAD(name, doc)                                         \
   out->name = __atomic_load_n(&c->name, __ATOMIC_RELAXED);
   REPORT_COUNTERS(REPORT_COUNTER_LOAD)
 #undef REPORT_COUNTER_LOAD
+}
+
+void sender_counters(report_sender_t *s, size_t account,
+                     report_counters_t *out) {
+  load_counters(&s->counters[account], out);
+}
+
+void sender_method_counters(report_sender_t *s, size_t account,
+                            report_method_t method, report_counters_t *out) {
+  load_counters(&s->by_method[account * REPORT_METHOD_COUNT + method], out);
+}
+
+void sender_count_withheld(report_sender_t *s, const report_request_t *req) {
+  COUNT(s, *req, withheld);
 }
 
 int sender_state(report_sender_t *s, size_t account) {

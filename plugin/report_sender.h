@@ -30,6 +30,7 @@
   X(throttled, "answers HTTP 429 or 503: the server pushing back")             \
   X(paused, "not sent: the account was paused by an account-level API error "  \
             "(`errorId` 1, 11, 14, 21, 55 or an HTTP 4xx)")                    \
+  X(withheld, "held back by the report-rate guard (`IncorrectReportShare`)")  \
   X(unconfirmed, "`errorId` 16 on a retry after an attempt whose answer was "  \
                  "lost (timeout, cut connection): that attempt most likely "   \
                  "got through, so it is not counted as `rejected`")
@@ -79,6 +80,12 @@ void sender_stop(report_sender_t *s, cdtime_t grace);
 void sender_destroy(report_sender_t *s);
 void sender_counters(report_sender_t *s, size_t account,
                      report_counters_t *out);
+/* The same counters, of one report method of the account. */
+void sender_method_counters(report_sender_t *s, size_t account,
+                            report_method_t method, report_counters_t *out);
+/* Counts a report the report-rate guard held back (it was never queued).
+ * Thread-safe. */
+void sender_count_withheld(report_sender_t *s, const report_request_t *req);
 /* The account's sender state, a pace_state_t (send_pacing.h): 0 open,
  * 1 backing off, 2 waiting (Retry-After), 3 paused. Thread-safe. */
 int sender_state(report_sender_t *s, size_t account);

@@ -7,7 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { KEY_OTHER, KEY_ERROR_ID, KEY_ERROR_CODE, KEY_ERROR_DESC, KEY_DATA, KEY_BALANCE };
+enum { KEY_OTHER, KEY_ERROR_ID, KEY_ERROR_CODE, KEY_ERROR_DESC, KEY_DATA, KEY_BALANCE,
+       KEY_QS /* + QS_x: getQueueStats' fields */ };
 enum { REC_OTHER, REC_FROM, REC_TILL, REC_VOLUME, REC_MONEY };
 #define REC_ALL ((1u << REC_FROM) | (1u << REC_TILL) | (1u << REC_VOLUME) | (1u << REC_MONEY))
 
@@ -108,8 +109,29 @@ static int key_id(const char *s, size_t len, const char *const *names, int n) {
   return 0;
 }
 
+static const char *const qs_names[QS_COUNT] = {"waiting", "load", "bid",
+                                               "speed", "total"};
+
+/* A getQueueStats number: a JSON number or a numeric string (the vendor's
+ * example sends bid as "0.0008600982"), finite and not negative; null is a
+ * missing field. */
+static int queue_scalar(response_t *r, int f, vtype_t t, const char *s,
+                        size_t len) {
+  double d;
+  if (t == V_NULL)
+    return 1;
+  if ((t != V_NUMBER && t != V_STRING) ||
+      response_parse_double(s, len, &d) != 0 || d < 0)
+    return fail(r, "%s is not a number of 0 or more", qs_names[f]);
+  r->queue.value[f] = d;
+  r->queue.present |= 1u << f;
+  return 1;
+}
+
 static int top_scalar(response_t *r, vtype_t t, const char *s, size_t len) {
   bool numeric = (t == V_NUMBER || t == V_STRING);
+  if (r->top_key >= KEY_QS)
+    return queue_scalar(r, r->top_key - KEY_QS, t, s, len);
   switch (r->top_key) {
   case KEY_ERROR_ID:
     if (!numeric || response_parse_int(s, len, &r->error_id) != 0)
@@ -264,8 +286,17 @@ static int cb_map_key(void *ctx, const unsigned char *s, size_t len) {
    * twice in one object refuses the answer. */
   if (r->depth == 1) {
     r->top_key = key_id((const char *)s, len, top_names, 6);
+    /* Known to getQueueStats answers only, so that no answer is refused
+     * for a field it does not need. */
+    if (r->kind == RESPONSE_QUEUE_STATS && r->top_key > KEY_ERROR_DESC)
+      r->top_key = KEY_OTHER;
+    for (int f = 0; r->kind == RESPONSE_QUEUE_STATS && f < QS_COUNT; f++)
+      if (strlen(qs_names[f]) == len && memcmp(qs_names[f], s, len) == 0)
+        r->top_key = KEY_QS + f;
     if (r->top_key > 0 && (r->top_seen & (1u << r->top_key)))
-      return fail(r, "the answer repeats the key %s", top_names[r->top_key]);
+      return fail(r, "the answer repeats the key %s",
+                  r->top_key >= KEY_QS ? qs_names[r->top_key - KEY_QS]
+                                       : top_names[r->top_key]);
     r->top_seen |= 1u << r->top_key;
   } else if (r->depth == 3) {
     r->rec_key = key_id((const char *)s, len, rec_names, 5);
@@ -348,7 +379,10 @@ response_status_t response_finish(response_t *r) {
     fail(r, r->bytes == 0 ? "the answer is empty" : "the answer is not valid JSON");
   if (r->failed)
     return r->too_large ? RESPONSE_TOO_LARGE : RESPONSE_MALFORMED;
-  if (!r->has_error_id) {
+  /* The vendor's getQueueStats example has no errorId: its figures are
+   * enough. */
+  if (!r->has_error_id &&
+      !(r->kind == RESPONSE_QUEUE_STATS && r->queue.present != 0)) {
     fail(r, "the answer has no errorId");
     return RESPONSE_MALFORMED;
   }
@@ -356,6 +390,10 @@ response_status_t response_finish(response_t *r) {
     return RESPONSE_API_ERROR;
   if (r->kind == RESPONSE_SPENDING && !r->has_data) {
     fail(r, "the answer has no data array");
+    return RESPONSE_MALFORMED;
+  }
+  if (r->kind == RESPONSE_QUEUE_STATS && r->queue.present == 0) {
+    fail(r, "the answer has none of waiting, load, bid, speed, total");
     return RESPONSE_MALFORMED;
   }
   if (r->kind == RESPONSE_BALANCE && !r->has_balance) {

@@ -30,7 +30,23 @@ typedef enum {
   RESPONSE_SPENDING, /* getSpendingStats: errorId + data[] */
   RESPONSE_BALANCE,  /* getBalance: errorId + balance */
   RESPONSE_REPORT,   /* report*: errorId (+ status) */
+  RESPONSE_QUEUE_STATS, /* getQueueStats: waiting, load, bid, speed, total */
 } response_kind_t;
+
+/* getQueueStats' fields, in the order of queue_stats_t.value. */
+enum {
+  QS_WAITING, /* idle workers waiting for a task */
+  QS_LOAD,    /* queue load, percent */
+  QS_BID,     /* average cost of a task, USD */
+  QS_SPEED,   /* average solving time, seconds */
+  QS_TOTAL,   /* workers in all */
+  QS_COUNT
+};
+
+typedef struct {
+  double value[QS_COUNT];
+  unsigned present; /* bit (1u << QS_x) per field the answer held */
+} queue_stats_t;
 
 typedef enum {
   RESPONSE_OK,        /* errorId 0 and every field needed is there */
@@ -54,6 +70,7 @@ typedef struct {
   spending_record_t records[RESPONSE_MAX_RECORDS];
   size_t num_records;
   double balance;
+  queue_stats_t queue; /* RESPONSE_QUEUE_STATS */
   char problem[128]; /* why a body was refused, for the log */
 
   /* Parser state; private. */

@@ -46,6 +46,7 @@ struct report_sender_s {
   bool stopping;
 
   report_counters_t *counters; /* per account; atomic increments */
+  report_counters_t *by_method; /* per account and method, likewise */
   int *state;                  /* per account, pace_state_t; atomic */
   cdtime_t *paused_until;      /* per account: submits counted paused; atomic */
 
@@ -77,9 +78,13 @@ static inline void sender_changed(report_sender_t *s) {
 /* Counters are bumped on many threads and read by the counters' read
  * callback: atomics, so that neither waits for the queue's lock. */
 #define COUNT(s, req, field)                                                   \
-  (__atomic_fetch_add(&(s)->counters[(req).account].field, 1,                  \
-                      __ATOMIC_RELAXED),                                       \
-   sender_changed(s))
+  do {                                                                         \
+    size_t m_ = (req).account * REPORT_METHOD_COUNT + (req).method;            \
+    __atomic_fetch_add(&(s)->counters[(req).account].field, 1,                 \
+                       __ATOMIC_RELAXED);                                      \
+    __atomic_fetch_add(&(s)->by_method[m_].field, 1, __ATOMIC_RELAXED);        \
+    sender_changed(s);                                                         \
+  } while (0)
 
 /* With the lock held. */
 static inline void set_backlog(report_sender_t *s, size_t n) {

@@ -172,6 +172,8 @@ static void start_account(report_sender_t *s, account_tx_t *t, cdtime_t now) {
 /* Accounts take turns at the free slots. */
 static void start_jobs(report_sender_t *s, cdtime_t now) {
   size_t n = s->cfg->num_accounts;
+  if (n == 0) /* <QueueStats> alone: nothing ever to send */
+    return;
   for (size_t k = 0; k < n; k++)
     start_account(s, &s->tx[(s->next_account + k) % n], now);
   s->next_account = (s->next_account + 1) % n;

@@ -14,6 +14,7 @@
 
 #include <cmocka.h>
 
+#include "queue_config.h"
 #include "secret.h"
 #include "spending.h"
 #include "stubs.h"
@@ -1102,6 +1103,155 @@ static void test_report_bad_severity(void **state) {
   expect_error(f, "rule-x", "Severity");
 }
 
+/* ---- <QueueStats> and IncorrectReportShare (issue 13) ---- */
+
+static oconfig_item_t *queue_stats(oconfig_item_t *root) {
+  return child(root, "QueueStats");
+}
+
+/* Names (either of the vendor's spellings) and ids; no account, no key. */
+static void test_queue_stats_block(void **state) {
+  fixture_t *f = *state;
+  oconfig_item_t *q = queue_stats(&f->root);
+  opt_str(q, "Queue", "Recaptcha Proxyless");
+  opt_num(q, "Queue", 22);
+  opt_str(q, "Queue", "ImageToText, English");
+  opt_num(q, "Queue", 777);
+  opt_str(q, "URL", "http://127.0.0.1:8080/");
+  opt_num(q, "Interval", 15);
+  opt_num(q, "Timeout", 3);
+  parse_ok(f);
+  const queue_stats_config_t *c = f->cfg.queue_stats;
+  assert_non_null(c);
+  assert_int_equal(f->cfg.num_accounts, 0);
+  assert_int_equal(c->transport.num_queues, 4);
+  assert_int_equal(c->ids[0], 6);
+  assert_int_equal(c->ids[1], 22);
+  assert_int_equal(c->ids[2], 1);
+  assert_int_equal(c->ids[3], 777);
+  assert_string_equal(c->slugs[0], "recaptcha_proxyless");
+  assert_string_equal(c->slugs[1], "hcaptcha_without_proxy");
+  assert_string_equal(c->slugs[2], "imagetotext_english");
+  assert_string_equal(c->slugs[3], "queue777");
+  assert_string_equal(c->transport.queues[1], "22");
+  assert_string_equal(c->transport.name, QUEUE_STATS_INSTANCE);
+  assert_null(c->transport.client_key);
+  assert_string_equal(c->transport.url, "http://127.0.0.1:8080");
+  assert_true(c->transport.interval == TIME_T_TO_CDTIME_T(15));
+  assert_true(c->transport.timeout == TIME_T_TO_CDTIME_T(3));
+  assert_true(c->transport.verify_peer && c->transport.verify_host);
+}
+
+static void test_queue_stats_defaults_beside_account(void **state) {
+  fixture_t *f = *state;
+  account(f, "acct-main", KEY);
+  opt_num(queue_stats(&f->root), "Queue", 6);
+  parse_ok(f);
+  const queue_stats_config_t *c = f->cfg.queue_stats;
+  assert_string_equal(c->transport.url, DEFAULT_URL);
+  assert_true(c->transport.interval == TIME_T_TO_CDTIME_T(60));
+  assert_string_equal(c->slugs[0], "recaptcha_v2_without_proxy");
+  assert_true(f->cfg.accounts[0].incorrect_share == 0); /* guard off */
+  assert_null(f->cfg.accounts[0].limit);
+}
+
+static void test_queue_stats_refused(void **state) {
+  fixture_t *f = *state;
+  struct {
+    const char *option;
+    double number; /* used when text is NULL */
+    const char *text;
+  } bad[] = {
+      {"Interval", 9.5, NULL},   {"Interval", 0, NULL},
+      {"Queue", 0, NULL},        {"Queue", 1.5, NULL},
+      {"Queue", 0, "Nope Queue"}, {"URL", 0, "http://example.com"},
+      {"Timeout", 0, NULL},      {"ClientKey", 0, KEY},
+  };
+  for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+    reset_root(f);
+    oconfig_item_t *q = queue_stats(&f->root);
+    if (strcmp(bad[i].option, "Queue") != 0)
+      opt_num(q, "Queue", 6);
+    if (bad[i].text != NULL)
+      opt_str(q, bad[i].option, bad[i].text);
+    else
+      opt_num(q, bad[i].option, bad[i].number);
+    expect_error(f, "QueueStats", bad[i].option);
+  }
+  reset_root(f); /* no queue */
+  opt_num(queue_stats(&f->root), "Interval", 30);
+  expect_error(f, "QueueStats", "Queue");
+  reset_root(f); /* one queue twice, by id and by name */
+  oconfig_item_t *q = queue_stats(&f->root);
+  opt_num(q, "Queue", 6);
+  opt_str(q, "Queue", "recaptcha v2 without proxy");
+  expect_error(f, "QueueStats", "Queue");
+  reset_root(f); /* two blocks */
+  opt_num(queue_stats(&f->root), "Queue", 6);
+  opt_num(queue_stats(&f->root), "Queue", 5);
+  expect_error(f, "QueueStats", "QueueStats");
+  reset_root(f); /* an account would share the plugin instance */
+  account(f, QUEUE_STATS_INSTANCE, KEY);
+  opt_num(queue_stats(&f->root), "Queue", 6);
+  expect_error(f, "Account \"queues\"", "Account");
+  reset_root(f); /* neither an account nor queue statistics */
+  expect_error(f, "Plugin anticaptcha", "Account");
+}
+
+/* AntiGate (id 25) takes a template name; each template is its own series. */
+static void test_queue_stats_antigate_template(void **state) {
+  fixture_t *f = *state;
+  oconfig_item_t *q = queue_stats(&f->root);
+  v_str(opt_num(q, "Queue", 25), "CloudFlare cookies for a proxy");
+  v_str(opt_str(q, "Queue", "AntiGateTask"), "Other template");
+  opt_num(q, "Queue", 25);
+  parse_ok(f);
+  const queue_stats_config_t *c = f->cfg.queue_stats;
+  assert_int_equal(c->transport.num_queues, 3);
+  assert_string_equal(c->templates[0], "CloudFlare cookies for a proxy");
+  assert_string_equal(c->slugs[0],
+                      "antigatetask_cloudflare_cookies_for_a_proxy");
+  assert_string_equal(c->transport.queues[0],
+                      "25 CloudFlare cookies for a proxy");
+  assert_string_equal(c->slugs[1], "antigatetask_other_template");
+  assert_null(c->templates[2]);
+  assert_string_equal(c->slugs[2], "antigatetask");
+  reset_root(f); /* a template for another queue */
+  v_str(opt_num(queue_stats(&f->root), "Queue", 6), "CloudFlare");
+  expect_error(f, "QueueStats", "Queue");
+  reset_root(f); /* the same template twice */
+  q = queue_stats(&f->root);
+  v_str(opt_num(q, "Queue", 25), "T1");
+  v_str(opt_str(q, "Queue", "AntiGateTask"), "T1");
+  expect_error(f, "QueueStats", "Queue");
+  reset_root(f); /* three values */
+  v_str(v_str(opt_num(queue_stats(&f->root), "Queue", 25), "T1"), "T2");
+  expect_error(f, "QueueStats", "Queue");
+}
+
+static void test_incorrect_report_share(void **state) {
+  fixture_t *f = *state;
+  opt_num(account(f, "acct-main", KEY), "IncorrectReportShare", 2.5);
+  parse_ok(f);
+  assert_true(f->cfg.accounts[0].incorrect_share == 2.5);
+  static const double bad[] = {0, -1, 100.5};
+  for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+    reset_root(f);
+    opt_num(account(f, "acct-main", KEY), "IncorrectReportShare", bad[i]);
+    expect_error(f, "acct-main", "IncorrectReportShare");
+  }
+  reset_root(f);
+  opt_str(account(f, "acct-main", KEY), "IncorrectReportShare", "5%");
+  expect_error(f, "acct-main", "IncorrectReportShare");
+}
+
+static void test_report_method_hcaptcha(void **state) {
+  fixture_t *f = *state;
+  oconfig_item_t *r = two_accounts_and_rule(f, "reportIncorrectHcaptcha", true);
+  opt_str(r, "Plugin", "logparser");
+  parse_ok(f);
+  assert_int_equal(f->cfg.rules[0].method, REPORT_INCORRECT_HCAPTCHA);
+}
 
 /* ---- issue 17: ranges, URL length, key files, transport ---- */
 
@@ -1365,6 +1515,12 @@ int main(void) {
       T(test_report_no_account_with_two),
       T(test_report_bad_task_id_source),
       T(test_report_bad_severity),
+      T(test_queue_stats_block),
+      T(test_queue_stats_defaults_beside_account),
+      T(test_queue_stats_refused),
+      T(test_queue_stats_antigate_template),
+      T(test_incorrect_report_share),
+      T(test_report_method_hcaptcha),
       T(test_numeric_ranges),
       T(test_url_too_long),
       T(test_account_named_reports),

@@ -80,6 +80,8 @@ static void test_method_names(void **state) {
                       "reportIncorrectRecaptcha");
   assert_string_equal(report_method_name(REPORT_INCORRECT_IMAGE),
                       "reportIncorrectImageCaptcha");
+  assert_string_equal(report_method_name(REPORT_INCORRECT_HCAPTCHA),
+                      "reportIncorrectHcaptcha");
   assert_string_equal(report_method_name(REPORT_METHOD_COUNT), "?");
   assert_string_equal(report_method_name((report_method_t)1000), "?");
 }
@@ -213,6 +215,33 @@ static void test_convention_nothing(void **state) {
   assert_int_equal(match(&n, NULL, 0, ONE, &out), MATCH_NOTHING);
   n = notif(0, "anticaptcha", "main", "recaptcha", "5");
   assert_int_equal(match(&n, NULL, 0, ONE, &out), MATCH_NOTHING);
+}
+
+/* hCaptcha: FAILURE is reportIncorrectHcaptcha; there is no correct-hCaptcha
+ * method, so OKAY (and WARNING) ask for nothing. */
+static void test_convention_hcaptcha(void **state) {
+  (void)state;
+  report_request_t out;
+  notification_t n = notif(NOTIF_FAILURE, "anticaptcha", "main", "hcaptcha",
+                           "4242");
+  assert_report(match(&n, NULL, 0, ONE, &out), &out, 0,
+                REPORT_INCORRECT_HCAPTCHA, 4242);
+  n = notif(NOTIF_OKAY, "anticaptcha", "main", "hcaptcha", "4242");
+  assert_int_equal(match(&n, NULL, 0, ONE, &out), MATCH_NOTHING);
+  n = notif(NOTIF_WARNING, "anticaptcha", "main", "hcaptcha", "4242");
+  assert_int_equal(match(&n, NULL, 0, ONE, &out), MATCH_NOTHING);
+  n = notif(NOTIF_FAILURE, "anticaptcha", "main", "hcaptcha", "42x");
+  assert_int_equal(match(&n, NULL, 0, ONE, &out), MATCH_INVALID);
+  n = notif(NOTIF_FAILURE, "anticaptcha", "main", "HCaptcha", "4242");
+  assert_int_equal(match(&n, NULL, 0, ONE, &out), MATCH_NONE);
+}
+
+static void test_method_parse_hcaptcha(void **state) {
+  (void)state;
+  report_method_t m = REPORT_METHOD_COUNT;
+  assert_int_equal(report_method_parse("reportIncorrectHcaptcha", &m), 0);
+  assert_int_equal(m, REPORT_INCORRECT_HCAPTCHA);
+  assert_int_equal(report_method_parse("reportCorrectHcaptcha", &m), -1);
 }
 
 /* Our own threshold notifications (type "gauge", ...) are not requests. */
@@ -483,6 +512,8 @@ int main(void) {
       cmocka_unit_test(test_convention_failure_image),
       cmocka_unit_test(test_convention_okay_recaptcha),
       cmocka_unit_test(test_convention_nothing),
+      cmocka_unit_test(test_convention_hcaptcha),
+      cmocka_unit_test(test_method_parse_hcaptcha),
       cmocka_unit_test(test_convention_other_types_ignored),
       cmocka_unit_test(test_convention_accounts),
       cmocka_unit_test(test_convention_unknown_account),

@@ -3,9 +3,12 @@
 
 * README.md's tables and doc/collectd-anticaptcha.5.pod are what
   doc/gendoc.py makes of doc/options.tsv and doc/values.tsv;
-* every option plugin/configuration.c accepts is documented, and nothing else;
-* the ranges of doc/options.tsv are the bounds plugin/configuration.c checks,
-  and its defaults are the code's and those written in conf.d/anticaptcha.conf;
+* every option plugin/configuration.c (and the <Report> and <QueueStats>
+  parsers, report_config.c and queue_config.c) accepts is documented, and
+  nothing else;
+* the ranges of doc/options.tsv are the bounds plugin/configuration.c and
+  plugin/queue_config.c check, and its defaults are the code's and those
+  written in conf.d/anticaptcha.conf;
 * configure.ac, debian/changelog and NEWS name the same version.
 
 Run by `make check`; on its own: python3 tests/doc/test_docs_in_sync.py
@@ -63,7 +66,8 @@ def generated_files_in_sync():
 
 
 def options_match_the_code():
-    code = read("plugin/configuration.c")
+    # <Report> and <QueueStats> are parsed apart.
+    code = "".join(read("plugin/%s.c" % m) for m in CONFIG_MODULES)
     accepted = set(re.findall(r'strcasecmp\("(\w+)",\s*o->key\)', code))
     accepted -= {"Report"}  # the <Report> block itself
     documented = set()
@@ -78,8 +82,12 @@ def options_match_the_code():
              sorted(documented - accepted) or "-"))
 
 
-def option_rows():
-    """{option name: row} of doc/options.tsv (the first name of a row)."""
+CONFIG_MODULES = ("configuration", "report_config", "queue_config")
+
+
+def option_rows(section=None):
+    """{option name: row} of doc/options.tsv (the first name of a row), of
+    one section when given, else the first row of each name."""
     lines = read("doc/options.tsv").splitlines()
     header = lines[0].split("\t")
     rows = {}
@@ -87,7 +95,7 @@ def option_rows():
         if line.strip() and not line.startswith("#"):
             row = dict(zip(header, line.split("\t")))
             m = re.search(r"`(\w+)", row.get("option", ""))
-            if m:
+            if m and section in (None, row.get("section")):
                 rows.setdefault(m.group(1), row)
     return rows
 
@@ -138,6 +146,20 @@ def ranges_match_the_code():
               % (name, row.get("range"), want))
     check(checked >= 5, "numeric options found in plugin/configuration.c (%d)"
           % checked)
+    # <QueueStats> shares option names with <Account>: its own rows.
+    code = read("plugin/queue_config.c")
+    qchecked = 0
+    for name, row in sorted(option_rows("queuestats").items()):
+        sec = re.search(r"get_secs\(o,\s*([\w.]+),\s*([\w.]+),",
+                        option_code(code, name))
+        if sec is None:
+            continue
+        want = "%s to %s" % (value(sec.group(1)), value(sec.group(2)))
+        qchecked += 1
+        check(row.get("range") == want, "QueueStats %s: range %r (the code "
+              "checks %s)" % (name, row.get("range"), want))
+    check(qchecked >= 2, "numeric options found in plugin/queue_config.c (%d)"
+          % qchecked)
 
 
 def tsv_default(row):
@@ -169,9 +191,15 @@ def defaults_match():
     # conf.d/anticaptcha.conf writes defaults as commented-out lines
     # ("# Interval 300"); every one must be the documented default.
     written = 0
-    for m in re.finditer(r'^\s*#\s*([A-Z]\w+)\s+("[^"]*"|\S+)',
-                         read("conf.d/anticaptcha.conf"), re.M):
-        name, val = m.group(1), m.group(2).strip('"')
+    queue_rows, in_queue_stats = option_rows("queuestats"), False
+    for m in re.finditer(r'^\s*#\s*(?:(</?QueueStats>)|([A-Z]\w+)\s+'
+                         r'("[^"]*"|\S+))', read("conf.d/anticaptcha.conf"),
+                         re.M):
+        if m.group(1):
+            in_queue_stats = m.group(1) == "<QueueStats>"
+            continue
+        name, val = m.group(2), m.group(3).strip('"')
+        rows = queue_rows if in_queue_stats else option_rows()
         if name not in rows or tsv_default(rows[name]) is None:
             continue  # an example value (SoftId, IP, CACert), not a default
         written += 1

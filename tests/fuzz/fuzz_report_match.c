@@ -164,6 +164,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     CHECK(req.task_id >= 1 && req.task_id <= (uint64_t)INT64_MAX);
     CHECK(req.account < accounts.count);
     CHECK(req.method < REPORT_METHOD_COUNT);
+    /* There is no correct-hCaptcha report: only FAILURE asks for one. */
+    if (strcmp(n.plugin, "anticaptcha") == 0 && strcmp(n.type, "hcaptcha") == 0)
+      CHECK(req.method == REPORT_INCORRECT_HCAPTCHA &&
+            n.severity == NOTIF_FAILURE);
     CHECK(req.completed == n.time && n.time != 0);
     /* The id is spelled, digits only, by one of the fields. */
     bool found = digits_value(n.type_instance) == req.task_id ||

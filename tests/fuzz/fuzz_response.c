@@ -1,7 +1,8 @@
 /* libFuzzer target for plugin/response.c, the streaming parser of API
  * answers (the bytes a server sends are attacker-controlled).
  *
- * Input: byte 0 picks the answer kind (spending, balance, report), byte 1 the
+ * Input: byte 0 picks the answer kind (spending, balance, report, queue
+ * statistics), byte 1 the
  * chunk size libcurl would hand over (0: the whole body at once); the rest is
  * the body. Besides the sanitizers' checks, every parse must keep the
  * module's promises, or the target aborts:
@@ -81,7 +82,16 @@ static void check_result(const response_t *r, response_status_t status,
     CHECK(r->has_error_id && r->error_id != 0);
   if (status != RESPONSE_OK)
     return;
-  CHECK(r->has_error_id && r->error_id == 0);
+  /* The vendor's getQueueStats example has no errorId: figures suffice. */
+  CHECK((r->has_error_id && r->error_id == 0) ||
+        (kind == RESPONSE_QUEUE_STATS && r->queue.present != 0));
+  if (kind == RESPONSE_QUEUE_STATS) {
+    CHECK(r->queue.present != 0 && r->queue.present < (1u << QS_COUNT));
+    for (int f = 0; f < QS_COUNT; f++)
+      CHECK(isfinite(r->queue.value[f]) && r->queue.value[f] >= 0);
+  } else {
+    CHECK(r->queue.present == 0);
+  }
   if (kind == RESPONSE_SPENDING)
     CHECK(r->has_data);
   if (kind == RESPONSE_BALANCE)
@@ -107,6 +117,8 @@ static void same(const response_t *a, response_status_t sa,
     CHECK(memcmp(a->records, b->records,
                  a->num_records * sizeof(spending_record_t)) == 0);
     CHECK(a->balance == b->balance);
+    CHECK(a->queue.present == b->queue.present);
+    CHECK(memcmp(a->queue.value, b->queue.value, sizeof(a->queue.value)) == 0);
   }
 }
 
@@ -125,7 +137,7 @@ static void fuzz_numbers(const uint8_t *data, size_t size) {
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   if (size < 2)
     return 0;
-  response_kind_t kind = (response_kind_t)(data[0] % 3);
+  response_kind_t kind = (response_kind_t)(data[0] % 4);
   size_t chunk = data[1];
   /* A chunk size of 255 means: the body again and again, past the cap. */
   unsigned repeat = 1;

@@ -600,8 +600,9 @@ TOOL_LOG_RE = re.compile(r"^(asan|lsan|ubsan|valgrind)\.")
 PLUGIN_FRAME_RE = re.compile(
     r"anticaptcha\.so|\b(anticaptcha|api_client|configuration|dispatch|reader|"
     r"report_match|report_queue|report_sender|request|response|spending|"
-    r"sender_worker|sender_persist|send_pacing|multi_driver|secret|"
-    r"config_check|state_file|state_store)"
+    r"sender_worker|sender_persist|send_pacing|multi_driver|secret|config_check|"
+    r"queue_stats|queue_config|queue_reader|report_guard|report_limit|forecast|"
+    r"state_file|state_store)"
     r"\.[ch]:\d+")
 
 

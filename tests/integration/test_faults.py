@@ -32,7 +32,8 @@ import threading
 import time
 import unittest
 
-from harness import Collectd, Sim, TEST_KEY, assert_no_key_in, free_port
+from harness import (Collectd, Sim, TEST_KEY, assert_no_key_in, free_port,
+                     timeout_factor)
 import runner
 
 KEY_FILE = "client.key"
@@ -681,6 +682,226 @@ def make_tests():
 
 
 make_tests()
+
+# ---- getQueueStats: the same faults against the <QueueStats> reader ----
+# One sim, one collectd with a <QueueStats> block that lists one vendor queue
+# id per row; each row's fault rule matches its queueId. "refused" needs a
+# dead port: its own collectd with a one-queue block. The block is polled
+# every 10 s at most (the vendor's cache): MaxReadInterval 10 keeps
+# collectd's back-off there, and the outage lasts Q_OUTAGE seconds so that
+# every queue fails at least twice.
+Q_OUTAGE = 22
+Q_IDS = (1, 2, 5, 6, 7, 10, 12, 13, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29)
+Q_FIELDS = (("count", "waiting"), ("percent", "load"), ("gauge", "bid"),
+            ("duration", "speed"), ("count", "total"))
+Q_BODIES = {
+    "truncated": body('{"errorId":0,"waiting":24'),
+    "types": body('{"errorId":0,"waiting":"lots","load":[1],"bid":{"usd":1}}'),
+    # No figure at all: for getQueueStats an empty answer is unusable.
+    "empty": body('{"errorId":0,"data":[]}'),
+}
+
+
+def queue_kind(row):
+    return "transient" if row["name"] == "empty" else row["kind"]
+
+
+def queue_rule(row, queue_id):
+    rule = Q_BODIES.get(row["name"], row.get("spending"))
+    if rule is None or isinstance(rule, list):
+        return []
+    return [dict(rule, method="getQueueStats", queue_id=queue_id)]
+
+
+def queue_block(url, ids):
+    return ("  <QueueStats>\n%s    URL \"%s\"\n    Interval 10\n"
+            "    Timeout %d\n  </QueueStats>"
+            % ("".join("    Queue %d\n" % i for i in ids), url, TIMEOUT))
+
+
+class QueueStatsFaultMatrix(unittest.TestCase):
+    """getQueueStats under every fault of the matrix, all rows at once."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.ids = {row["name"]: Q_IDS[i] for i, row in enumerate(ROWS)}
+        cls.sim = cls.dead_sim = cls.cd = cls.cd_refused = None
+        try:
+            cls.run_matrix()
+        finally:
+            for cd in (cls.cd, cls.cd_refused):
+                if cd is not None:
+                    cd.__exit__(None, None, None)
+            for sim in (cls.sim, cls.dead_sim):
+                if sim is not None:
+                    sim.__exit__(None, None, None)
+
+    @classmethod
+    def run_matrix(cls):
+        refused_port = free_port()
+        cls.sim = Sim(quiet=True)
+        cls.sim.__enter__()
+        rules = []
+        for row in ROWS:
+            rules += queue_rule(row, cls.ids[row["name"]])
+        cls.sim.faults(rules)
+        ids = [cls.ids[r["name"]] for r in ROWS if r["name"] != "refused"]
+        cls.cd = Collectd(queue_block(cls.sim.http_url, ids), plugins=("load",),
+                          global_config="MaxReadInterval 10")
+        cls.cd_refused = Collectd(
+            queue_block("http://127.0.0.1:%d" % refused_port,
+                        [cls.ids["refused"]]),
+            global_config="MaxReadInterval 10")
+        cls.cd.__enter__()
+        cls.cd_refused.__enter__()
+        cls.t_start = time.time()
+        time.sleep(Q_OUTAGE)
+        cls.t_clear = time.time()
+        cls.during = {row["name"]: cls.figures(row) for row in ROWS}
+        cls.sim.clear_faults()
+        cls.dead_sim = Sim(quiet=True, args=("--port", str(refused_port)))
+        cls.dead_sim.__enter__()
+
+        def recovered():
+            return all(cls.figures(row, since=cls.t_clear + 0.5).get("total")
+                       for row in ROWS)
+        slow = timeout_factor()  # 4 under COLLECTD_WRAPPER (valgrind)
+        cls.cd.wait_for(recovered, 40 * slow, "every queue to recover")
+        cls.cd_refused.wait_for(recovered, 5 * slow,
+                                "the refused queue to recover")
+        cls.after = {row["name"]: cls.figures(row, since=cls.t_clear + 0.5)
+                     for row in ROWS}
+        cls.served = {row["name"]: cls.source(row).control(
+            "GET", "queue_stats?queueId=%d" % cls.ids[row["name"]])
+            for row in ROWS}
+        cls.requests = {row["name"]: [
+            r for r in cls.source(row).requests("getQueueStats")
+            if r["body"] and r["body"].get("queueId") == cls.ids[row["name"]]]
+            for row in ROWS}
+        cls.logs = {"refused": cls.cd_refused.log(), "*": cls.cd.log()}
+        cls.alive = cls.cd.alive() and cls.cd_refused.alive()
+        cls.load_rows = cls.cd.csv("load", "load")
+
+    @classmethod
+    def source(cls, row):
+        return cls.dead_sim if row["name"] == "refused" else cls.sim
+
+    @classmethod
+    def daemon(cls, row):
+        return cls.cd_refused if row["name"] == "refused" else cls.cd
+
+    @classmethod
+    def figures(cls, row, since=0.0):
+        """{field: [values]} dispatched for the row's queue after `since`."""
+        out = {}
+        for t, f in Q_FIELDS:
+            rows = cls.daemon(row).csv("anticaptcha-queues", "%s-%s-%s" % (
+                t, slug_of(cls.ids[row["name"]]), f))
+            out[f] = [v[0] for ts, v in rows if ts > since]
+        return out
+
+    @classmethod
+    def tearDownClass(cls):
+        table = getattr(cls, "table", {})
+        if len(table) != len(ROWS):
+            return
+        lines = ["", "getQueueStats fault matrix (%d rows, one queue each, "
+                 "%d s outage)" % (len(ROWS), Q_OUTAGE),
+                 "| Fault | During outage | Logged | Requests (faulted) |",
+                 "|---|---|---|---|"]
+        for row in ROWS:
+            lines.append("| %s | %s |" % (row["what"], table[row["name"]]))
+        print("\n".join(lines))
+
+    def test_collectd_up_and_serving_other_plugins(self):
+        self.assertTrue(self.alive)
+        in_outage = [r for r in self.load_rows
+                     if self.t_start <= r[0] <= self.t_clear]
+        self.assertGreaterEqual(len(in_outage), Q_OUTAGE - 4)
+
+
+def slug_of(queue_id):
+    return re.sub(r"[^a-z0-9]+", "_", QUEUE_NAMES[queue_id].lower())
+
+
+# The vendor's names (anti-captcha.com/apidoc/methods/getQueueStats), which
+# the plugin dispatches an id given as a number under.
+QUEUE_NAMES = {
+    1: "ImageToText, English", 2: "ImageToText, Russian",
+    5: "Recaptcha v2 with proxy", 6: "Recaptcha v2 without proxy",
+    7: "Funcaptcha with proxy", 10: "Funcaptcha without proxy",
+    12: "GeeTest with proxy", 13: "GeeTest without proxy",
+    18: "Recaptcha V3 s0.3", 19: "Recaptcha V3 s0.7", 20: "Recaptcha V3 s0.9",
+    21: "hCaptcha with proxy", 22: "hCaptcha without proxy",
+    23: "Recaptcha Enterprise V2 with proxy",
+    24: "Recaptcha Enterprise V2 without proxy", 25: "AntiGateTask",
+    26: "Turnstile with proxy", 27: "Turnstile without proxy",
+    28: "Image Coordinates", 29: "Hcaptcha Enterprise",
+}
+
+
+def check_queue(self, row):
+    name = row["name"]
+    qid = self.ids[name]
+    log = self.logs["refused" if name == "refused" else "*"]
+    label = 'getQueueStats (queue "%d"' % qid
+    failed = [l for l in log.splitlines() if label in l and "failed:" in l]
+    again = [l for l in log.splitlines() if label in l and "works again" in l]
+    served = self.served[name]
+    reqs = self.requests[name]
+    # Never more often than every 10 s, outage or not (the vendor's cache).
+    times = [r["time"] for r in reqs]
+    for a, b in zip(times, times[1:]):
+        self.assertGreaterEqual(b - a, 10 - 0.5 * timeout_factor(), times)
+    faulted = len([r for r in reqs if r["fault"]])
+    if queue_kind(row) == "ok":
+        self.assertEqual(failed, [])
+        for f, values in self.during[name].items():
+            self.assertTrue(values, f)
+            for v in values:
+                self.assertAlmostEqual(v, served[f], places=6)
+        summary = "values as served | nothing"
+    else:
+        # Nothing untrue: no figure of the queue while it failed.
+        self.assertEqual({f: v for f, v in self.during[name].items() if v}, {})
+        self.assertEqual(len(failed), 1, failed)
+        self.assertEqual(len(again), 1, again)
+        line = failed[0]
+        self.assertIn("[error]", line)
+        if queue_kind(row) == "final":
+            self.assertIn("errorId %d, errorCode %s" % (row["code"],
+                                                        ERRORS[row["code"]]), line)
+        elif name.startswith("http"):
+            self.assertIn("HTTP status %s" % name[4:], line)
+        elif name == "oversize":
+            self.assertIn("larger than 262144 bytes", line)
+        elif name in ("refused", "hang", "drip"):
+            self.assertIn("transport failure", line)
+        else:
+            self.assertIn("unusable answer", line)
+        if name != "refused":  # polled (and failing) at least twice
+            self.assertGreaterEqual(faulted, 2)
+        summary = "nothing | 1 line: %s; 1 \"works again\"" % short(
+            line.split("failed: ", 1)[1].split("; ")[0])
+    # After the recovery: exactly what the API served.
+    for f, values in self.after[name].items():
+        self.assertTrue(values, f)
+        for v in values:
+            self.assertAlmostEqual(v, served[f], places=6, msg=f)
+    if not hasattr(type(self), "table"):
+        type(self).table = {}
+    type(self).table[name] = "%s | %d (%d)" % (
+        summary, len(reqs), faulted if name != "refused" else 0)
+
+
+def make_queue_tests():
+    for row in ROWS:
+        setattr(QueueStatsFaultMatrix,
+                "test_queue_%02d_%s" % (row["index"], row["name"]),
+                lambda self, row=row: check_queue(self, row))
+
+
+make_queue_tests()
 
 if __name__ == "__main__":
     runner.main()

@@ -40,6 +40,12 @@ retentions = 60s:1d
 # The Graphite target README.md gives for "money per queue per hour" (the
 # series list, and the alias it makes of each name).
 MONEY_PER_QUEUE_PER_HOUR = "testhost.anticaptcha-main.gauge-*-money_1h"
+QUEUE_STATS = """
+  <QueueStats>
+    Queue "Recaptcha Proxyless"
+    URL "%s"
+    Interval 10
+  </QueueStats>"""
 ALIAS = re.compile(r"^.*\.gauge-(.*)-money_1h$")
 
 
@@ -85,7 +91,8 @@ class Graphite(unittest.TestCase):
         cls.sim = cls.enterClassContext(Sim(now=time.time(), quiet=True))
         cls.carbon = cls.enterClassContext(CarbonCache(SCHEMAS))
         cls.cd = cls.enterClassContext(Collectd(
-            two_accounts(cls.sim.http_url), extra_config=write_graphite(cls.carbon.port),
+            two_accounts(cls.sim.http_url) + QUEUE_STATS % cls.sim.http_url,
+            extra_config=write_graphite(cls.carbon.port),
             files={KEY_FILE: TEST_KEY + "\n"}))
         cls.cd.wait_for(cls.landed, 30 * SLOW,
                         "the values in carbon's whisper files", interval=0.3)
@@ -110,6 +117,9 @@ class Graphite(unittest.TestCase):
                 if not cls.carbon.fetch(metric("main", ident % slug)):
                     return False
         return (cls.carbon.fetch(metric("main", "gauge-balance"))
+                and cls.carbon.fetch(metric("main", "timeleft-balance_hours"))
+                and cls.carbon.fetch(metric("queues",
+                                            "duration-recaptcha_proxyless-speed"))
                 and cls.carbon.fetch(metric("eu_shop", "gauge-all-money_24h")))
 
     @classmethod
@@ -156,6 +166,31 @@ class Graphite(unittest.TestCase):
     def test_balance(self):
         rows = self.carbon.fetch(metric("main", "gauge-balance"))
         self.assertAlmostEqual(rows[-1][1], self.sim.state()["balance"], places=6)
+
+    def test_forecast_and_queue_stats(self):
+        """Issue 13's values, where README's snippet says they land."""
+        money = sum(r["money"] for r in self.expected(None))
+        rows = self.carbon.fetch(metric("main", "timeleft-balance_hours"))
+        self.assertAlmostEqual(rows[-1][1],
+                               self.sim.state()["balance"] / (money / 24), places=6)
+        served = self.sim.control("GET", "queue_stats?queueId=6")
+        for ident, f in (("count-recaptcha_proxyless-waiting", "waiting"),
+                         ("percent-recaptcha_proxyless-load", "load"),
+                         ("gauge-recaptcha_proxyless-bid", "bid"),
+                         ("duration-recaptcha_proxyless-speed", "speed"),
+                         ("count-recaptcha_proxyless-total", "total")):
+            rows = self.carbon.fetch(metric("queues", ident))
+            self.assertAlmostEqual(rows[-1][1], served[f], places=9, msg=ident)
+        names = set(self.carbon.metrics())
+        for ident in ("derive-reports-reportIncorrectHcaptcha-accepted",
+                      "derive-reports-withheld"):
+            self.assertIn(metric("main", ident), names)
+        # (StoreRates true sends a derive from its second value on: the
+        # queues are polled every 10 s, so the counts node shows it first.)
+        self.assertIn("separate.testhost.anticaptcha.queues.derive."
+                      "getQueueStats-requests", names)
+        self.assertIn("separate.testhost.anticaptcha.queues.percent."
+                      "recaptcha_proxyless-load", names)
 
     # ----- paths --------------------------------------------------------------
 

@@ -17,6 +17,15 @@ SLOW = timeout_factor()  # 4 under COLLECTD_WRAPPER (valgrind)
 SERIES = {"recaptcha_proxyless": "Recaptcha Proxyless",
           "english_imagetotext": "English ImageToText", "all": None}
 MEASUREMENT = "anticaptcha_value"
+# The one stock type whose data source is not "value": duration ("seconds"),
+# the queues' average solving time.
+SECONDS = "anticaptcha_seconds"
+QUEUE_STATS = """
+  <QueueStats>
+    Queue "Recaptcha Proxyless"
+    URL "%s"
+    Interval 10
+  </QueueStats>"""
 
 # README.md's "money per queue per hour" (%s: the time range; README says
 # 24h, the oldest record can be a second older than that).
@@ -53,7 +62,8 @@ class InfluxDBCollectdInput(unittest.TestCase):
         cls.sim = cls.enterClassContext(Sim(now=time.time(), quiet=True))
         cls.influx = cls.enterClassContext(InfluxDB())
         cls.cd = cls.enterClassContext(Collectd(
-            two_accounts(cls.sim.http_url), extra_config=network(cls.influx.collectd_port),
+            two_accounts(cls.sim.http_url) + QUEUE_STATS % cls.sim.http_url,
+            extra_config=network(cls.influx.collectd_port),
             files={KEY_FILE: TEST_KEY + "\n"}))
         cls.cd.wait_for(cls.landed, 30 * SLOW, "the values in InfluxDB", interval=0.3)
 
@@ -76,8 +86,18 @@ class InfluxDBCollectdInput(unittest.TestCase):
                 if cls.count(where("main", t, ti % slug)) < 2:
                     return False
         return (cls.count(where("main", "gauge", "balance"))
+                and cls.count(where("main", "timeleft", "balance_hours"))
+                and cls.count(where("queues", "percent", "recaptcha_proxyless-load"))
+                and cls.influx_seconds()
                 and cls.count(where("eu.shop", "gauge", "all-money_24h"))
                 and cls.count(where("main", "derive", "getSpendingStats-requests")) >= 2)
+
+    @classmethod
+    def influx_seconds(cls):
+        try:
+            return cls.influx.rows("SELECT \"value\" FROM \"%s\"" % SECONDS)
+        except Exception:
+            return []
 
     def expected(self, queue):
         return sorted(self.sim.expected(queue), key=lambda r: r["dateFrom"])
@@ -90,7 +110,7 @@ class InfluxDBCollectdInput(unittest.TestCase):
 
     def test_one_measurement_and_its_tags(self):
         names = [r["name"] for r in self.influx.rows("SHOW MEASUREMENTS")]
-        self.assertEqual(names, [MEASUREMENT])
+        self.assertEqual(names, [SECONDS, MEASUREMENT])
         keys = [r["tagKey"] for r in
                 self.influx.rows("SHOW TAG KEYS FROM \"%s\"" % MEASUREMENT)]
         self.assertEqual(keys, ["host", "instance", "type", "type_instance"])
@@ -103,9 +123,10 @@ class InfluxDBCollectdInput(unittest.TestCase):
                 "SHOW TAG VALUES FROM \"%s\" WITH KEY = \"%s\"" % (MEASUREMENT, key)))
         self.assertEqual(tag_values("host"), ["testhost"])
         # The account name as is, dot included.
-        self.assertEqual(tag_values("instance"), ["eu.shop", "main"])
+        self.assertEqual(tag_values("instance"), ["eu.shop", "main", "queues"])
         self.assertEqual(tag_values("type"),
-                         ["count", "derive", "gauge", "response_time"])
+                         ["count", "derive", "gauge", "percent", "response_time",
+                          "timeleft"])
         tis = tag_values("type_instance")
         for slug in SERIES:
             for ti in ("%s-volume_24h", "%s-money_24h", "%s-volume_1h", "%s-money_1h"):
@@ -181,6 +202,30 @@ class InfluxDBCollectdInput(unittest.TestCase):
             self.assertEqual([t for t, _ in hours], [r["dateFrom"] for r in recs])
             for (_, v), r in zip(hours, recs):
                 self.assertAlmostEqual(v, r["money"], places=6)
+
+    def test_forecast_queue_stats_and_method_counters(self):
+        """Issue 13's values, where README's snippet says they land."""
+        money = sum(r["money"] for r in self.expected(None))
+        hours = self.select("main", "timeleft", "balance_hours")
+        self.assertAlmostEqual(hours[-1]["value"],
+                               self.sim.state()["balance"] / (money / 24), places=6)
+        served = self.sim.control("GET", "queue_stats?queueId=6")
+        for t, f in (("count", "waiting"), ("percent", "load"), ("gauge", "bid"),
+                     ("count", "total")):
+            rows = self.select("queues", t, "recaptcha_proxyless-%s" % f)
+            self.assertAlmostEqual(rows[-1]["value"], served[f], places=9, msg=f)
+        # Speed: type duration, whose data source is "seconds".
+        rows = self.influx.rows(
+            "SELECT \"value\" FROM \"%s\" WHERE %s"
+            % (SECONDS, where("queues", "duration", "recaptcha_proxyless-speed")))
+        self.assertAlmostEqual(rows[-1]["value"], served["speed"], places=9)
+        keys = {r["key"] for r in self.influx.rows("SHOW SERIES")}
+        self.assertIn("anticaptcha_seconds,host=testhost,instance=queues,"
+                      "type=duration,type_instance=recaptcha_proxyless-speed", keys)
+        self.assertIn("anticaptcha_value,host=testhost,instance=main,type=derive,"
+                      "type_instance=reports-reportIncorrectHcaptcha-sent", keys)
+        self.assertIn("anticaptcha_value,host=testhost,instance=main,type=derive,"
+                      "type_instance=reports-withheld", keys)
 
     def test_no_key(self):
         assert_no_key_in(self.influx.dir)

@@ -94,7 +94,8 @@ class PrometheusScrape(unittest.TestCase):
         names = {n for n in self.prom.metric_names() if "anticaptcha" in n}
         self.assertEqual(names, {"collectd_anticaptcha_gauge", "collectd_anticaptcha_count",
                                  "collectd_anticaptcha_derive_total",
-                                 "collectd_anticaptcha_response_time"})
+                                 "collectd_anticaptcha_response_time",
+                                 "collectd_anticaptcha_timeleft"})
 
     def test_labels(self):
         rows = self.prom.query(BALANCE_QUERY)
@@ -133,6 +134,17 @@ class PrometheusScrape(unittest.TestCase):
     def test_balance(self):
         rows = self.prom.query(BALANCE_QUERY)
         self.assertEqual([(r[0]["anticaptcha"], r[1]) for r in rows], [("main", BALANCE)])
+
+    def test_balance_forecast(self):
+        # Hours the balance lasts at the last 24 h's rate (the total's money);
+        # eu.shop polls no balance, so it has none.
+        q = 'collectd_anticaptcha_timeleft{type="balance_hours"}'
+        self.cd.wait_for(lambda: self.value(q) is not None, 20 * SLOW, "the forecast")
+        rows = self.prom.query(q)
+        self.assertEqual([r[0]["anticaptcha"] for r in rows], ["main"])
+        money = sum(r["money"] for r in self.sim.expected())
+        self.assertGreater(money, 0)
+        self.assertAlmostEqual(rows[0][1], BALANCE / (money / 24), places=4)
 
     def test_report_counters(self):
         got = {(r[0]["anticaptcha"], r[0]["type"]): r[1]

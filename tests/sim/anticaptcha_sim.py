@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Simulated Anti-Captcha API for the collectd-anticaptcha tests and demo.
 
-Serves the five API methods the plugin uses (see /work/shared/API.md), on
+Serves the seven API methods the plugin uses (see /work/shared/API.md), on
 loopback only, over plain HTTP and optionally HTTPS, plus a control API under
 /_sim/ (plain-HTTP port only) to inspect the requests received, inject faults
 and change the simulated account's state.
@@ -30,13 +30,19 @@ connections used for it are not counted in "connections"):
          (int or null = absent), records (0..24), shuffle, numbers_as_strings
          (also balance/captchaCredits), latency (s), now (epoch or null: fixed
          clock for getSpendingStats), offset (s added to the real clock when
-         now is null: a running clock moved ahead, or behind)
+         now is null: a running clock moved ahead, or behind), queue_stats
+         ({queueId: {waiting, load, bid, speed, total}}: served as given for
+         that queue id)
+  GET    /_sim/queue_stats?queueId=N   the getQueueStats fields served now
+         for N, native numbers (the answer sends bid as a string)
   POST   /_sim/reset     clears log, stats, reported task ids, faults, state
   GET    /_sim/expected[?queue=Q&date=T]   records served now for Q (absent or
          empty: the total), oldest first, native numbers
 
 Fault rule: {"method": name or "*" (default), "queue": optional ("" = the
-no-queue request), "task": optional (only a report of this taskId), "times": N (omitted/null = forever), "action": ...}; the
+no-queue request), "queue_id": optional (matches getQueueStats' queueId),
+"task": optional (only a report of this taskId), "times": N (omitted/null =
+forever), "action": ...}; the
 first matching rule wins and a rule with times is consumed. Actions:
   error    errorId, errorCode, errorDescription: API error, HTTP 200
   http     status (503), body (""), content_type (text/html), headers ({})
@@ -89,8 +95,15 @@ API_METHODS = (
     "reportCorrectRecaptcha",
     "reportIncorrectRecaptcha",
     "reportIncorrectImageCaptcha",
+    "reportIncorrectHcaptcha",
+    "getQueueStats",
 )
-REPORT_METHODS = API_METHODS[2:]
+REPORT_METHODS = API_METHODS[2:6]
+
+# getQueueStats: the queue ids of the vendor's getQueueStats page
+# (anti-captcha.com/apidoc/methods/getQueueStats). Other ids get an API error.
+QUEUE_IDS = (1, 2, 5, 6, 7, 10, 12, 13) + tuple(range(18, 30))
+ERR_NO_QUEUE = (2, "ERROR_BAD_REQUEST", "queueId is not a known queue")
 
 # API error answers. The real API's errorId 2 is ERROR_NO_SLOT_AVAILABLE; the
 # sim uses 2 for "malformed request" as the project agreed: the plugin must key
@@ -121,6 +134,7 @@ DEFAULT_STATE = {
     "latency": 0.0,
     "now": None,               # fixed clock for getSpendingStats, epoch secs
     "offset": 0,               # else the real clock plus this, seconds
+    "queue_stats": {},         # queueId (string) -> getQueueStats answer fields
 }
 
 # Matches the value of a clientKey member in raw JSON text, even when the text
@@ -334,6 +348,8 @@ class Sim:
                 raise ValueError("method must be a string")
             if "queue" in r and not isinstance(r["queue"], str):
                 raise ValueError("queue must be a string")
+            if "queue_id" in r and not is_json_int(r["queue_id"]):
+                raise ValueError("queue_id must be an integer")
             times = r.get("times")
             if times is not None and not (is_json_int(times) and times >= 0):
                 raise ValueError("times must be a non-negative integer")
@@ -358,6 +374,9 @@ class Sim:
                 continue
             if "queue" in r and r["queue"] != queue:
                 continue
+            if "queue_id" in r and not (isinstance(body, dict) and
+                                        body.get("queueId") == r["queue_id"]):
+                continue
             if "task" in r and not (isinstance(body, dict)
                                     and body.get("taskId") == r["task"]):
                 continue
@@ -374,6 +393,8 @@ class Sim:
         """Normal (fault-free) answer: (http status, answer dict or JSON text)."""
         if method not in API_METHODS:
             return 200, api_error(ERR_NO_METHOD)
+        if method == "getQueueStats":  # the only method without a key
+            return self.get_queue_stats(body)
         key = body.get("clientKey")
         if not isinstance(key, str) or key not in self.keys:
             return 200, api_error(ERR_KEY)
@@ -415,6 +436,37 @@ class Sim:
             self.answer_cache.clear()
         self.answer_cache[cache_key] = text
         return text
+
+    def queue_stats(self, queue_id):
+        """The getQueueStats fields served for queue_id (native numbers):
+        state "queue_stats" when set for it, else made up from the id."""
+        fixed = self.state["queue_stats"].get(str(queue_id))
+        if fixed is not None:
+            return dict(fixed)
+        h = _h("queue", queue_id)
+        total = 50 + int.from_bytes(h[:2], "big") % 950
+        return {"waiting": int.from_bytes(h[2:4], "big") % total,
+                "load": round((h[4] * 256 + h[5]) % 10000 / 100.0, 2),
+                "bid": round(0.0005 + (h[6] * 256 + h[7]) / 1e8, 10),
+                "speed": round(3 + (h[8] * 256 + h[9]) % 4000 / 100.0, 2),
+                "total": total}
+
+    def get_queue_stats(self, body):
+        """Answers like the vendor's example: bid as a string (always),
+        the other numbers native unless numbers_as_strings."""
+        queue_id = body.get("queueId")
+        if not is_json_int(queue_id) or queue_id <= 0:
+            return 200, api_error(ERR_BAD_REQUEST,
+                                  "queueId must be a positive integer")
+        if "templateName" in body and not isinstance(body["templateName"], str):
+            return 200, api_error(ERR_BAD_REQUEST, "templateName must be a string")
+        if queue_id not in QUEUE_IDS and str(queue_id) not in self.state["queue_stats"]:
+            return 200, api_error(ERR_NO_QUEUE)
+        ans = {"errorId": 0}
+        for k, v in self.queue_stats(queue_id).items():
+            as_string = k == "bid" or self.state["numbers_as_strings"]
+            ans[k] = str(v) if as_string and isinstance(v, (int, float)) else v
+        return 200, ans
 
     def get_balance(self):
         ans = {"errorId": 0, "balance": self.state["balance"]}
@@ -779,6 +831,9 @@ class Sim:
                 answer = self.state
             elif what == "reset" and req.verb == "POST":
                 self.reset()
+            elif what == "queue_stats" and req.verb == "GET":
+                # What getQueueStats serves now for queueId (native numbers).
+                answer = self.queue_stats(int(q["queueId"][0]))
             elif what == "expected" and req.verb == "GET":
                 # The records getSpendingStats would serve now, but always
                 # with native numbers and in chronological order.
@@ -812,6 +867,9 @@ class Sim:
                 raise ValueError("now must be an epoch time or null")
             if k == "offset" and not num:
                 raise ValueError("offset must be a number of seconds")
+            if k == "queue_stats" and not (isinstance(v, dict) and all(
+                    isinstance(x, dict) for x in v.values())):
+                raise ValueError("queue_stats must map queue ids to objects")
             if k == "captcha_credits" and not (v is None or is_json_int(v)):
                 raise ValueError("captcha_credits must be an integer or null")
             # balance: any JSON value on purpose (to test wrong types).

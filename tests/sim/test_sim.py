@@ -637,6 +637,61 @@ class TestTls(SimTestCase):
                 conn.close()
 
 
+class TestQueueStatsAndHcaptcha(SimTestCase):
+    def test_queue_stats_without_key(self):
+        status, ans = self.call("getQueueStats", clientKey=None, queueId=6)
+        self.assertEqual(status, 200)
+        self.assertEqual(ans["errorId"], 0)
+        self.assertIsInstance(ans["bid"], str)  # as in the vendor's example
+        served = self.sim.control("GET", "queue_stats?queueId=6")
+        self.assertEqual(float(ans["bid"]), served["bid"])
+        for k in ("waiting", "load", "speed", "total"):
+            self.assertEqual(ans[k], served[k])
+        self.assertLessEqual(ans["waiting"], ans["total"])
+        self.assertTrue(0 <= ans["load"] <= 100)
+        # Deterministic per queue id, distinct between ids.
+        self.assertEqual(self.call("getQueueStats", clientKey=None,
+                                   queueId=6)[1], ans)
+        self.assertNotEqual(self.call("getQueueStats", clientKey=None,
+                                      queueId=5)[1], ans)
+
+    def test_queue_stats_bad_requests(self):
+        for body in ({}, {"queueId": "6"}, {"queueId": 0}, {"queueId": 3},
+                     {"queueId": 25, "templateName": 1}):
+            ans = self.call("getQueueStats", clientKey=None, **body)[1]
+            self.assertNotEqual(ans["errorId"], 0, body)
+        self.assertEqual(self.call("getQueueStats", clientKey=None, queueId=25,
+                                   templateName="CloudFlare")[1]["errorId"], 0)
+
+    def test_queue_stats_state_and_strings(self):
+        self.sim.state({"numbers_as_strings": True, "queue_stats": {
+            "6": {"waiting": 1, "load": 2.5, "bid": 0.001, "speed": 3,
+                  "total": 9}, "99": {"load": 50}}})
+        ans = self.call("getQueueStats", clientKey=None, queueId=6)[1]
+        self.assertEqual(ans, {"errorId": 0, "waiting": "1", "load": "2.5",
+                               "bid": "0.001", "speed": "3", "total": "9"})
+        ans = self.call("getQueueStats", clientKey=None, queueId=99)[1]
+        self.assertEqual(ans, {"errorId": 0, "load": "50"})
+
+    def test_queue_id_fault_match(self):
+        self.sim.faults([{"method": "getQueueStats", "queue_id": 7,
+                          "action": "error", "errorId": 21,
+                          "errorCode": "ERROR_IP_BLOCKED"}])
+        self.assertEqual(self.call("getQueueStats", clientKey=None,
+                                   queueId=7)[1]["errorId"], 21)
+        self.assertEqual(self.call("getQueueStats", clientKey=None,
+                                   queueId=6)[1]["errorId"], 0)
+
+    def test_report_incorrect_hcaptcha(self):
+        ok = self.call("reportIncorrectHcaptcha", taskId=42)[1]
+        self.assertEqual(ok, {"errorId": 0, "status": "success"})
+        again = self.call("reportIncorrectHcaptcha", taskId=42)[1]
+        self.assertEqual(again["errorCode"], "ERROR_NO_SUCH_CAPCHA_ID")
+        self.assertEqual(self.call("reportIncorrectHcaptcha", clientKey="nope",
+                                   taskId=43)[1]["errorId"], 1)
+        self.assertEqual(self.call("reportIncorrectHcaptcha",
+                                   taskId="44")[1]["errorId"], 2)
+
 class TestProcess(unittest.TestCase):
     def test_refuses_non_loopback(self):
         for host in ("0.0.0.0", "192.0.2.1", "example.com", "::"):
