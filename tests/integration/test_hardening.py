@@ -217,6 +217,7 @@ class KeyFile(unittest.TestCase):
 
 
 HTTP_BODY = b'\r\n\r\n{"clientKey":"'
+FREED_BODY = b'Key":"'
 
 
 class CoreDump(unittest.TestCase):
@@ -263,7 +264,15 @@ class CoreDump(unittest.TestCase):
         i = data.find(key)
         while i >= 0:
             found += 1
-            if data[i - len(HTTP_BODY):i] != HTTP_BODY:
+            # A request body libcurl copied: whole after the headers, or in a
+            # buffer libcurl freed, whose first 16 bytes malloc reused for
+            # its free list (so only 'Key":"' of '{"clientKey":"' is left).
+            # The plugin's own bodies are never in a core (MADV_DONTDUMP,
+            # tests/test_secret.c); a bare copy of the key would be stray.
+            in_body = (data[i - len(HTTP_BODY):i] == HTTP_BODY or
+                       (data[i - len(FREED_BODY):i] == FREED_BODY and
+                        data[i + len(key):i + len(key) + 2] in (b'",', b'"}')))
+            if not in_body:
                 stray.append(data[max(0, i - 64):i + len(key) + 16])
             i = data.find(key, i + 1)
         print("\ncore dump: the key %d time(s), all in libcurl's HTTP request "
