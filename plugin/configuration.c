@@ -1,3 +1,4 @@
+/* Parsing and checking <Plugin anticaptcha> blocks (see configuration.h). */
 #include "configuration.h"
 
 #include "collectd/core/daemon/plugin.h"

@@ -1,3 +1,4 @@
+/* The spending reader: polls one account per read callback (see reader.h). */
 #include "reader.h"
 
 #include "collectd/core/daemon/plugin.h"
@@ -5,6 +6,7 @@
 #include "collectd/core/utils/common/common.h"
 
 #include "api_client.h"
+#include "api_errors.h"
 #include "dispatch.h"
 #include "forecast.h"
 #include "report_limit.h"
@@ -133,18 +135,18 @@ static const char *advice(const api_call_t *c) {
     return "check URL, Timeout, CACert and the network; collectd retries with "
            "a growing interval";
   switch (c->resp.error_id) {
-  case 1:
+  case API_ERROR_KEY_DOES_NOT_EXIST:
     return "check ClientKey or ClientKeyFile";
-  case 10:
+  case API_ERROR_ZERO_BALANCE:
     return "top up the account";
-  case 11:
+  case API_ERROR_IP_NOT_ALLOWED:
     return "allow this host's IP address in the account's API settings";
-  case 14:
+  case API_ERROR_NO_SUCH_METHOD:
     return "check URL";
-  case 21:
+  case API_ERROR_IP_BLOCKED:
     return "this IP address is blocked; collectd backs off, do not restart "
            "it in a loop";
-  case 55:
+  case API_ERROR_ACCOUNT_SUSPENDED:
     return "the account is suspended; contact Anti-Captcha";
   default:
     return "see the errorCode in the API documentation";
@@ -153,7 +155,7 @@ static const char *advice(const api_call_t *c) {
 
 static void complain(reader_t *r, int m, const api_call_t *c, const char *queue) {
   char what[512];
-  int level = (api_call_result(c) == API_ERROR && c->resp.error_id == 10)
+  int level = (api_call_result(c) == API_ERROR && c->resp.error_id == API_ERROR_ZERO_BALANCE)
                   ? LOG_WARNING
                   : LOG_ERR;
   c_complain_once(level, &r->complaint[m],
@@ -212,7 +214,7 @@ static bool check_call(reader_t *r, int m, size_t i, bool *method_ok) {
   complain(r, m, c, m == M_SPENDING ? series_queue(r, i) : NULL);
   /* ERROR_ZERO_BALANCE is a state, not a failure: a balance of 0 is true,
    * and collectd must not stretch the interval while it lasts. */
-  if (m == M_BALANCE && res == API_ERROR && c->resp.error_id == 10)
+  if (m == M_BALANCE && res == API_ERROR && c->resp.error_id == API_ERROR_ZERO_BALANCE)
     return true;
   r->failures[m]++;
   *method_ok = false;

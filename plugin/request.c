@@ -1,3 +1,4 @@
+/* Request bodies built with yajl_gen (see request.h). */
 #include "request.h"
 
 #include <stdlib.h>
