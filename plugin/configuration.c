@@ -68,7 +68,7 @@ static int get_share(const oconfig_item_t *o, const char *where, double *out) {
   if (want_one(o, OCONFIG_TYPE_NUMBER, where, "percentage") != 0)
     return -1;
   double d = o->values[0].value.number;
-  if (!(d > 0) || d > 100) {
+  if (!(d > 0) || d > SHARE_MAX_PERCENT) {
     CONF_ERROR(where, o->key, "give a percentage more than 0 and at most 100.");
     return -1;
   }
@@ -252,8 +252,8 @@ static int account_parse(plugin_config_t *cfg, const oconfig_item_t *ci) {
   account_t *a = &cfg->accounts[cfg->num_accounts++];
   *a = (account_t){.total = true,
                    .balance = true,
-                   .interval = TIME_T_TO_CDTIME_T(300),
-                   .timeout = TIME_T_TO_CDTIME_T(10),
+                   .interval = TIME_T_TO_CDTIME_T(DEFAULT_INTERVAL),
+                   .timeout = TIME_T_TO_CDTIME_T(DEFAULT_TIMEOUT),
                    .verify_peer = true,
                    .verify_host = true,
                    .catch_up_days = DEFAULT_CATCH_UP_DAYS};

@@ -51,6 +51,9 @@ typedef struct {
 
 #define DEFAULT_QUEUE_LIMIT 10000
 #define DEFAULT_MAX_IN_FLIGHT 128
+#define DEFAULT_INTERVAL 300 /* seconds between polls */
+#define DEFAULT_TIMEOUT 10   /* seconds a request may take */
+#define SHARE_MAX_PERCENT 100
 #define MAX_WINDOW_SECONDS 60
 #define DEFAULT_CATCH_UP_DAYS 7
 #define MAX_CATCH_UP_DAYS 90
