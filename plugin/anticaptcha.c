@@ -16,6 +16,7 @@
 #include "report_limit.h"
 #include "report_match.h"
 #include "report_sender.h"
+#include "state_store.h"
 
 #ifndef ANTICAPTCHA_VERSION
 #define ANTICAPTCHA_VERSION "unknown"
@@ -34,6 +35,7 @@ typedef struct {
   int prepare_status;
   pthread_mutex_t log_lock; /* c_complain_t has no lock of its own */
   c_complain_t bad_notification, late_notification, full_queue;
+  c_complain_t full_seen, stopping;
   uint64_t invalid; /* guarded by log_lock */
 } context_t;
 
@@ -74,6 +76,9 @@ static void sender_teardown(context_t *c) {
   sender_stop(c->sender, SHUTDOWN_GRACE);
   /* After the sender: the pair confirms what it finished. */
   pair_link_stop(c->pair);
+  /* What is left unsent goes into the file; the queue stays as it is, since
+   * submits are refused from here on. */
+  state_store_close();
   if (gate_close() != 0) {
     WARNING("anticaptcha plugin: notification calls still running at "
             "shutdown; the report queue is left allocated.");
@@ -132,6 +137,10 @@ static int prepare(context_t *c) {
       else if (pair_link_create(&c->cfg, s, &c->pair) != 0)
         sender_destroy(s); /* it logged why */
       else {
+        /* Before any notification reaches the sender (the remembered task
+         * ids), the readers (their last hours) and the worker's start.
+         * Once, at startup: other early notifications wait a moment. */
+        state_store_open(&c->cfg, s);
         __atomic_store_n(&c->sender, s, __ATOMIC_RELEASE);
         c->prepare_status = 0;
       }
@@ -181,6 +190,22 @@ static void complain_full(context_t *c) {
   pthread_mutex_unlock(&c->log_lock);
 }
 
+/* The other reasons a report is not queued, each with its own advice. */
+static void complain_other(context_t *c, submit_result_t r) {
+  if (pthread_mutex_trylock(&c->log_lock) != 0)
+    return; /* another thread is logging the same flood */
+  if (r == SUBMIT_SEEN_FULL)
+    c_complain(LOG_WARNING, &c->full_seen,
+               "anticaptcha plugin: more task ids than the plugin remembers "
+               "at once arrived within a Window; reports are dropped and "
+               "counted. Lower Window or the report rate.");
+  else
+    c_complain(LOG_NOTICE, &c->stopping,
+               "anticaptcha plugin: collectd is shutting down; reports "
+               "arriving now are counted as abandoned. Nothing to do.");
+  pthread_mutex_unlock(&c->log_lock);
+}
+
 static void notify(context_t *c, report_sender_t *sender,
                    const notification_t *n) {
   report_request_t req;
@@ -217,6 +242,10 @@ static void notify(context_t *c, report_sender_t *sender,
     break;
   case SUBMIT_DROPPED:
     complain_full(c);
+    break;
+  case SUBMIT_SEEN_FULL:
+  case SUBMIT_STOPPING:
+    complain_other(c, submitted);
     break;
   default:
     break;
@@ -289,6 +318,8 @@ static int ac_config(oconfig_item_t *ci) {
     C_COMPLAIN_INIT(&c->bad_notification);
     C_COMPLAIN_INIT(&c->late_notification);
     C_COMPLAIN_INIT(&c->full_queue);
+    C_COMPLAIN_INIT(&c->full_seen);
+    C_COMPLAIN_INIT(&c->stopping);
     config_init(&c->cfg);
     ctx = c;
     /* From here on collectd owns c through the notification's user data. */

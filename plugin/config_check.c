@@ -1,7 +1,8 @@
 /* The checks of an <Account> once its options are read: where the client
  * key may go and what it may be (the URL, the proxy, the key file, the key)
- * and the series names. Declared in configuration.h; they log only through
- * plugin_log, so the unit tests call them directly. */
+ * and the series names; and the StateFile option. Declared in
+ * configuration.h; they log only through plugin_log, so the unit tests call
+ * them directly. */
 #include "configuration.h"
 
 #include "collectd/core/daemon/plugin.h"
@@ -228,5 +229,28 @@ int config_check_slugs(const account_t *a, const char *where) {
       }
     }
   }
+  return 0;
+}
+
+/* StateFile "/path" moves the state file; StateFile false turns it off. */
+int config_state_file(plugin_config_t *cfg, const oconfig_item_t *o,
+                      const char *where) {
+  bool is_bool =
+      o->values_num == 1 && o->values[0].type == OCONFIG_TYPE_BOOLEAN;
+  bool is_path = o->values_num == 1 &&
+                 o->values[0].type == OCONFIG_TYPE_STRING &&
+                 o->values[0].value.string[0] != 0;
+  if (!is_bool && !is_path) {
+    CONF_ERROR(where, o->key, "takes a path, or false to keep no state.");
+    return -1;
+  }
+  char *path = is_path ? strdup(o->values[0].value.string) : NULL;
+  if (is_path && path == NULL) {
+    CONF_ERROR(where, o->key, "out of memory.");
+    return -1;
+  }
+  free(cfg->state_file);
+  cfg->state_file = path;
+  cfg->state_file_off = is_bool && !o->values[0].value.boolean;
   return 0;
 }

@@ -1,3 +1,4 @@
+/* Parsing and checking <Plugin anticaptcha> blocks (see configuration.h). */
 #include "configuration.h"
 
 #include "collectd/core/daemon/plugin.h"
@@ -67,7 +68,7 @@ static int get_share(const oconfig_item_t *o, const char *where, double *out) {
   if (want_one(o, OCONFIG_TYPE_NUMBER, where, "percentage") != 0)
     return -1;
   double d = o->values[0].value.number;
-  if (!(d > 0) || d > 100) {
+  if (!(d > 0) || d > SHARE_MAX_PERCENT) {
     CONF_ERROR(where, o->key, "give a percentage more than 0 and at most 100.");
     return -1;
   }
@@ -173,6 +174,13 @@ static int account_option(account_t *a, const oconfig_item_t *o,
     return get_bool(o, where, &a->verify_peer);
   if (strcasecmp("VerifyHost", o->key) == 0)
     return get_bool(o, where, &a->verify_host);
+  if (strcasecmp("CatchUpDays", o->key) == 0) {
+    int64_t days = 0;
+    if (get_int(o, where, 0, MAX_CATCH_UP_DAYS, &days) != 0)
+      return -1;
+    a->catch_up_days = (int)days;
+    return 0;
+  }
   if (strcasecmp("IncorrectReportShare", o->key) == 0)
     return get_share(o, where, &a->incorrect_share);
   CONF_ERROR(where, o->key, "unknown option; see collectd-anticaptcha(5).");
@@ -244,10 +252,11 @@ static int account_parse(plugin_config_t *cfg, const oconfig_item_t *ci) {
   account_t *a = &cfg->accounts[cfg->num_accounts++];
   *a = (account_t){.total = true,
                    .balance = true,
-                   .interval = TIME_T_TO_CDTIME_T(300),
-                   .timeout = TIME_T_TO_CDTIME_T(10),
+                   .interval = TIME_T_TO_CDTIME_T(DEFAULT_INTERVAL),
+                   .timeout = TIME_T_TO_CDTIME_T(DEFAULT_TIMEOUT),
                    .verify_peer = true,
-                   .verify_host = true};
+                   .verify_host = true,
+                   .catch_up_days = DEFAULT_CATCH_UP_DAYS};
   sstrncpy(a->name, name, sizeof(a->name));
   free(name);
 
@@ -287,6 +296,8 @@ static int global_option(plugin_config_t *cfg, const oconfig_item_t *o) {
   }
   if (strcasecmp("DryRun", o->key) == 0)
     return get_bool(o, where, &cfg->dry_run);
+  if (strcasecmp("StateFile", o->key) == 0)
+    return config_state_file(cfg, o, where);
   if (strcasecmp("QueueStats", o->key) == 0)
     return queue_config_parse(o, &cfg->queue_stats);
   /* The API refuses reports later than 60 s after the task. */
@@ -374,6 +385,7 @@ void config_free(plugin_config_t *cfg) {
   free(cfg->accounts);
   free(cfg->rules);
   free(cfg->names);
+  free(cfg->state_file);
   queue_config_free(cfg->queue_stats);
   free(cfg->pair_peer);
   memset(cfg, 0, sizeof(*cfg));

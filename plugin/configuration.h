@@ -28,6 +28,7 @@ typedef struct {
   char *ca_path; /* CAPath */
   char *proxy;   /* Proxy: NULL: the environment's; "": none */
   bool verify_peer, verify_host;
+  int catch_up_days; /* CatchUpDays: how far back missed hours are fetched */
   double incorrect_share; /* IncorrectReportShare, percent; 0: off */
   struct report_limit_s *limit; /* the report-rate guard, set at init */
 } account_t;
@@ -38,11 +39,13 @@ typedef struct {
   const char **names; /* accounts[i].name, for report_match() */
   report_rule_t *rules;
   size_t num_rules;
-  size_t queue_limit;   /* QueueLimit */
-  size_t max_in_flight; /* MaxInFlight */
+  size_t queue_limit;     /* QueueLimit */
+  size_t max_in_flight;   /* MaxInFlight */
   size_t max_connections; /* MaxConnectionsPerHost; 0: as MaxInFlight */
-  cdtime_t window;      /* Window, at most 60 s */
+  cdtime_t window;        /* Window, at most 60 s */
   bool dry_run;
+  char *state_file;    /* StateFile; NULL: the default under BaseDir */
+  bool state_file_off; /* StateFile false */
   struct queue_stats_config_s *queue_stats; /* <QueueStats>; NULL: none */
   /* The hub pair (plugin/pair_link.h): the peer's Hostname, NULL when this
    * hub reports alone; 0 times take pair_link's defaults. */
@@ -53,7 +56,13 @@ typedef struct {
 
 #define DEFAULT_QUEUE_LIMIT 10000
 #define DEFAULT_MAX_IN_FLIGHT 128
+#define DEFAULT_INTERVAL 300 /* seconds between polls */
+#define DEFAULT_TIMEOUT 10   /* seconds a request may take */
+#define SHARE_MAX_PERCENT 100
 #define MAX_WINDOW_SECONDS 60
+#define DEFAULT_CATCH_UP_DAYS 7
+#define MAX_CATCH_UP_DAYS 90
+#define DEFAULT_STATE_FILE "anticaptcha.state"
 #define MAX_CONNECTIONS_LIMIT 1024
 
 /* The ranges of the numeric options (doc/options.tsv says the same). */
@@ -118,5 +127,8 @@ bool config_url_is_plain_http(const char *url);
 int config_check_transport(const account_t *a, const char *where);
 /* Two queues, or a queue and the total, must not land in one series. */
 int config_check_slugs(const account_t *a, const char *where);
+/* StateFile "/path" or false (config_check.c). Returns 0 or -1, logged. */
+int config_state_file(plugin_config_t *cfg, const oconfig_item_t *o,
+                      const char *where);
 
 #endif

@@ -1,3 +1,4 @@
+/* Dispatching values and counters to collectd (see dispatch.h). */
 #include "dispatch.h"
 
 #include "collectd/core/utils/common/common.h"

@@ -1,3 +1,4 @@
+/* The spending reader: polls one account per read callback (see reader.h). */
 #include "reader.h"
 
 #include "collectd/core/daemon/plugin.h"
@@ -5,11 +6,13 @@
 #include "collectd/core/utils/common/common.h"
 
 #include "api_client.h"
+#include "api_errors.h"
 #include "dispatch.h"
 #include "forecast.h"
 #include "report_limit.h"
 #include "request.h"
 #include "spending.h"
+#include "state_store.h"
 
 /* The vendor asks for getBalance at most once every 30 seconds. */
 #define BALANCE_MIN_INTERVAL TIME_T_TO_CDTIME_T(30)
@@ -26,6 +29,9 @@ typedef struct {
   api_call_t *calls; /* num_series spending calls, then getBalance */
   char (*slugs)[SPENDING_SLUG_MAX + 1];
   int64_t *last_till; /* newest hourly record dispatched, per series */
+  /* Catch-up after a gap: the `date` of this poll's request (0: a plain
+   * one) and of the previous page, per series. */
+  int64_t *date, *cursor;
   spending_sum_t *sums; /* this poll's 24-hour sums, per series */
   bool *sum_ok;         /* whether the series answered this poll */
   bool balance_known;   /* the last getBalance gave balance_value */
@@ -46,6 +52,8 @@ static void reader_free(void *arg) {
   free(r->calls);
   free(r->slugs);
   free(r->last_till);
+  free(r->date);
+  free(r->cursor);
   free(r->sums);
   free(r->sum_ok);
   free(r);
@@ -60,11 +68,14 @@ static reader_t *reader_create(const account_t *a) {
   r->calls = calloc(r->num_series + 1, sizeof(*r->calls));
   r->slugs = calloc(r->num_series + 1, sizeof(*r->slugs));
   r->last_till = calloc(r->num_series + 1, sizeof(*r->last_till));
+  r->date = calloc(r->num_series + 1, sizeof(*r->date));
+  r->cursor = calloc(r->num_series + 1, sizeof(*r->cursor));
   r->multi = api_multi_create((long)r->num_series + 1);
   r->sums = calloc(r->num_series + 1, sizeof(*r->sums));
   r->sum_ok = calloc(r->num_series + 1, sizeof(*r->sum_ok));
   if (r->calls == NULL || r->slugs == NULL || r->last_till == NULL ||
-      r->multi == NULL || r->sums == NULL || r->sum_ok == NULL) {
+      r->date == NULL || r->cursor == NULL || r->multi == NULL ||
+      r->sums == NULL || r->sum_ok == NULL) {
     reader_free(r);
     return NULL;
   }
@@ -75,9 +86,12 @@ static reader_t *reader_create(const account_t *a) {
     }
     r->calls[i].user = r;
   }
-  for (size_t i = 0; i < r->num_series; i++)
+  for (size_t i = 0; i < r->num_series; i++) {
     spending_slug(i < a->num_queues ? a->queues[i] : NULL, r->slugs[i],
                   sizeof(r->slugs[i]));
+    /* Hours dispatched before a restart are not dispatched again. */
+    r->last_till[i] = state_store_series_last(a->name, r->slugs[i]);
+  }
   for (int m = 0; m < M_COUNT; m++)
     C_COMPLAIN_INIT(&r->complaint[m]);
   return r;
@@ -87,12 +101,21 @@ static const char *series_queue(const reader_t *r, size_t i) {
   return i < r->acct->num_queues ? r->acct->queues[i] : NULL;
 }
 
-static int prepare_spending(reader_t *r, size_t i) {
+/* After a gap longer than an answer covers, the series asks for the missed
+ * days one page (24 hours) per poll, oldest first, instead of the last 24
+ * hours. */
+static int prepare_spending(reader_t *r, size_t i, cdtime_t now) {
   const account_t *a = r->acct;
+  r->date[i] = spending_catch_up_date(r->last_till[i], r->cursor[i],
+                                      (int64_t)CDTIME_T_TO_TIME_T(now),
+                                      a->catch_up_days);
+  if (r->date[i] == 0)
+    r->cursor[i] = 0;
   spending_request_t req = {.client_key = a->client_key,
                             .queue = series_queue(r, i),
                             .soft_id = a->soft_id,
-                            .ip = a->ip};
+                            .ip = a->ip,
+                            .date = r->date[i]};
   size_t len = 0;
   char *body = request_spending(&req, &len);
   return api_call_prepare(&r->calls[i], a, method_names[M_SPENDING], body, len,
@@ -112,18 +135,18 @@ static const char *advice(const api_call_t *c) {
     return "check URL, Timeout, CACert and the network; collectd retries with "
            "a growing interval";
   switch (c->resp.error_id) {
-  case 1:
+  case API_ERROR_KEY_DOES_NOT_EXIST:
     return "check ClientKey or ClientKeyFile";
-  case 10:
+  case API_ERROR_ZERO_BALANCE:
     return "top up the account";
-  case 11:
+  case API_ERROR_IP_NOT_ALLOWED:
     return "allow this host's IP address in the account's API settings";
-  case 14:
+  case API_ERROR_NO_SUCH_METHOD:
     return "check URL";
-  case 21:
+  case API_ERROR_IP_BLOCKED:
     return "this IP address is blocked; collectd backs off, do not restart "
            "it in a loop";
-  case 55:
+  case API_ERROR_ACCOUNT_SUSPENDED:
     return "the account is suspended; contact Anti-Captcha";
   default:
     return "see the errorCode in the API documentation";
@@ -132,7 +155,7 @@ static const char *advice(const api_call_t *c) {
 
 static void complain(reader_t *r, int m, const api_call_t *c, const char *queue) {
   char what[512];
-  int level = (api_call_result(c) == API_ERROR && c->resp.error_id == 10)
+  int level = (api_call_result(c) == API_ERROR && c->resp.error_id == API_ERROR_ZERO_BALANCE)
                   ? LOG_WARNING
                   : LOG_ERR;
   c_complain_once(level, &r->complaint[m],
@@ -188,11 +211,30 @@ static bool check_call(reader_t *r, int m, size_t i, bool *method_ok) {
   r->requests[m]++;
   if (res == API_OK)
     return true;
+  complain(r, m, c, m == M_SPENDING ? series_queue(r, i) : NULL);
+  /* ERROR_ZERO_BALANCE is a state, not a failure: a balance of 0 is true,
+   * and collectd must not stretch the interval while it lasts. */
+  if (m == M_BALANCE && res == API_ERROR && c->resp.error_id == API_ERROR_ZERO_BALANCE)
+    return true;
   r->failures[m]++;
   *method_ok = false;
-  complain(r, m, c, m == M_SPENDING ? series_queue(r, i) : NULL);
-  /* ERROR_ZERO_BALANCE is a state: a balance of 0 is true. */
-  return m == M_BALANCE && res == API_ERROR && c->resp.error_id == 10;
+  return false;
+}
+
+/* What getBalance's value is really refreshed at: the account's Interval,
+ * or the multiple of it that the 30 s limit leaves. */
+static cdtime_t balance_interval(const reader_t *r) {
+  cdtime_t every = r->acct->interval;
+  if (every == 0 || every >= BALANCE_MIN_INTERVAL)
+    return every;
+  return every * ((BALANCE_MIN_INTERVAL + every - 1) / every);
+}
+
+/* A series' hourly records went out: remember the newest for a restart. */
+static void note_dispatched(reader_t *r, const size_t *fresh) {
+  for (size_t i = 0; i < r->num_series; i++)
+    if (fresh[i] > 0)
+      state_store_series_set(r->acct->name, r->slugs[i], r->last_till[i]);
 }
 
 static void report_health(reader_t *r, int m, size_t first, size_t n,
@@ -241,7 +283,7 @@ static int reader_read(user_data_t *ud) {
   cdtime_t now = cdtime();
 
   for (size_t i = 0; i < r->num_series; i++)
-    if (prepare_spending(r, i) == 0)
+    if (prepare_spending(r, i, now) == 0)
       batch[n++] = &r->calls[i];
   bool balance = r->acct->balance &&
                  (r->last_balance == 0 ||
@@ -267,12 +309,16 @@ static int reader_read(user_data_t *ud) {
     r->sum_ok[i] = false;
     if (!check_call(r, M_SPENDING, i, &ok[M_SPENDING]))
       continue;
-    dispatch_sums(r, i, now);
+    if (r->date[i] == 0)
+      dispatch_sums(r, i, now); /* a catch-up page is not the last 24 h */
+    else
+      r->cursor[i] = r->date[i];
     api_call_t *c = &r->calls[i];
     fresh[i] = spending_new_records(c->resp.records, c->resp.num_records,
                                     r->last_till[i], CDTIME_T_TO_TIME_T(now));
   }
   dispatch_hours(r, fresh);
+  note_dispatched(r, fresh);
   report_health(r, M_SPENDING, 0, r->num_series, ok[M_SPENDING]);
   if (balance) {
     const api_call_t *c = &r->calls[r->num_series];
@@ -280,8 +326,10 @@ static int reader_read(user_data_t *ud) {
     r->balance_value = c->status == RESPONSE_OK ? c->resp.balance : 0.0;
     if (r->balance_known)
       dispatch_gauge(r->acct->name, "gauge", "balance", r->balance_value, now,
-                     0);
-    report_health(r, M_BALANCE, r->num_series, 1, ok[M_BALANCE]);
+                     balance_interval(r));
+    /* A zero balance goes on being logged as such, not as "works again". */
+    report_health(r, M_BALANCE, r->num_series, 1,
+                  ok[M_BALANCE] && c->status == RESPONSE_OK);
   }
   dispatch_derived(r, now);
   /* Non-zero makes collectd stretch this account's interval: the back-off

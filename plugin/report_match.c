@@ -1,3 +1,4 @@
+/* Notifications to report requests (see report_match.h). */
 #include "report_match.h"
 
 #include <errno.h>

@@ -47,6 +47,9 @@ typedef struct {
   report_request_t req;
   cdtime_t deadline; /* completed + Window: never sent after this */
   unsigned attempts;
+  /* An attempt may have reached the API though its answer was lost (a
+   * timeout, a connection cut mid-way, an unreadable 2xx body). */
+  bool maybe_delivered;
 } report_job_t;
 
 typedef struct {

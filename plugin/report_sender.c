@@ -143,6 +143,12 @@ submit_result_t sender_submit(report_sender_t *s, const report_request_t *req) {
     return SUBMIT_DROPPED;
   }
   cdtime_t now = cdtime();
+  /* A notification from the future is clock skew: taken as now, so a wrong
+   * clock cannot keep a report retrying past the real window. */
+  if (job.req.completed > now) {
+    job.req.completed = now;
+    job.deadline = now + s->cfg->window;
+  }
   if (!report_window_open(&job, now)) {
     COUNT(s, *req, expired);
     return SUBMIT_EXPIRED;
@@ -156,28 +162,28 @@ submit_result_t sender_submit(report_sender_t *s, const report_request_t *req) {
   pthread_mutex_lock(&s->lock);
   if (s->stopping) {
     COUNT(s, *req, abandoned);
-    result = SUBMIT_DROPPED;
+    result = SUBMIT_STOPPING;
   } else if (s->backlog >= s->cfg->queue_limit) {
     COUNT(s, *req, dropped);
     result = SUBMIT_DROPPED;
   } else {
-    /* Remember the task until its window has closed for sure. */
-    cdtime_t expires =
-        (req->completed > now ? req->completed : now) + s->cfg->window;
+    /* Remember the task until its window has closed for sure (completed
+     * is not later than now, see above). */
     switch (seen_add(&s->seen, (uint32_t)req->account, req->task_id, now,
-                     expires)) {
+                     now + s->cfg->window)) {
     case SEEN_DUPLICATE:
       COUNT(s, *req, duplicate);
       result = SUBMIT_DUPLICATE;
       break;
     case SEEN_FULL:
       COUNT(s, *req, dropped);
-      result = SUBMIT_DROPPED;
+      result = SUBMIT_SEEN_FULL;
       break;
     case SEEN_NEW:
       was_empty = s->queue.count == 0;
       job_ring_push(&s->queue, &job);
       set_backlog(s, s->backlog + 1);
+      sender_changed(s);
       break;
     }
   }
@@ -243,6 +249,18 @@ void sender_stop(report_sender_t *s, cdtime_t grace) {
   s->started = false;
 
   sender_drain(s, grace);
+  if (s->keep_pending) {
+    uint64_t kept = sender_keep_worker_jobs(s);
+    pthread_mutex_lock(&s->lock);
+    kept += s->queue.count;
+    pthread_mutex_unlock(&s->lock);
+    if (kept > 0)
+      INFO("anticaptcha plugin: shutting down with %" PRIu64 " report(s) "
+           "unsent; they are kept in the state file and sent after the "
+           "restart while their window is open.",
+           kept);
+    return;
+  }
   uint64_t abandoned = sender_abandon_worker_jobs(s);
   report_job_t job;
   pthread_mutex_lock(&s->lock);

@@ -1,3 +1,4 @@
+/* Request bodies built with yajl_gen (see request.h). */
 #include "request.h"
 
 #include <stdlib.h>
@@ -77,6 +78,8 @@ char *request_spending(const spending_request_t *req, size_t *len) {
   yajl_gen g = gen_start(req->client_key, &status);
   if (g == NULL)
     return NULL;
+  if (status == 0 && req->date > 0)
+    status = gen_pair_int(g, "date", (long long)req->date);
   if (status == 0 && req->queue != NULL)
     status = gen_pair_str(g, "queue", req->queue);
   if (status == 0 && req->soft_id > 0)

@@ -11,6 +11,7 @@ typedef struct {
   const char *queue; /* NULL: totals over all queues */
   int64_t soft_id;   /* <= 0: not sent */
   const char *ip;    /* NULL: not sent */
+  int64_t date;      /* <= 0: not sent (the last 24 hours) */
 } spending_request_t;
 
 /* Each returns a NUL-terminated JSON object in secret memory (secret.h) that

@@ -1,3 +1,4 @@
+/* Streaming parser for the API's answers (see response.h). */
 #include "response.h"
 
 #include <errno.h>

@@ -1,6 +1,7 @@
 /* Streaming parser for Anti-Captcha answers. libcurl hands the body over in
- * chunks; response_feed() takes them as they come, so nothing is buffered and
- * an oversized body is refused as soon as it passes the cap.
+ * chunks; response_feed() parses them as they come, gathering small chunks
+ * up to RESPONSE_COALESCE bytes first (one yajl call instead of many), and
+ * refuses an oversized body as soon as it passes the cap.
  * Pure: no collectd or curl calls. */
 #ifndef ANTICAPTCHA_RESPONSE_H
 #define ANTICAPTCHA_RESPONSE_H

@@ -61,9 +61,22 @@ struct report_sender_s {
   size_t parked;       /* jobs in the accounts' rings */
   size_t next_account; /* round robin */
 
+  /* The state file's (sender_persist.c). */
+  void (*checkpoint)(void *ud); /* set before start, then read-only */
+  void *checkpoint_ud;
+  cdtime_t checkpoint_interval, next_checkpoint; /* the worker's */
+  bool keep_pending;
+  uint64_t changes; /* atomic: events that change what the file holds */
+
   sender_outcome_fn on_outcome; /* the hub pair's hook; may be NULL */
   void *on_outcome_ud;
 };
+
+/* Every counted event, and every job queued, changes what the state file
+ * should hold: it is written again only after one. */
+static inline void sender_changed(report_sender_t *s) {
+  __atomic_fetch_add(&s->changes, 1, __ATOMIC_RELAXED);
+}
 
 /* Counters are bumped on many threads and read by the counters' read
  * callback: atomics, so that neither waits for the queue's lock. */
@@ -73,6 +86,7 @@ struct report_sender_s {
     __atomic_fetch_add(&(s)->counters[(req).account].field, 1,                 \
                        __ATOMIC_RELAXED);                                      \
     __atomic_fetch_add(&(s)->by_method[m_].field, 1, __ATOMIC_RELAXED);        \
+    sender_changed(s);                                                         \
   } while (0)
 
 /* With the lock held. */
@@ -87,5 +101,22 @@ void sender_drain(report_sender_t *s, cdtime_t grace);
 /* Ends what is still in flight and counts it, with the accounts' rings, as
  * abandoned; returns how many (the worker has ended). */
 uint64_t sender_abandon_worker_jobs(report_sender_t *s);
+
+/* sender_persist.c: the worker's part of the state file. */
+/* Writes the state file when it is due (on the worker, between turns). */
+void sender_checkpoint(report_sender_t *s, cdtime_t now);
+/* next, or the checkpoint's time when it comes sooner. */
+cdtime_t sender_checkpoint_wake(const report_sender_t *s, cdtime_t now,
+                                cdtime_t next);
+/* What a lost answer means for the slot's job, after report_decide: true
+ * when the job is settled as unconfirmed (errorId 16 after an attempt that
+ * may have got through); false otherwise, having marked the job when this
+ * attempt's answer may have been lost. */
+bool sender_settle_unconfirmed(report_sender_t *s, slot_t *slot,
+                               report_decision_t d);
+/* Instead of sender_abandon_worker_jobs with the state file: what is in
+ * flight goes back to the front of its account's ring, and stays there with
+ * the rest for the last write; returns how many (the worker has ended). */
+uint64_t sender_keep_worker_jobs(report_sender_t *s);
 
 #endif

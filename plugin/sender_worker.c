@@ -303,7 +303,10 @@ static void settle(report_sender_t *s, slot_t *slot, cdtime_t now) {
   report_outcome_t outcome = res == API_OK          ? OUTCOME_ACCEPTED
                              : res == API_TRANSIENT ? OUTCOME_TRANSIENT
                                                     : OUTCOME_API_ERROR;
-  switch (report_decide(&slot->job, outcome, now)) {
+  report_decision_t d = report_decide(&slot->job, outcome, now);
+  if (sender_settle_unconfirmed(s, slot, d))
+    return;
+  switch (d) {
   case DECISION_ACCEPTED:
     outcome_taken(s, slot, true);
     COUNT(s, slot->job.req, accepted);
@@ -367,6 +370,7 @@ static int sleep_ms(const report_sender_t *s, cdtime_t now) {
         t->pace.not_before < next)
       next = t->pace.not_before;
   }
+  next = sender_checkpoint_wake(s, now, next); /* the state file's write */
   return (int)CDTIME_T_TO_MS(next - now) + 1;
 }
 
@@ -399,6 +403,7 @@ void *sender_worker(void *arg) {
     take_queued(s, now);
     start_jobs(s, now);
     driver_turn(&s->driver, sleep_ms(s, now), on_done, s);
+    sender_checkpoint(s, cdtime());
   }
   return NULL;
 }

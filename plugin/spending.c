@@ -1,3 +1,4 @@
+/* Queue slugs, 24-hour sums, new hourly records and catch-up dates. */
 #include "spending.h"
 
 #include <stdbool.h>
@@ -55,4 +56,23 @@ size_t spending_new_records(spending_record_t *recs, size_t n,
     recs[kept++] = recs[i];
   }
   return kept;
+}
+
+#define HOUR_SECONDS 3600
+#define DAY_SECONDS (24 * HOUR_SECONDS)
+
+static int64_t hour_of(int64_t t) { return t - t % HOUR_SECONDS; }
+
+int64_t spending_catch_up_date(int64_t last_till, int64_t cursor, int64_t now,
+                               int days) {
+  if (last_till <= 0 || days <= 0 || now <= 0)
+    return 0;
+  /* A plain answer covers the 24 clock hours before this one. */
+  int64_t covered = hour_of(now) - DAY_SECONDS;
+  int64_t from = hour_of(last_till + 1);
+  if (cursor > 0 && from < cursor + DAY_SECONDS)
+    from = cursor + DAY_SECONDS; /* the previous page held nothing newer */
+  if (from < hour_of(now) - (int64_t)days * DAY_SECONDS)
+    from = hour_of(now) - (int64_t)days * DAY_SECONDS;
+  return from < covered ? from : 0;
 }

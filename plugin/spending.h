@@ -32,4 +32,13 @@ spending_sum_t spending_sum(const spending_record_t *recs, size_t n);
 size_t spending_new_records(spending_record_t *recs, size_t n,
                             int64_t last_till, int64_t now);
 
+/* Catch-up after a gap longer than an answer covers (downtime, outage).
+ * last_till: the newest hourly record dispatched (0: none, nothing to catch
+ * up); cursor: the hour the previous catch-up request started at (0: none);
+ * days: how far back to go. Returns the `date` to ask for next (the hour
+ * after what is known, at most `days` back, never one asked before), or 0
+ * when a plain request (the last 24 hours) covers the gap. */
+int64_t spending_catch_up_date(int64_t last_till, int64_t cursor, int64_t now,
+                               int days);
+
 #endif

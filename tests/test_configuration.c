@@ -959,6 +959,47 @@ static void test_window_limits(void **state) {
   assert_true(f->cfg.window == TIME_T_TO_CDTIME_T(60));
 }
 
+/* StateFile: a path, or false; CatchUpDays: 0 to 90 days per account. */
+static void test_state_file_and_catch_up(void **state) {
+  fixture_t *f = *state;
+  account(f, "acct-main", KEY);
+  parse_ok(f);
+  assert_null(f->cfg.state_file); /* the default under BaseDir */
+  assert_false(f->cfg.state_file_off);
+  assert_int_equal(f->cfg.accounts[0].catch_up_days, 7);
+
+  reset_root(f);
+  oconfig_item_t *a = account(f, "acct-main", KEY);
+  opt_num(a, "CatchUpDays", 0);
+  opt_str(&f->root, "StateFile", "/var/lib/x/ac.state");
+  parse_ok(f);
+  assert_string_equal(f->cfg.state_file, "/var/lib/x/ac.state");
+  assert_int_equal(f->cfg.accounts[0].catch_up_days, 0);
+
+  reset_root(f);
+  account(f, "acct-main", KEY);
+  opt_bool(&f->root, "StateFile", false);
+  parse_ok(f);
+  assert_true(f->cfg.state_file_off);
+  assert_null(f->cfg.state_file);
+
+  static const double bad_days[] = {-1, 91, 1.5};
+  for (size_t i = 0; i < 3; i++) {
+    reset_root(f);
+    a = account(f, "acct-main", KEY);
+    opt_num(a, "CatchUpDays", bad_days[i]);
+    expect_error(f, "acct-main", "CatchUpDays");
+  }
+  reset_root(f);
+  account(f, "acct-main", KEY);
+  opt_str(&f->root, "StateFile", "");
+  expect_error(f, "anticaptcha", "StateFile");
+  reset_root(f);
+  account(f, "acct-main", KEY);
+  opt_num(&f->root, "StateFile", 5);
+  expect_error(f, "anticaptcha", "StateFile");
+}
+
 static void test_queue_limit_and_in_flight(void **state) {
   fixture_t *f = *state;
   static const struct {
@@ -1464,6 +1505,7 @@ int main(void) {
       T(test_blocks_duplicate_account),
       T(test_blocks_rule_unknown_account),
       T(test_finish_without_account),
+      T(test_state_file_and_catch_up),
       T(test_window_limits),
       T(test_queue_limit_and_in_flight),
       T(test_report_without_method),

@@ -104,6 +104,18 @@ static void test_spending_full_exact_bytes(void **state) {
               "\"softId\":1234,\"ip\":\"192.0.2.7\"}");
 }
 
+/* date (catch-up after downtime) is a JSON integer, sent only when set. */
+static void test_spending_date_exact_bytes(void **state) {
+  (void)state;
+  size_t len = 0;
+  spending_request_t req = {.client_key = "k", .queue = "Q", .date = 1700000000};
+  assert_body(request_spending(&req, &len), &len,
+              "{\"clientKey\":\"k\",\"date\":1700000000,\"queue\":\"Q\"}");
+  req.date = -5;
+  assert_body(request_spending(&req, &len), &len,
+              "{\"clientKey\":\"k\",\"queue\":\"Q\"}");
+}
+
 /* Each optional field appears only when set, on its own. */
 static void test_spending_optional_fields_alone(void **state) {
   (void)state;
@@ -338,6 +350,7 @@ int main(void) {
       cmocka_unit_test(test_spending_minimal_exact_bytes),
       cmocka_unit_test(test_spending_full_exact_bytes),
       cmocka_unit_test(test_spending_optional_fields_alone),
+      cmocka_unit_test(test_spending_date_exact_bytes),
       cmocka_unit_test(test_spending_soft_id_not_positive_omitted),
       cmocka_unit_test(test_spending_empty_strings_sent),
       cmocka_unit_test(test_spending_soft_id_is_json_integer),

@@ -315,6 +315,62 @@ static void test_new_records_two_polls(void **state) {
   assert_int_equal(spending_new_records(recs, 25, recs[23].date_till, now), 0);
 }
 
+/* ---- catch-up dates ---- */
+#define H 3600
+#define D (24 * H)
+#define NOW (1700000000 - 1700000000 % H + 1800) /* half past an hour */
+
+static void test_catch_up_none_without_history(void **state) {
+  (void)state;
+  assert_int_equal(spending_catch_up_date(0, 0, NOW, 7), 0);
+}
+
+static void test_catch_up_none_within_24h(void **state) {
+  (void)state;
+  int64_t hour = NOW - NOW % H;
+  /* The plain answer holds the 24 hours before this one. */
+  assert_int_equal(spending_catch_up_date(hour - 1, 0, NOW, 7), 0);
+  assert_int_equal(spending_catch_up_date(hour - D - 1, 0, NOW, 7), 0);
+  /* A gap of one hour more needs one page, from the missing hour. */
+  assert_int_equal(spending_catch_up_date(hour - D - H - 1, 0, NOW, 7),
+                   hour - D - H);
+}
+
+static void test_catch_up_pages_oldest_first(void **state) {
+  (void)state;
+  int64_t hour = NOW - NOW % H;
+  int64_t last = hour - 3 * D - 1; /* three days down */
+  int64_t first = spending_catch_up_date(last, 0, NOW, 7);
+  assert_int_equal(first, hour - 3 * D);
+  /* The first page ends 24 h later: the next starts there. */
+  int64_t second = spending_catch_up_date(first + D - 1, first, NOW, 7);
+  assert_int_equal(second, first + D);
+  int64_t third = spending_catch_up_date(second + D - 1, second, NOW, 7);
+  assert_int_equal(third, 0); /* the plain answer covers the rest */
+}
+
+/* A page with nothing new still moves the cursor on: no request twice. */
+static void test_catch_up_empty_page_moves_on(void **state) {
+  (void)state;
+  int64_t hour = NOW - NOW % H;
+  int64_t last = hour - 5 * D - 1;
+  int64_t first = spending_catch_up_date(last, 0, NOW, 7);
+  int64_t second = spending_catch_up_date(last, first, NOW, 7);
+  assert_int_equal(second, first + D);
+}
+
+static void test_catch_up_bounded_by_days(void **state) {
+  (void)state;
+  int64_t hour = NOW - NOW % H;
+  assert_int_equal(spending_catch_up_date(hour - 30 * D, 0, NOW, 7),
+                   hour - 7 * D);
+  assert_int_equal(spending_catch_up_date(hour - 30 * D, 0, NOW, 1), 0);
+  assert_int_equal(spending_catch_up_date(hour - 30 * D, 0, NOW, 0), 0);
+  /* Vendor periods not on the clock hour: from the hour holding the next. */
+  assert_int_equal(spending_catch_up_date(hour - 2 * D - H - 900 - 1, 0, NOW, 7),
+                   hour - 2 * D - H - H);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_slug_basic),
@@ -333,6 +389,11 @@ int main(void) {
       cmocka_unit_test(test_new_records_strictly_increasing),
       cmocka_unit_test(test_new_records_duplicates_dropped),
       cmocka_unit_test(test_new_records_two_polls),
+      cmocka_unit_test(test_catch_up_none_without_history),
+      cmocka_unit_test(test_catch_up_none_within_24h),
+      cmocka_unit_test(test_catch_up_pages_oldest_first),
+      cmocka_unit_test(test_catch_up_empty_page_moves_on),
+      cmocka_unit_test(test_catch_up_bounded_by_days),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

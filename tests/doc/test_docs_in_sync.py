@@ -182,8 +182,8 @@ def defaults_match():
                         ("Total", "total"), ("Balance", "balance"),
                         ("VerifyPeer", "verify_peer"), ("VerifyHost", "verify_host")):
         v = fields.get(field, "").strip()
-        m = re.fullmatch(r"TIME_T_TO_CDTIME_T\((\d+)\)", v)
-        in_code[name] = m.group(1) if m else v
+        m = re.fullmatch(r"TIME_T_TO_CDTIME_T\((\w+)\)", v)
+        in_code[name] = consts.get(m.group(1), m.group(1)) if m else v
     for name, want in sorted(in_code.items()):
         have = tsv_default(rows.get(name, {}))
         check(want is not None and have == want,

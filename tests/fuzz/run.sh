@@ -17,7 +17,7 @@ cd "$(dirname "$0")/../.."
 
 seconds=${1:-20}
 jobs=${FUZZ_JOBS:-1}
-targets="fuzz_response fuzz_report_match"
+targets="fuzz_response fuzz_report_match fuzz_state_file"
 CC=${FUZZ_CC:-clang}
 
 if ! command -v "$CC" >/dev/null; then
@@ -40,6 +40,9 @@ $CC $flags -o "$work/fuzz_response" tests/fuzz/fuzz_response.c \
 # shellcheck disable=SC2086
 $CC $flags -o "$work/fuzz_report_match" tests/fuzz/fuzz_report_match.c \
   plugin/report_match.c plugin/request.c plugin/secret.c $yajl_flags
+# shellcheck disable=SC2086
+$CC $flags -o "$work/fuzz_state_file" tests/fuzz/fuzz_state_file.c \
+  plugin/state_file.c plugin/report_match.c $yajl_flags
 
 status=0
 for t in $targets; do

@@ -600,8 +600,9 @@ TOOL_LOG_RE = re.compile(r"^(asan|lsan|ubsan|valgrind)\.")
 PLUGIN_FRAME_RE = re.compile(
     r"anticaptcha\.so|\b(anticaptcha|api_client|configuration|dispatch|reader|"
     r"report_match|report_queue|report_sender|request|response|spending|"
-    r"sender_worker|send_pacing|multi_driver|secret|config_check|"
+    r"sender_worker|sender_persist|send_pacing|multi_driver|secret|config_check|"
     r"queue_stats|queue_config|queue_reader|report_guard|report_limit|forecast|"
+    r"state_file|state_store|"
     r"hub_pair|pair_link)"
     r"\.[ch]:\d+")
 
@@ -660,6 +661,7 @@ class Collectd:
         self.proc = None
         self.returncode = None
         self._final = None
+        self._log_offset = 0  # where this run's part of collectd.log starts
         self._secret_files = tuple(files or ())
         try:
             for name, text in (files or {}).items():
@@ -740,7 +742,8 @@ class Collectd:
         until then, and network has no socket to forward them. collectd logs
         when every init has run."""
         while self.logs_init and time.monotonic() < deadline:
-            if ("Initialization complete" in read_text(self.log_path) or
+            if ("Initialization complete" in
+                    read_text(self.log_path)[self._log_offset:] or
                     self.proc.poll() is not None):
                 return
             time.sleep(0.02)
@@ -771,6 +774,22 @@ class Collectd:
             raise HarnessError("collectd exited with %s (expected %s):\n%s"
                                % (self.returncode, self.expect_exit,
                                   self.diagnostics()))
+
+    def restart(self, kill=False, before_start=None):
+        """Stop collectd (SIGTERM and the usual checks; SIGKILL with kill)
+        and start it again on the same temp dir: same BaseDir, csv files,
+        log and state file. before_start(): called while it is down."""
+        if kill:
+            self._kill()
+            self.returncode = self.proc.returncode
+            _LIVE.discard(self)
+        else:
+            self.stop()
+        if before_start is not None:
+            before_start()
+        self.returncode = None
+        self._log_offset = len(read_text(self.log_path))
+        self.start()
 
     def _kill(self):
         if self.proc is not None and self.proc.poll() is None:

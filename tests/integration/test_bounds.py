@@ -236,8 +236,9 @@ class Shutdown(unittest.TestCase):
                 # 2 s grace for the plugin, the rest is collectd's own.
                 self.assertLess(seconds, 5.0 * (4 if os.environ.get(
                     "COLLECTD_WRAPPER") else 1))
+                # Kept for the restart in the state file (on by default).
                 self.assertIn("shutting down with 100 report(s) unsent; they are "
-                              "counted as abandoned", log)
+                              "kept in the state file", log)
                 assert_no_key_in(log)
 
     def test_answers_within_grace_count(self):

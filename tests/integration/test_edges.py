@@ -109,7 +109,9 @@ class RunningHour(unittest.TestCase):
                          "body": body}])
             config = plugin_config(sim.http_url).replace("Interval 60",
                                                          "Interval 1")
-            with daemon(config) as cd:
+            # One write thread: collectd's several may reorder the two hours
+            # dispatched together, and the cache then refuses the older one.
+            with daemon(config, global_config="WriteThreads 1") as cd:
                 cd.wait_for(lambda: len(sim.requests("getSpendingStats")) >= 3,
                             15, "three polls")
                 time.sleep(1)

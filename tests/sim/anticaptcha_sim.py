@@ -29,8 +29,10 @@ connections used for it are not counted in "connections"):
   GET/POST /_sim/state   POST merges: balance (any JSON), captcha_credits
          (int or null = absent), records (0..24), shuffle, numbers_as_strings
          (also balance/captchaCredits), latency (s), now (epoch or null: fixed
-         clock for getSpendingStats), queue_stats ({queueId: {waiting, load,
-         bid, speed, total}}: served as given for that queue id)
+         clock for getSpendingStats), offset (s added to the real clock when
+         now is null: a running clock moved ahead, or behind), queue_stats
+         ({queueId: {waiting, load, bid, speed, total}}: served as given for
+         that queue id)
   GET    /_sim/queue_stats?queueId=N   the getQueueStats fields served now
          for N, native numbers (the answer sends bid as a string)
   POST   /_sim/reset     clears log, stats, reported task ids, faults, state
@@ -131,6 +133,7 @@ DEFAULT_STATE = {
     "numbers_as_strings": False,
     "latency": 0.0,
     "now": None,               # fixed clock for getSpendingStats, epoch secs
+    "offset": 0,               # else the real clock plus this, seconds
     "queue_stats": {},         # queueId (string) -> getQueueStats answer fields
 }
 
@@ -196,18 +199,23 @@ def queue_record(queue, date_from):
     return volume, round(volume * queue_price(queue), 6)
 
 
-def spending_records(queue, count, anchor=None, now=None):
-    """The `count` completed clock hours before `anchor` (default now), oldest
-    first. queue None or "" means the total over KNOWN_QUEUES. `now`: the
-    sim's clock (default the real one)."""
+def spending_records(queue, count, date=None, now=None):
+    """Without `date`: the `count` completed clock hours before now, oldest
+    first. With `date` (getSpendingStats' parameter, API.md): the hours from
+    date's clock hour on, at most `count`, those completed by now only.
+    queue None or "" means the total over KNOWN_QUEUES. `now`: the sim's
+    clock (default the real one)."""
     if now is None:
         now = time.time()
-    if anchor is None or anchor > now:
-        anchor = now  # no statistics for hours that have not happened yet
-    end = int(anchor) - int(anchor) % 3600
+    end = int(now) - int(now) % 3600  # no statistics for unfinished hours
+    if date is None:
+        starts = [end - 3600 * k for k in range(count, 0, -1)]
+    else:
+        first = int(date) - int(date) % 3600
+        starts = [first + 3600 * k for k in range(count)
+                  if first + 3600 * k < end]
     records = []
-    for k in range(count, 0, -1):
-        date_from = end - 3600 * k
+    for date_from in starts:
         if date_from < 0:
             continue
         if queue:
@@ -294,7 +302,9 @@ class Sim:
     def now(self):
         """The sim's clock for statistics: state "now" when set (so that a
         test is not disturbed by an hour boundary), else the real time."""
-        return self.state["now"] if self.state["now"] is not None else time.time()
+        if self.state["now"] is not None:
+            return self.state["now"]
+        return time.time() + self.state["offset"]
 
     def redact_text(self, text, extra_secret=None):
         text = CLIENTKEY_RE.sub(lambda m: m.group(1) + '"' + REDACTED + '"', text)
@@ -411,11 +421,12 @@ class Sim:
         24-96 records per request would cost most of the sim's throughput."""
         count, as_strings = self.state["records"], self.state["numbers_as_strings"]
         now = self.now()
-        anchor = now if date is None or date > now else date
-        cache_key = (queue or "", int(anchor) // 3600, count, as_strings)
+        cache_key = (queue or "", int(now) // 3600,
+                     None if date is None else int(date) // 3600, count,
+                     as_strings)
         if not self.state["shuffle"] and cache_key in self.answer_cache:
             return self.answer_cache[cache_key]
-        records = spending_records(queue, count, anchor, now)
+        records = spending_records(queue, count, date, now)
         if self.state["shuffle"]:
             random.shuffle(records)
             return '{"errorId":0,"data":%s}' % render_records(records, as_strings)
@@ -854,6 +865,8 @@ class Sim:
                 raise ValueError("latency must be a number >= 0")
             if k == "now" and not (v is None or (num and v >= 0)):
                 raise ValueError("now must be an epoch time or null")
+            if k == "offset" and not num:
+                raise ValueError("offset must be a number of seconds")
             if k == "queue_stats" and not (isinstance(v, dict) and all(
                     isinstance(x, dict) for x in v.values())):
                 raise ValueError("queue_stats must map queue ids to objects")

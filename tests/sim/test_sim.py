@@ -127,11 +127,21 @@ class TestSpendingStats(SimTestCase):
         self.assertEqual(self.sim.expected("Recaptcha V3"), a)
 
     def test_date_field(self):
+        # The 24 hours from date's hour on (API.md), oldest first.
         date = int(time.time()) - 5 * 86400 + 1234
         data = self.call("getSpendingStats", date=date)[1]["data"]
         self.assertEqual(len(data), 24)
-        self.assertEqual(data[-1]["dateTill"], date - date % 3600 - 1)
+        self.assertEqual(data[0]["dateFrom"], date - date % 3600)
+        self.assertEqual(data[-1]["dateTill"], date - date % 3600 + 24 * 3600 - 1)
         self.assertEqual(self.sim.expected(date=date), data)
+        # The same hours as the plain answer gave for them back then.
+        with Sim(now=date - date % 3600 + 24 * 3600, quiet=True) as then:
+            self.assertEqual(then.expected(), data)
+        # Hours not finished yet are not served.
+        recent = int(time.time()) - 3 * 3600
+        data = self.call("getSpendingStats", date=recent)[1]["data"]
+        self.assertEqual(len(data), 3)
+        self.assertLess(data[-1]["dateTill"], time.time())
 
     def test_fixed_clock(self):
         t = 1700000000 + 1800
@@ -139,9 +149,20 @@ class TestSpendingStats(SimTestCase):
         data = self.call("getSpendingStats")[1]["data"]
         self.assertEqual(data[-1]["dateTill"], t - t % 3600 - 1)
         self.assertEqual(self.sim.expected(), data)
-        # A date after the sim's "now" is clamped to it.
-        self.assertEqual(self.call("getSpendingStats", date=t + 86400)[1]["data"], data)
+        # A date after the sim's "now" has no finished hours yet.
+        self.assertEqual(self.call("getSpendingStats", date=t + 86400)[1]["data"], [])
+        # Moving the clock ahead 3 days: the missed hours come with date.
+        self.sim.state({"now": t + 3 * 86400})
+        page = self.call("getSpendingStats", date=t)[1]["data"]
+        self.assertEqual(page[0]["dateFrom"], t - t % 3600)
+        self.assertEqual(len(page), 24)
         self.sim.state({"now": None})
+        # A running clock moved ahead by an offset.
+        self.sim.state({"offset": 3 * 86400})
+        ahead = self.call("getSpendingStats")[1]["data"][-1]["dateTill"]
+        self.assertGreater(ahead, time.time() + 3 * 86400 - 3600)
+        self.assertEqual(self.sim.expected()[-1]["dateTill"], ahead)
+        self.sim.state({"offset": 0})
         self.assertGreater(self.call("getSpendingStats")[1]["data"][-1]["dateTill"],
                            time.time() - 3600)
         with Sim(now=t, quiet=True) as sim:
