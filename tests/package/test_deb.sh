@@ -127,7 +127,8 @@ dpkg-deb -c "$DEB" | awk '{print $NF}' | sed 's|^\./|/|' >"$TMP/contents"
 # Every example README.md names, uncompressed (ready to copy), and the
 # package users' README.
 EXAMPLES="anticaptcha.conf threshold-alerts.conf prometheus-alerts.yml
-  exec-reports.conf solver-reports.sh logparser-reports.conf"
+  exec-reports.conf solver-reports.sh logparser-reports.conf
+  hub-pair-a.conf hub-pair-b.conf"
 for f in /usr/lib/collectd/anticaptcha.so \
          /usr/share/man/man5/collectd-anticaptcha.5.gz \
          $(printf "/usr/share/doc/$PKG/examples/%s " $EXAMPLES) \
