@@ -282,11 +282,12 @@ static long content_length(const char *head, size_t n) {
   return 0;
 }
 
-static void api_request(int fd, const char *req, size_t head_len,
-                        size_t total, double t) {
+static void api_request(int fd, const char *req, size_t head_len, size_t total,
+                        double t) {
   conn_t *c = &conns[fd];
   const char *sp1 = memchr(req, ' ', head_len);
-  const char *sp2 = sp1 ? memchr(sp1 + 1, ' ', head_len - (size_t)(sp1 + 1 - req)) : NULL;
+  const char *sp2 =
+      sp1 ? memchr(sp1 + 1, ' ', head_len - (size_t)(sp1 + 1 - req)) : NULL;
   int m = -1;
   if (sp1 && sp2 && sp1[1] == '/')
     for (int i = 0; i < NUM_METHODS; i++)
@@ -413,8 +414,9 @@ static void on_readable(int fd) {
     if (c->control) {
       char line[256];
       const char *eol = find(start, avail, "\r\n");
-      size_t l = (size_t)(eol - start) < sizeof(line) - 2 ? (size_t)(eol - start)
-                                                          : sizeof(line) - 2;
+      size_t l = (size_t)(eol - start) < sizeof(line) - 2
+                     ? (size_t)(eol - start)
+                     : sizeof(line) - 2;
       memcpy(line, start, l);
       line[l] = ' ';
       line[l + 1] = 0;
@@ -486,8 +488,9 @@ static void on_signal(int sig) {
 }
 
 static void usage(void) {
-  fprintf(stderr, "usage: loopback_api --ready-file F [--port N] [--delay S] "
-                  "[--records N] [--counter-file F] [--backlog N] [--watch-parent]\n");
+  fprintf(stderr,
+          "usage: loopback_api --ready-file F [--port N] [--delay S] "
+          "[--records N] [--counter-file F] [--backlog N] [--watch-parent]\n");
   exit(2);
 }
 
@@ -538,8 +541,10 @@ int main(int argc, char **argv) {
       return 1;
     }
   }
-  http_answer(&report_answer, "200 OK", "{\"errorId\":0,\"status\":\"success\"}");
-  http_answer(&balance_answer, "200 OK", "{\"errorId\":0,\"balance\":12.345678}");
+  http_answer(&report_answer, "200 OK",
+              "{\"errorId\":0,\"status\":\"success\"}");
+  http_answer(&balance_answer, "200 OK",
+              "{\"errorId\":0,\"balance\":12.345678}");
   http_answer(&not_found, "200 OK",
               "{\"errorId\":14,\"errorCode\":\"ERROR_NO_SUCH_METHOD\"}");
 

@@ -30,7 +30,7 @@
 typedef struct {
   plugin_config_t cfg;
   report_sender_t *sender; /* set once prepared; NULL again at shutdown */
-  pair_link_t *pair; /* NULL without PairPeer; set before sender */
+  pair_link_t *pair;       /* NULL without PairPeer; set before sender */
   bool prepared;           /* guarded by prepare_lock */
   int prepare_status;
   pthread_mutex_t log_lock; /* c_complain_t has no lock of its own */
@@ -112,7 +112,8 @@ static int make_limits(plugin_config_t *cfg) {
     account_t *a = &cfg->accounts[i];
     if (a->incorrect_share > 0 && (a->limit = limit_create(a)) == NULL) {
       ERROR("anticaptcha plugin: Account \"%s\": cannot set up the "
-            "report-rate guard (out of memory).", a->name);
+            "report-rate guard (out of memory).",
+            a->name);
       return -1;
     }
   }
@@ -370,10 +371,9 @@ static int ac_init(void) {
     init_failed(ctx, false, 0);
     return -1;
   }
-  if (fail_at("counters") ||
-      plugin_register_complex_read(NULL, "anticaptcha/reports",
-                                   ac_read_counters, 0,
-                                   &(user_data_t){.data = ctx}) != 0) {
+  if (fail_at("counters") || plugin_register_complex_read(
+                                 NULL, "anticaptcha/reports", ac_read_counters,
+                                 0, &(user_data_t){.data = ctx}) != 0) {
     ERROR("anticaptcha plugin: cannot register the report counters; the "
           "plugin is disabled. Is an Account named \"reports\"?");
     init_failed(ctx, false, 0);

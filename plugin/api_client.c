@@ -71,7 +71,8 @@ static void set_transport(CURL *h, const account_t *a) {
 #if HAVE_DECL_CURLOPT_PROTOCOLS_STR
   curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "https,http");
 #else /* libcurl < 7.85 (configure checks) */
-  curl_easy_setopt(h, CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTPS | CURLPROTO_HTTP));
+  curl_easy_setopt(h, CURLOPT_PROTOCOLS,
+                   (long)(CURLPROTO_HTTPS | CURLPROTO_HTTP));
 #endif
   curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
   curl_easy_setopt(h, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
@@ -124,7 +125,8 @@ void api_call_complete(api_call_t *c, CURLcode code) {
 /* A write error is ours when we refused the body: that is a bad answer, not
  * a transport failure. */
 static bool transport_failed(const api_call_t *c) {
-  return c->code != CURLE_OK && !(c->code == CURLE_WRITE_ERROR && c->resp.failed);
+  return c->code != CURLE_OK &&
+         !(c->code == CURLE_WRITE_ERROR && c->resp.failed);
 }
 
 api_result_t api_call_result(const api_call_t *c) {
@@ -163,8 +165,7 @@ const char *api_call_describe(const api_call_t *c, char *buf, size_t size) {
       const char *m = c->errbuf[0] ? c->errbuf : curl_easy_strerror(c->code);
       response_escape(msg, sizeof(msg), m, strlen(m));
       snprintf(buf, size, "transport failure: %s", msg);
-    }
-    else if (c->http_status < 200 || c->http_status > 299)
+    } else if (c->http_status < 200 || c->http_status > 299)
       snprintf(buf, size, "HTTP status %ld", c->http_status);
     else
       snprintf(buf, size, "unusable answer: %s", c->resp.problem);

@@ -56,8 +56,7 @@ int config_check_url(const char *url, char *why, size_t why_size) {
   struct in6_addr v6;
   bool loopback =
       strcasecmp(host, "localhost") == 0 ||
-      (inet_pton(AF_INET, host, &v4) == 1 &&
-       (ntohl(v4.s_addr) >> 24) == 127) ||
+      (inet_pton(AF_INET, host, &v4) == 1 && (ntohl(v4.s_addr) >> 24) == 127) ||
       (inet_pton(AF_INET6, host, &v6) == 1 && IN6_IS_ADDR_LOOPBACK(&v6));
   if (!loopback) {
     snprintf(why, why_size,
@@ -78,16 +77,21 @@ int config_check_key(const char *key, size_t len, char *why, size_t why_size) {
     return -1;
   }
   if (len > CLIENT_KEY_MAX) {
-    snprintf(why, why_size, "the key is longer than the %d characters "
-             "Anti-Captcha issues", CLIENT_KEY_MAX);
+    snprintf(why, why_size,
+             "the key is longer than the %d characters "
+             "Anti-Captcha issues",
+             CLIENT_KEY_MAX);
     return -1;
   }
   for (size_t i = 0; i < len; i++) {
     unsigned char c = (unsigned char)key[i];
     if (c <= ' ' || c == 0x7f) {
-      snprintf(why, why_size, "the key holds a %s at character %zu; a key "
+      snprintf(why, why_size,
+               "the key holds a %s at character %zu; a key "
                "is one word of letters and digits",
-               c == 0 ? "NUL" : c == ' ' ? "blank" : "control character",
+               c == 0     ? "NUL"
+               : c == ' ' ? "blank"
+                          : "control character",
                i + 1);
       return -1;
     }
@@ -121,8 +125,8 @@ static ssize_t read_first_line(int fd, char *buf, size_t size) {
  * refuses anything but a regular file. */
 static int open_key_file(const char *path, bool *loose, char *why,
                          size_t why_size) {
-  int fd = open(path, O_RDONLY | O_NONBLOCK | O_NOFOLLOW | O_NOCTTY |
-                          O_CLOEXEC);
+  int fd =
+      open(path, O_RDONLY | O_NONBLOCK | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC);
   if (fd < 0) {
     int e = errno;
     snprintf(why, why_size, "cannot read \"%s\": %s", path,
@@ -133,8 +137,10 @@ static int open_key_file(const char *path, bool *loose, char *why,
   }
   struct stat st;
   if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-    snprintf(why, why_size, "\"%s\" is not a regular file (a FIFO, device or "
-             "directory would hang or leak what it holds)", path);
+    snprintf(why, why_size,
+             "\"%s\" is not a regular file (a FIFO, device or "
+             "directory would hang or leak what it holds)",
+             path);
     close(fd);
     return -1;
   }
@@ -163,8 +169,10 @@ char *config_read_key_file(const char *path, bool *loose, char *why,
     goto out;
   }
   if (nl == NULL && (size_t)n + 1 == sizeof(line)) {
-    snprintf(why, why_size, "\"%s\": the first line is longer than %zu "
-             "characters; it cannot be a key", path, sizeof(line) - 2);
+    snprintf(why, why_size,
+             "\"%s\": the first line is longer than %zu "
+             "characters; it cannot be a key",
+             path, sizeof(line) - 2);
     goto out;
   }
   /* Trim: editors add blanks and a CR; a key never holds any. */
@@ -172,7 +180,8 @@ char *config_read_key_file(const char *path, bool *loose, char *why,
   while (end > start && strchr(" \t\r", line[end - 1]) != NULL)
     end--;
   char reason[160];
-  if (config_check_key(line + start, end - start, reason, sizeof(reason)) != 0) {
+  if (config_check_key(line + start, end - start, reason, sizeof(reason)) !=
+      0) {
     snprintf(why, why_size, "\"%s\": %s on its first line", path, reason);
     goto out;
   }
@@ -189,19 +198,23 @@ out:
 /* Plain http never goes through a proxy (it would carry the key in clear);
  * switching verification off is allowed, but said at every start. */
 int config_check_transport(const account_t *a, const char *where) {
-  if (a->proxy != NULL && a->proxy[0] != 0 && config_url_is_plain_http(a->url)) {
-    CONF_ERROR(where, "Proxy", "a proxy would see the key: plain http:// "
+  if (a->proxy != NULL && a->proxy[0] != 0 &&
+      config_url_is_plain_http(a->url)) {
+    CONF_ERROR(where, "Proxy",
+               "a proxy would see the key: plain http:// "
                "goes to this machine directly. Remove Proxy or use https://.");
     return -1;
   }
   if (!a->verify_peer)
     WARNING("anticaptcha plugin: %s: option \"VerifyPeer\" is false: the "
             "API's certificate is not checked, so anyone on the path can "
-            "read the key. Use CACert instead.", where);
+            "read the key. Use CACert instead.",
+            where);
   if (!a->verify_host)
     WARNING("anticaptcha plugin: %s: option \"VerifyHost\" is false: any "
             "certificate's name is accepted, so anyone on the path can read "
-            "the key. Use CACert instead.", where);
+            "the key. Use CACert instead.",
+            where);
   return 0;
 }
 
@@ -210,21 +223,26 @@ int config_check_slugs(const account_t *a, const char *where) {
   char slug[SPENDING_SLUG_MAX + 1], other[SPENDING_SLUG_MAX + 1];
   for (size_t i = 0; i < a->num_queues; i++) {
     if (spending_slug(a->queues[i], slug, sizeof(slug)) != 0) {
-      CONF_ERROR(where, "Queue", "\"%s\" gives no usable name (at most %d "
-                 "characters).", a->queues[i], SPENDING_SLUG_MAX);
+      CONF_ERROR(where, "Queue",
+                 "\"%s\" gives no usable name (at most %d "
+                 "characters).",
+                 a->queues[i], SPENDING_SLUG_MAX);
       return -1;
     }
     if (a->total && strcmp(slug, "all") == 0) {
-      CONF_ERROR(where, "Queue", "\"%s\" would share the name \"all\" with "
-                 "Total.", a->queues[i]);
+      CONF_ERROR(where, "Queue",
+                 "\"%s\" would share the name \"all\" with "
+                 "Total.",
+                 a->queues[i]);
       return -1;
     }
     for (size_t j = 0; j < i; j++) {
       spending_slug(a->queues[j], other, sizeof(other));
       if (strcmp(slug, other) == 0) {
-        CONF_ERROR(where, "Queue", "\"%s\" and \"%s\" would share the name "
-                   "\"%s\"; list each queue once.", a->queues[j],
-                   a->queues[i], slug);
+        CONF_ERROR(where, "Queue",
+                   "\"%s\" and \"%s\" would share the name "
+                   "\"%s\"; list each queue once.",
+                   a->queues[j], a->queues[i], slug);
         return -1;
       }
     }

@@ -78,7 +78,8 @@ static int get_share(const oconfig_item_t *o, const char *where, double *out) {
 
 /* ---- <Account> ---- */
 
-static int add_queue(account_t *a, const oconfig_item_t *ci, const char *where) {
+static int add_queue(account_t *a, const oconfig_item_t *ci,
+                     const char *where) {
   char *queue = NULL;
   if (get_str(ci, where, &queue) != 0)
     return -1;
@@ -214,7 +215,8 @@ static int account_check(account_t *a, int key_options, const char *where) {
   if (config_check_transport(a, where) != 0)
     return -1;
   if (a->num_queues == 0 && !a->total && !a->balance) {
-    CONF_ERROR(where, "Queue", "nothing to poll: give a Queue, or set Total "
+    CONF_ERROR(where, "Queue",
+               "nothing to poll: give a Queue, or set Total "
                "or Balance to true.");
     return -1;
   }
@@ -230,20 +232,24 @@ static int account_parse(plugin_config_t *cfg, const oconfig_item_t *ci) {
   /* "reports" would share its read callback's name with the counters. */
   if (name[0] == 0 || strlen(name) >= ACCOUNT_NAME_MAX ||
       strpbrk(name, "/") != NULL || strcmp(name, "reports") == 0) {
-    CONF_ERROR(where, "Account", "give a name of 1 to %d characters without "
-               "'/', other than \"reports\".", ACCOUNT_NAME_MAX - 1);
+    CONF_ERROR(where, "Account",
+               "give a name of 1 to %d characters without "
+               "'/', other than \"reports\".",
+               ACCOUNT_NAME_MAX - 1);
     free(name);
     return -1;
   }
   for (size_t i = 0; i < cfg->num_accounts; i++)
     if (strcmp(cfg->accounts[i].name, name) == 0) {
-      CONF_ERROR(where, "Account", "the name is used twice; each account "
+      CONF_ERROR(where, "Account",
+                 "the name is used twice; each account "
                  "needs its own.");
       free(name);
       return -1;
     }
 
-  account_t *tmp = realloc(cfg->accounts, (cfg->num_accounts + 1) * sizeof(*tmp));
+  account_t *tmp =
+      realloc(cfg->accounts, (cfg->num_accounts + 1) * sizeof(*tmp));
   if (tmp == NULL) {
     free(name);
     return -1;

@@ -29,7 +29,7 @@ typedef struct {
   char *proxy;   /* Proxy: NULL: the environment's; "": none */
   bool verify_peer, verify_host;
   int catch_up_days; /* CatchUpDays: how far back missed hours are fetched */
-  double incorrect_share; /* IncorrectReportShare, percent; 0: off */
+  double incorrect_share;       /* IncorrectReportShare, percent; 0: off */
   struct report_limit_s *limit; /* the report-rate guard, set at init */
 } account_t;
 
@@ -49,9 +49,9 @@ typedef struct {
   struct queue_stats_config_s *queue_stats; /* <QueueStats>; NULL: none */
   /* The hub pair (plugin/pair_link.h): the peer's Hostname, NULL when this
    * hub reports alone; 0 times take pair_link's defaults. */
-  char *pair_peer;          /* PairPeer */
-  cdtime_t pair_hold_back;  /* PairHoldBack */
-  cdtime_t pair_timeout;    /* PairTimeout */
+  char *pair_peer;         /* PairPeer */
+  cdtime_t pair_hold_back; /* PairHoldBack */
+  cdtime_t pair_timeout;   /* PairTimeout */
 } plugin_config_t;
 
 #define DEFAULT_QUEUE_LIMIT 10000

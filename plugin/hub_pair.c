@@ -39,8 +39,8 @@ int pair_init(hub_pair_t *hp, const pair_params_t *p, size_t num_accounts,
   hp->last_heard = now;
   hp->num_accounts = num_accounts;
   hp->heap = calloc(p->max_held > 0 ? p->max_held : 1, sizeof(*hp->heap));
-  hp->counters = calloc(num_accounts > 0 ? num_accounts : 1,
-                        sizeof(*hp->counters));
+  hp->counters =
+      calloc(num_accounts > 0 ? num_accounts : 1, sizeof(*hp->counters));
   if (hp->heap == NULL || hp->counters == NULL ||
       seen_init(&hp->confirmed, CONFIRMED_INITIAL, CONFIRMED_MAX) != 0) {
     free(hp->heap);
@@ -103,8 +103,7 @@ void pair_gone(hub_pair_t *hp) {
 void pair_confirm(hub_pair_t *hp, size_t account, uint64_t task_id,
                   cdtime_t now) {
   /* Kept past any window the report could still be held in. */
-  seen_add(&hp->confirmed, (uint32_t)account, task_id, now,
-           now + hp->p.window);
+  seen_add(&hp->confirmed, (uint32_t)account, task_id, now, now + hp->p.window);
   hp->last_heard = now > hp->last_heard ? now : hp->last_heard;
 }
 

@@ -43,12 +43,12 @@ unsigned pair_owner(const char *account, uint64_t task_id);
 int pair_self_index(const char *self, const char *peer);
 
 typedef struct {
-  unsigned self;          /* pair_self_index() */
-  cdtime_t hold_back;     /* how long the peer's share is held */
-  cdtime_t peer_timeout;  /* silence after which the peer is down */
-  cdtime_t window;        /* Window: nothing is sent later */
-  cdtime_t margin;        /* a held report leaves this long before Window */
-  size_t max_held;        /* reports held at once */
+  unsigned self;         /* pair_self_index() */
+  cdtime_t hold_back;    /* how long the peer's share is held */
+  cdtime_t peer_timeout; /* silence after which the peer is down */
+  cdtime_t window;       /* Window: nothing is sent later */
+  cdtime_t margin;       /* a held report leaves this long before Window */
+  size_t max_held;       /* reports held at once */
 } pair_params_t;
 
 typedef struct {
@@ -68,7 +68,7 @@ typedef struct {
   bool peer_sees_me;   /* its last heartbeat said "paired" */
   held_report_t *heap; /* min-heap on release */
   size_t count;
-  seen_set_t confirmed; /* (account, task) the peer reported */
+  seen_set_t confirmed;      /* (account, task) the peer reported */
   pair_counters_t *counters; /* per account */
   size_t num_accounts;
 } hub_pair_t;
@@ -101,8 +101,8 @@ void pair_confirm(hub_pair_t *hp, size_t account, uint64_t task_id,
                   cdtime_t now);
 
 typedef enum {
-  PAIR_SEND,   /* send now (req->takeover says whether it is the peer's) */
-  PAIR_HELD,   /* held: pair_next() gives it back when due */
+  PAIR_SEND, /* send now (req->takeover says whether it is the peer's) */
+  PAIR_HELD, /* held: pair_next() gives it back when due */
 } pair_route_t;
 
 /* Decides what to do with a report request of account `account_name`. Own

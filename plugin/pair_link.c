@@ -45,7 +45,7 @@ struct pair_link_s {
   confirm_t *pending;
   size_t num_pending;
   cdtime_t pending_since; /* when the first of them was accepted */
-  uint64_t unconfirmed; /* confirmations not sent: PENDING_MAX was reached */
+  uint64_t unconfirmed;   /* confirmations not sent: PENDING_MAX was reached */
   bool heartbeat_now, stopping;
   c_complain_t stranger, bad_message;
 
@@ -71,14 +71,15 @@ int pair_link_create(const plugin_config_t *cfg, report_sender_t *sender,
   int self = pair_self_index(hostname_g, cfg->pair_peer);
   if (cfg->pair_peer[0] == 0 || self < 0) {
     ERROR("%s \"PairPeer\": give the other hub's Hostname (this hub is "
-          "\"%s\").", where, hostname_g);
+          "\"%s\").",
+          where, hostname_g);
     return -1;
   }
   /* The peer's share must still have time to go when the hold ends. */
   if (hold > cfg->window / 2) {
     ERROR("%s \"PairHoldBack\": %.1f s is more than half of Window (%.1f s); "
-          "give a shorter hold.", where, CDTIME_T_TO_DOUBLE(hold),
-          CDTIME_T_TO_DOUBLE(cfg->window));
+          "give a shorter hold.",
+          where, CDTIME_T_TO_DOUBLE(hold), CDTIME_T_TO_DOUBLE(cfg->window));
     return -1;
   }
   pair_link_t *pl = calloc(1, sizeof(*pl));
@@ -176,8 +177,8 @@ static void take_confirmation(pair_link_t *pl, const notification_t *n,
     c_complain(LOG_WARNING, &pl->bad_message,
                "anticaptcha plugin: hub pair: ignoring a confirmation from "
                "\"%s\" for account \"%s\": %s. Both hubs need the same "
-               "<Account> names and plugin version.", n->host,
-               n->plugin_instance,
+               "<Account> names and plugin version.",
+               n->host, n->plugin_instance,
                account == SIZE_MAX ? "no such account here"
                                    : "its message is not a list of task ids");
   else
@@ -198,7 +199,8 @@ bool pair_link_intercept(pair_link_t *pl, const notification_t *n) {
     c_complain_once(LOG_WARNING, &pl->stranger,
                     "anticaptcha plugin: hub pair: ignoring pair messages "
                     "from \"%s\": PairPeer is \"%s\". Give each pair its "
-                    "own network port.", n->host, pl->peer);
+                    "own network port.",
+                    n->host, pl->peer);
     pthread_mutex_unlock(&pl->lock);
     return true;
   }
@@ -266,16 +268,18 @@ static void log_peer_state(pair_link_t *pl, bool up) {
   pl->was_up = up;
   if (up)
     INFO("anticaptcha plugin: hub pair: peer \"%s\" is back; the hubs share "
-         "the reports again.", pl->peer);
+         "the reports again.",
+         pl->peer);
   else
     WARNING("anticaptcha plugin: hub pair: peer \"%s\" is down (it said "
             "so, or was silent for PairTimeout); this hub reports every task "
-            "until it is back.", pl->peer);
+            "until it is back.",
+            pl->peer);
 }
 
 /* One turn, lock held on entry and on return: takes what is due, then
  * submits and sends without the lock. Returns true when it did something. */
-static bool turn(pair_link_t *pl, cdtime_t *next_heartbeat) {
+static bool release_due_and_confirm(pair_link_t *pl, cdtime_t *next_heartbeat) {
   report_request_t due[TURN_MAX];
   confirm_t confirms[TURN_MAX];
   size_t num_due = 0, num_confirms = 0;
@@ -320,7 +324,8 @@ static void *pair_thread(void *arg) {
   cdtime_t next_heartbeat = 0;
   pthread_mutex_lock(&pl->lock);
   while (!pl->stopping) {
-    if (turn(pl, &next_heartbeat) || pl->stopping || pl->heartbeat_now)
+    if (release_due_and_confirm(pl, &next_heartbeat) || pl->stopping ||
+        pl->heartbeat_now)
       continue;
     cdtime_t until = cdtime() + TICK;
     if (pl->num_pending > 0 && pl->pending_since + CONFIRM_DELAY < until)
@@ -369,14 +374,16 @@ int pair_link_start(pair_link_t *pl) {
       plugin_thread_create(&pl->thread, pair_thread, pl, "anticaptcha pair");
   if (status != 0) {
     ERROR("anticaptcha plugin: hub pair: cannot start its thread: %s; the "
-          "plugin is disabled.", STRERROR(status));
+          "plugin is disabled.",
+          STRERROR(status));
     plugin_unregister_read(PAIR_READ_NAME);
     pl->registered = false;
     return -1;
   }
   pl->started = true;
   INFO("anticaptcha plugin: hub pair: \"%s\" with peer \"%s\", this hub "
-       "owns share %d.", pl->self, pl->peer, (int)pl->hp.p.self);
+       "owns share %d.",
+       pl->self, pl->peer, (int)pl->hp.p.self);
   return 0;
 }
 
@@ -412,5 +419,6 @@ void pair_link_stop(pair_link_t *pl) {
                "hub pair: stopping; the peer reports every task");
   if (pl->hp.count > 0)
     INFO("anticaptcha plugin: hub pair: stopping with %zu report(s) held; "
-         "the peer sends them.", pl->hp.count);
+         "the peer sends them.",
+         pl->hp.count);
 }

@@ -58,7 +58,8 @@ static bool same_template(const char *a, const char *b) {
 }
 
 /* "<queue slug>_<template slug>": each template is a series of its own. */
-static bool append_template(char *slug, size_t size, const char *template_name) {
+static bool append_template(char *slug, size_t size,
+                            const char *template_name) {
   char t[SPENDING_SLUG_MAX + 1];
   if (template_name == NULL)
     return true;
@@ -75,14 +76,16 @@ static int queue_id(const oconfig_item_t *o, int64_t *id) {
       (o->values[0].type != OCONFIG_TYPE_NUMBER &&
        o->values[0].type != OCONFIG_TYPE_STRING)) {
     qerror("Queue", "give a queue name or id (and, for AntiGate, a template "
-           "name).");
+                    "name).");
     return -1;
   }
   if (o->values[0].type == OCONFIG_TYPE_STRING) {
     if (queue_stats_lookup(o->values[0].value.string, id) == 0)
       return 0;
-    qerror("Queue", "\"%s\" is not in the vendor's list of queues; give its "
-           "id (getQueueStats' queueId) instead.", o->values[0].value.string);
+    qerror("Queue",
+           "\"%s\" is not in the vendor's list of queues; give its "
+           "id (getQueueStats' queueId) instead.",
+           o->values[0].value.string);
     return -1;
   }
   double d = o->values[0].value.number;
@@ -103,8 +106,10 @@ static int queue_template(const oconfig_item_t *o, int64_t id,
     return 0;
   if (o->values[1].type != OCONFIG_TYPE_STRING ||
       o->values[1].value.string[0] == 0 || id != QUEUE_STATS_ANTIGATE) {
-    qerror("Queue", "a second value, a template name, is taken by the "
-           "AntiGate queue (id %d) only.", QUEUE_STATS_ANTIGATE);
+    qerror("Queue",
+           "a second value, a template name, is taken by the "
+           "AntiGate queue (id %d) only.",
+           QUEUE_STATS_ANTIGATE);
     return -1;
   }
   *out = o->values[1].value.string;
@@ -162,9 +167,10 @@ static int add_queue(queue_stats_config_t *q, const oconfig_item_t *o) {
   for (size_t i = 0; i < n; i++)
     if ((q->ids[i] == id && same_template(q->templates[i], tmpl)) ||
         strcmp(q->slugs[i], q->slugs[n]) == 0) {
-      qerror("Queue", "\"%s\" and \"%s\" are the same queue (id %lld, name "
-             "\"%s\"); list each queue once.", t->queues[i], t->queues[n],
-             (long long)q->ids[i], q->slugs[i]);
+      qerror("Queue",
+             "\"%s\" and \"%s\" are the same queue (id %lld, name "
+             "\"%s\"); list each queue once.",
+             t->queues[i], t->queues[n], (long long)q->ids[i], q->slugs[i]);
       return -1;
     }
   return 0;
@@ -213,7 +219,7 @@ static int check(queue_stats_config_t *q) {
 int queue_config_parse(const oconfig_item_t *ci, queue_stats_config_t **out) {
   if (*out != NULL) {
     qerror("QueueStats", "give one <QueueStats> block; list every queue in "
-           "it.");
+                         "it.");
     return -1;
   }
   if (ci->values_num != 0) {
@@ -228,8 +234,7 @@ int queue_config_parse(const oconfig_item_t *ci, queue_stats_config_t **out) {
                              .timeout = TIME_T_TO_CDTIME_T(10),
                              .verify_peer = true,
                              .verify_host = true};
-  sstrncpy(q->transport.name, QUEUE_STATS_INSTANCE,
-           sizeof(q->transport.name));
+  sstrncpy(q->transport.name, QUEUE_STATS_INSTANCE, sizeof(q->transport.name));
   for (int i = 0; i < ci->children_num; i++)
     if (option(q, &ci->children[i]) != 0)
       return -1;

@@ -14,7 +14,7 @@ typedef struct queue_stats_config_s {
    * name QUEUE_STATS_INSTANCE, url, interval, timeout, TLS; no client_key.
    * queues[i] is the i-th queue as the user wrote it (name or id). */
   account_t transport;
-  int64_t *ids;                         /* the vendor's queue id, per queue */
+  int64_t *ids;     /* the vendor's queue id, per queue */
   char **templates; /* AntiGate's templateName per queue, or NULL */
   char (*slugs)[SPENDING_SLUG_MAX + 1]; /* dispatched as, per queue */
 } queue_stats_config_t;

@@ -96,7 +96,8 @@ static bool check_queue(queue_reader_t *r, size_t i) {
   if (api_call_result(c) == API_OK) {
     c_release(LOG_INFO, &r->complaints[i],
               "anticaptcha plugin: QueueStats: " METHOD " (queue \"%s\") "
-              "works again.", t->queues[i]);
+              "works again.",
+              t->queues[i]);
     return true;
   }
   r->failures++;
@@ -123,7 +124,8 @@ static int queue_reader_read(user_data_t *ud) {
   r->last_poll = now;
   for (size_t i = 0; i < n; i++) {
     size_t len = 0;
-    char *body = queue_stats_request(r->cfg->ids[i], r->cfg->templates[i], &len);
+    char *body =
+        queue_stats_request(r->cfg->ids[i], r->cfg->templates[i], &len);
     if (api_call_prepare(&r->calls[i], t, METHOD, body, len,
                          RESPONSE_QUEUE_STATS) == 0)
       batch[started++] = &r->calls[i];

@@ -41,10 +41,8 @@ static const struct {
 #define NUM_QUEUES (sizeof(queues) / sizeof(queues[0]))
 
 const queue_stats_field_t queue_stats_fields[QS_COUNT] = {
-    [QS_WAITING] = {"count", "waiting"},
-    [QS_LOAD] = {"percent", "load"},
-    [QS_BID] = {"gauge", "bid"},
-    [QS_SPEED] = {"duration", "speed"},
+    [QS_WAITING] = {"count", "waiting"}, [QS_LOAD] = {"percent", "load"},
+    [QS_BID] = {"gauge", "bid"},         [QS_SPEED] = {"duration", "speed"},
     [QS_TOTAL] = {"count", "total"},
 };
 

@@ -153,16 +153,19 @@ static const char *advice(const api_call_t *c) {
   }
 }
 
-static void complain(reader_t *r, int m, const api_call_t *c, const char *queue) {
+static void complain(reader_t *r, int m, const api_call_t *c,
+                     const char *queue) {
   char what[512];
-  int level = (api_call_result(c) == API_ERROR && c->resp.error_id == API_ERROR_ZERO_BALANCE)
+  int level = (api_call_result(c) == API_ERROR &&
+               c->resp.error_id == API_ERROR_ZERO_BALANCE)
                   ? LOG_WARNING
                   : LOG_ERR;
-  c_complain_once(level, &r->complaint[m],
-             "anticaptcha plugin: Account \"%s\": %s%s%s%s failed: %s; %s.",
-             r->acct->name, method_names[m], queue ? " (queue \"" : "",
-             queue ? queue : "", queue ? "\")" : "",
-             api_call_describe(c, what, sizeof(what)), advice(c));
+  c_complain_once(
+      level, &r->complaint[m],
+      "anticaptcha plugin: Account \"%s\": %s%s%s%s failed: %s; %s.",
+      r->acct->name, method_names[m], queue ? " (queue \"" : "",
+      queue ? queue : "", queue ? "\")" : "",
+      api_call_describe(c, what, sizeof(what)), advice(c));
 }
 
 static void dispatch_sums(reader_t *r, size_t i, cdtime_t now) {
@@ -214,7 +217,8 @@ static bool check_call(reader_t *r, int m, size_t i, bool *method_ok) {
   complain(r, m, c, m == M_SPENDING ? series_queue(r, i) : NULL);
   /* ERROR_ZERO_BALANCE is a state, not a failure: a balance of 0 is true,
    * and collectd must not stretch the interval while it lasts. */
-  if (m == M_BALANCE && res == API_ERROR && c->resp.error_id == API_ERROR_ZERO_BALANCE)
+  if (m == M_BALANCE && res == API_ERROR &&
+      c->resp.error_id == API_ERROR_ZERO_BALANCE)
     return true;
   r->failures[m]++;
   *method_ok = false;
@@ -237,8 +241,7 @@ static void note_dispatched(reader_t *r, const size_t *fresh) {
       state_store_series_set(r->acct->name, r->slugs[i], r->last_till[i]);
 }
 
-static void report_health(reader_t *r, int m, size_t first, size_t n,
-                          bool ok) {
+static void report_health(reader_t *r, int m, size_t first, size_t n, bool ok) {
   char ti[DATA_MAX_NAME_LEN];
   double seconds = 0;
   for (size_t i = first; i < first + n; i++)
@@ -261,8 +264,7 @@ static void report_health(reader_t *r, int m, size_t first, size_t n,
 static void dispatch_derived(reader_t *r, cdtime_t now) {
   const account_t *a = r->acct;
   long total = a->total ? (long)a->num_queues : -1;
-  double volumes[r->num_series + 1], money[r->num_series + 1], money_24h,
-      hours;
+  double volumes[r->num_series + 1], money[r->num_series + 1], money_24h, hours;
   const char *slugs[r->num_series + 1];
   for (size_t i = 0; i < r->num_series; i++) {
     volumes[i] = r->sums[i].volume;
@@ -285,9 +287,9 @@ static int reader_read(user_data_t *ud) {
   for (size_t i = 0; i < r->num_series; i++)
     if (prepare_spending(r, i, now) == 0)
       batch[n++] = &r->calls[i];
-  bool balance = r->acct->balance &&
-                 (r->last_balance == 0 ||
-                  now - r->last_balance >= BALANCE_MIN_INTERVAL);
+  bool balance =
+      r->acct->balance &&
+      (r->last_balance == 0 || now - r->last_balance >= BALANCE_MIN_INTERVAL);
   if (balance && prepare_balance(r) == 0) {
     batch[n++] = &r->calls[r->num_series];
     r->last_balance = now;
@@ -300,7 +302,8 @@ static int reader_read(user_data_t *ud) {
   }
   if (api_run_all(r->multi, batch, n) != 0)
     ERROR("anticaptcha plugin: Account \"%s\": libcurl's multi interface "
-          "failed; the poll is lost.", r->acct->name);
+          "failed; the poll is lost.",
+          r->acct->name);
 
   bool ok[M_COUNT] = {true, true};
   size_t fresh[r->num_series + 1];
@@ -352,7 +355,8 @@ int reader_register(const account_t *account) {
   reader_t *r = reader_create(account);
   if (r == NULL) {
     ERROR("anticaptcha plugin: Account \"%s\": cannot set up the reader "
-          "(out of memory or libcurl failure).", account->name);
+          "(out of memory or libcurl failure).",
+          account->name);
     return -1;
   }
   read_name(account, name, sizeof(name));

@@ -47,7 +47,8 @@ static int rule_task_id(report_rule_t *r, const oconfig_item_t *o,
     r->meta_key = strdup(s + 5);
     status = r->meta_key == NULL ? -1 : 0;
   } else {
-    CONF_ERROR(where, "TaskId", "give type_instance, plugin_instance or "
+    CONF_ERROR(where, "TaskId",
+               "give type_instance, plugin_instance or "
                "meta:<key>.");
     status = -1;
   }
@@ -69,7 +70,8 @@ static int rule_option(report_rule_t *r, const oconfig_item_t *o,
     int status = report_method_parse(m, &r->method);
     free(m);
     if (status != 0)
-      CONF_ERROR(where, "Method", "give reportCorrectRecaptcha, "
+      CONF_ERROR(where, "Method",
+                 "give reportCorrectRecaptcha, "
                  "reportIncorrectRecaptcha, reportIncorrectImageCaptcha or "
                  "reportIncorrectHcaptcha.");
     return status;
@@ -97,8 +99,10 @@ int report_config_resolve(const plugin_config_t *cfg, report_rule_t *r) {
   if (account == NULL) {
     if (cfg->num_accounts == 1)
       return 0;
-    CONF_ERROR(where, "Account", "name the account: %zu accounts are "
-               "configured.", cfg->num_accounts);
+    CONF_ERROR(where, "Account",
+               "name the account: %zu accounts are "
+               "configured.",
+               cfg->num_accounts);
     return -1;
   }
   for (size_t i = 0; i < cfg->num_accounts; i++)
@@ -133,7 +137,8 @@ int report_config_parse(plugin_config_t *cfg, const oconfig_item_t *ci) {
   /* A rule matching everything would turn every notification (threshold
    * OKAYs at start-up among them) into a report. */
   if (!r->plugin && !r->plugin_instance && !r->type && !r->type_instance) {
-    CONF_ERROR(where, "Plugin", "give at least one of Plugin, "
+    CONF_ERROR(where, "Plugin",
+               "give at least one of Plugin, "
                "PluginInstance, Type or TypeInstance to match.");
     return -1;
   }

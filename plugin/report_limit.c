@@ -21,7 +21,8 @@ struct report_limit_s {
  * no tasks to be measured against: say so once, at start. */
 static void warn_unmeasured(const account_t *a) {
   static const char *const kinds[GUARD_FAMILIES] = {
-      [GUARD_RECAPTCHA] = "reCAPTCHA", [GUARD_IMAGE] = "image",
+      [GUARD_RECAPTCHA] = "reCAPTCHA",
+      [GUARD_IMAGE] = "image",
       [GUARD_HCAPTCHA] = "hCaptcha"};
   bool polled[GUARD_FAMILIES] = {false};
   char slug[SPENDING_SLUG_MAX + 1];
@@ -62,7 +63,9 @@ void limit_destroy(report_limit_t *l) {
   free(l);
 }
 
-static int64_t now_seconds(void) { return (int64_t)CDTIME_T_TO_TIME_T(cdtime()); }
+static int64_t now_seconds(void) {
+  return (int64_t)CDTIME_T_TO_TIME_T(cdtime());
+}
 
 bool limit_admit(report_limit_t *l, const report_request_t *req) {
   int f = guard_family(req->method);

@@ -44,9 +44,10 @@ static const char *meta_string(const notification_t *n, const char *key) {
 
 /* Turns the field holding the task id into a request; MATCH_INVALID when it
  * is not a plain positive integer or the notification has no time. */
-static match_result_t finish(const notification_t *n, const char *id_field,
-                             const char *id_name, report_request_t *out,
-                             char *why, size_t why_size) {
+static match_result_t request_from(const notification_t *n,
+                                   const char *id_field, const char *id_name,
+                                   report_request_t *out, char *why,
+                                   size_t why_size) {
   if (report_parse_task_id(id_field, &out->task_id) != 0) {
     snprintf(why, why_size, "%s is not a task id (decimal digits, 1 to 2^63-1)",
              id_name);
@@ -88,13 +89,13 @@ static match_result_t match_convention(const notification_t *n,
   else if (n->severity == NOTIF_OKAY && !image && !hcaptcha)
     out->method = REPORT_CORRECT_RECAPTCHA;
   else
-    return MATCH_NOTHING;
+    return MATCH_NO_REPORT;
   out->account = i;
 
   const char *meta = meta_string(n, "task_id");
   if (meta != NULL)
-    return finish(n, meta, "meta task_id", out, why, why_size);
-  return finish(n, n->type_instance, "type_instance", out, why, why_size);
+    return request_from(n, meta, "meta task_id", out, why, why_size);
+  return request_from(n, n->type_instance, "type_instance", out, why, why_size);
 }
 
 static bool field_matches(const char *want, const char *have) {
@@ -110,15 +111,14 @@ static bool rule_matches(const report_rule_t *r, const notification_t *n) {
 }
 
 static match_result_t apply_rule(const report_rule_t *r,
-                                 const notification_t *n,
-                                 report_request_t *out, char *why,
-                                 size_t why_size) {
+                                 const notification_t *n, report_request_t *out,
+                                 char *why, size_t why_size) {
   out->account = r->account;
   out->method = r->method;
   switch (r->source) {
   case TASK_ID_PLUGIN_INSTANCE:
-    return finish(n, n->plugin_instance, "plugin_instance", out, why,
-                  why_size);
+    return request_from(n, n->plugin_instance, "plugin_instance", out, why,
+                        why_size);
   case TASK_ID_META: {
     const char *v = meta_string(n, r->meta_key);
     if (v == NULL) {
@@ -126,17 +126,17 @@ static match_result_t apply_rule(const report_rule_t *r,
                r->meta_key);
       return MATCH_INVALID;
     }
-    return finish(n, v, "the task id meta", out, why, why_size);
+    return request_from(n, v, "the task id meta", out, why, why_size);
   }
   default:
-    return finish(n, n->type_instance, "type_instance", out, why, why_size);
+    return request_from(n, n->type_instance, "type_instance", out, why,
+                        why_size);
   }
 }
 
-match_result_t report_match(const notification_t *n,
-                            const report_rule_t *rules, size_t num_rules,
-                            account_names_t accounts, report_request_t *out,
-                            char *why, size_t why_size) {
+match_result_t report_match(const notification_t *n, const report_rule_t *rules,
+                            size_t num_rules, account_names_t accounts,
+                            report_request_t *out, char *why, size_t why_size) {
   memset(out, 0, sizeof(*out));
   if (why_size > 0)
     why[0] = 0;
@@ -150,5 +150,5 @@ match_result_t report_match(const notification_t *n,
   for (size_t i = 0; i < num_rules; i++)
     if (rule_matches(&rules[i], n))
       return apply_rule(&rules[i], n, out, why, why_size);
-  return MATCH_NONE;
+  return MATCH_NOT_OURS;
 }

@@ -39,14 +39,14 @@ typedef struct {
   report_method_t method;
   uint64_t task_id;
   cdtime_t completed; /* the notification's time */
-  bool takeover; /* the hub pair's peer owned it (plugin/hub_pair.h) */
+  bool takeover;      /* the hub pair's peer owned it (plugin/hub_pair.h) */
 } report_request_t;
 
 typedef enum {
-  MATCH_NONE,    /* not meant for this plugin: ignore quietly */
-  MATCH_REPORT,  /* *out holds a report to send */
-  MATCH_NOTHING, /* meant for us, but its severity asks for no report */
-  MATCH_INVALID, /* meant for us, but unusable: *why says why */
+  MATCH_NOT_OURS,  /* not meant for this plugin: ignore quietly */
+  MATCH_REPORT,    /* *out holds a report to send */
+  MATCH_NO_REPORT, /* meant for us, but its severity asks for no report */
+  MATCH_INVALID,   /* meant for us, but unusable: *why says why */
 } match_result_t;
 
 /* The configured accounts' names, in config order. */
@@ -62,9 +62,8 @@ int report_method_parse(const char *name, report_method_t *m);
 /* Accepts decimal digits only, 1 to INT64_MAX: a task id is never guessed. */
 int report_parse_task_id(const char *s, uint64_t *out);
 
-match_result_t report_match(const notification_t *n,
-                            const report_rule_t *rules, size_t num_rules,
-                            account_names_t accounts, report_request_t *out,
-                            char *why, size_t why_size);
+match_result_t report_match(const notification_t *n, const report_rule_t *rules,
+                            size_t num_rules, account_names_t accounts,
+                            report_request_t *out, char *why, size_t why_size);
 
 #endif

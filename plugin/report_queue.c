@@ -4,7 +4,8 @@
 /* A multiplicative hash wraps on purpose: clang's -fsanitize=integer
  * (scripts/sanitize ub) is told so. */
 #if defined(__clang__)
-#define WRAPS_ON_PURPOSE __attribute__((no_sanitize("unsigned-integer-overflow")))
+#define WRAPS_ON_PURPOSE                                                       \
+  __attribute__((no_sanitize("unsigned-integer-overflow")))
 #else
 #define WRAPS_ON_PURPOSE
 #endif
@@ -82,8 +83,8 @@ static void table_remove(seen_set_t *s, size_t hole) {
        j = (j + 1) & s->mask) {
     size_t home = home_of(s, s->table[j]);
     /* Entry j may fill the hole unless its home lies in (hole, j]. */
-    bool stays = (hole <= j) ? (hole < home && home <= j)
-                             : (hole < home || home <= j);
+    bool stays =
+        (hole <= j) ? (hole < home && home <= j) : (hole < home || home <= j);
     if (!stays) {
       s->table[hole] = s->table[j];
       hole = j;
@@ -104,8 +105,8 @@ static void forget_expired(seen_set_t *s, cdtime_t now) {
 /* Doubles the set, at most to max_live: live entries move oldest first
  * into a new ring and table. O(n), once per doubling. Returns 0 or -1. */
 static int grow(seen_set_t *s) {
-  size_t capacity = s->capacity < s->max_live / 2 ? 2 * s->capacity
-                                                  : s->max_live;
+  size_t capacity =
+      s->capacity < s->max_live / 2 ? 2 * s->capacity : s->max_live;
   seen_set_t g;
   if (capacity <= s->capacity || seen_alloc(&g, capacity) != 0)
     return -1;

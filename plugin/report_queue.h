@@ -72,7 +72,6 @@ static inline const report_job_t *job_ring_peek(const job_ring_t *q) {
   return q->count > 0 ? &q->items[q->head] : NULL;
 }
 
-
 /* ---- Decisions ---- */
 static inline bool report_window_open(const report_job_t *job, cdtime_t now) {
   return now < job->deadline;

@@ -93,8 +93,8 @@ report_sender_t *sender_create(const plugin_config_t *cfg) {
   s->state = calloc(cfg->num_accounts + 1, sizeof(*s->state));
   s->paused_until = calloc(cfg->num_accounts + 1, sizeof(*s->paused_until));
   if (s->multi == NULL || s->counters == NULL || s->by_method == NULL ||
-      s->state == NULL ||
-      s->paused_until == NULL || make_slots(s) != 0 || make_accounts(s) != 0 ||
+      s->state == NULL || s->paused_until == NULL || make_slots(s) != 0 ||
+      make_accounts(s) != 0 ||
       driver_init(&s->driver, s->multi, "the report sender", true) != 0 ||
       job_ring_init(&s->queue, cfg->queue_limit) != 0 ||
       seen_init(&s->seen, SEEN_INITIAL, SEEN_MAX) != 0) {

@@ -15,9 +15,10 @@
 #define REPORT_COUNTERS(X)                                                     \
   X(sent, "report requests made, retries included")                            \
   X(accepted, "answered `errorId` 0")                                          \
-  X(rejected, "refused by the API (any `errorId` ≠ 0, or an HTTP 4xx); with a " \
-              "hub pair, a taken-over report answered errorId 16 counts as "   \
-              "`pair-peer-refused` instead")                                   \
+  X(rejected,                                                                  \
+    "refused by the API (any `errorId` ≠ 0, or an HTTP 4xx); with a "        \
+    "hub pair, a taken-over report answered errorId 16 counts as "             \
+    "`pair-peer-refused` instead")                                             \
   X(expired, "the window closed before the report could be sent (also: "       \
              "reports of the state file whose window closed while collectd "   \
              "was down)")                                                      \
@@ -32,7 +33,7 @@
   X(throttled, "answers HTTP 429 or 503: the server pushing back")             \
   X(paused, "not sent: the account was paused by an account-level API error "  \
             "(`errorId` 1, 11, 14, 21, 55 or an HTTP 4xx)")                    \
-  X(withheld, "held back by the report-rate guard (`IncorrectReportShare`)")  \
+  X(withheld, "held back by the report-rate guard (`IncorrectReportShare`)")   \
   X(unconfirmed, "`errorId` 16 on a retry after an attempt whose answer was "  \
                  "lost (timeout, cut connection): that attempt most likely "   \
                  "got through, so it is not counted as `rejected`")

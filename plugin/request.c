@@ -66,8 +66,8 @@ static yajl_gen gen_start(const char *client_key, int *status) {
     return NULL;
   /* Refuse invalid UTF-8 rather than send a body the API cannot parse. */
   yajl_gen_config(g, yajl_gen_validate_utf8, 1);
-  *status = (yajl_gen_map_open(g) == yajl_gen_status_ok &&
-             client_key != NULL && gen_pair_str(g, "clientKey", client_key) == 0)
+  *status = (yajl_gen_map_open(g) == yajl_gen_status_ok && client_key != NULL &&
+             gen_pair_str(g, "clientKey", client_key) == 0)
                 ? 0
                 : -1;
   return g;

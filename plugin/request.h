@@ -15,8 +15,8 @@ typedef struct {
 } spending_request_t;
 
 /* Each returns a NUL-terminated JSON object in secret memory (secret.h) that
- * the caller frees with secret_free, and stores its length in *len; NULL when a string is not valid UTF-8 or memory
- * runs out. */
+ * the caller frees with secret_free, and stores its length in *len; NULL when a
+ * string is not valid UTF-8 or memory runs out. */
 char *request_spending(const spending_request_t *req, size_t *len);
 char *request_balance(const char *client_key, size_t *len);
 char *request_report(const char *client_key, uint64_t task_id, size_t *len);

@@ -8,14 +8,23 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { KEY_OTHER, KEY_ERROR_ID, KEY_ERROR_CODE, KEY_ERROR_DESC, KEY_DATA, KEY_BALANCE,
-       KEY_QS /* + QS_x: getQueueStats' fields */ };
+enum {
+  KEY_OTHER,
+  KEY_ERROR_ID,
+  KEY_ERROR_CODE,
+  KEY_ERROR_DESC,
+  KEY_DATA,
+  KEY_BALANCE,
+  KEY_QS /* + QS_x: getQueueStats' fields */
+};
 enum { REC_OTHER, REC_FROM, REC_TILL, REC_VOLUME, REC_MONEY };
-#define REC_ALL ((1u << REC_FROM) | (1u << REC_TILL) | (1u << REC_VOLUME) | (1u << REC_MONEY))
+#define REC_ALL                                                                \
+  ((1u << REC_FROM) | (1u << REC_TILL) | (1u << REC_VOLUME) | (1u << REC_MONEY))
 
 typedef enum { V_NULL, V_BOOL, V_NUMBER, V_STRING } vtype_t;
 
-static const char *const rec_names[] = {"?", "dateFrom", "dateTill", "volume", "money"};
+static const char *const rec_names[] = {"?", "dateFrom", "dateTill", "volume",
+                                        "money"};
 
 /* Records why the body is refused; returning 0 makes yajl stop. */
 static int fail(response_t *r, const char *fmt, ...) {
@@ -174,8 +183,8 @@ static int record_scalar(response_t *r, vtype_t t, const char *s, size_t len) {
     else if (k == REC_TILL)
       ok = response_parse_int(s, len, &rec->date_till);
     else
-      ok = response_parse_double(s, len, k == REC_VOLUME ? &rec->volume
-                                                         : &rec->money);
+      ok = response_parse_double(s, len,
+                                 k == REC_VOLUME ? &rec->volume : &rec->money);
   }
   if (ok != 0)
     return fail(r, "%s of a record is not a number", rec_names[k]);
@@ -278,8 +287,8 @@ static int cb_start_array(void *ctx) { return enter(ctx, false); }
 static int cb_end(void *ctx) { return leave(ctx); }
 
 static int cb_map_key(void *ctx, const unsigned char *s, size_t len) {
-  static const char *const top_names[] = {"?", "errorId", "errorCode",
-                                          "errorDescription", "data", "balance"};
+  static const char *const top_names[] = {
+      "?", "errorId", "errorCode", "errorDescription", "data", "balance"};
   response_t *r = ctx;
   if (r->skip_depth > 0)
     return 1;
@@ -377,7 +386,8 @@ response_status_t response_finish(response_t *r) {
   if (!r->failed)
     flush_pending(r);
   if (!r->failed && yajl_complete_parse(r->yh) != yajl_status_ok)
-    fail(r, r->bytes == 0 ? "the answer is empty" : "the answer is not valid JSON");
+    fail(r, r->bytes == 0 ? "the answer is empty"
+                          : "the answer is not valid JSON");
   if (r->failed)
     return r->too_large ? RESPONSE_TOO_LARGE : RESPONSE_MALFORMED;
   /* The vendor's getQueueStats example has no errorId: its figures are

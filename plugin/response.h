@@ -28,9 +28,9 @@
 #define RESPONSE_MAX_AMOUNT 1e12
 
 typedef enum {
-  RESPONSE_SPENDING, /* getSpendingStats: errorId + data[] */
-  RESPONSE_BALANCE,  /* getBalance: errorId + balance */
-  RESPONSE_REPORT,   /* report*: errorId (+ status) */
+  RESPONSE_SPENDING,    /* getSpendingStats: errorId + data[] */
+  RESPONSE_BALANCE,     /* getBalance: errorId + balance */
+  RESPONSE_REPORT,      /* report*: errorId (+ status) */
   RESPONSE_QUEUE_STATS, /* getQueueStats: waiting, load, bid, speed, total */
 } response_kind_t;
 
@@ -72,7 +72,7 @@ typedef struct {
   size_t num_records;
   double balance;
   queue_stats_t queue; /* RESPONSE_QUEUE_STATS */
-  char problem[128]; /* why a body was refused, for the log */
+  char problem[128];   /* why a body was refused, for the log */
 
   /* Parser state; private. */
   yajl_handle yh;
@@ -81,9 +81,9 @@ typedef struct {
   int depth;      /* nesting of maps and arrays */
   int skip_depth; /* > 0: ignoring a value of an unknown key until here */
   int top_key, rec_key;
-  unsigned rec_fields; /* bit per record field seen */
+  unsigned rec_fields;         /* bit per record field seen */
   unsigned top_seen, rec_seen; /* bit per known key seen in the object */
-  size_t pending_len;  /* bytes gathered in pending, not parsed yet */
+  size_t pending_len;          /* bytes gathered in pending, not parsed yet */
   char pending[RESPONSE_COALESCE];
 } response_t;
 
@@ -103,8 +103,8 @@ int response_parse_double(const char *s, size_t len, double *out);
 int response_parse_int(const char *s, size_t len, int64_t *out);
 
 /* Copies len bytes of s into dst (at most size - 1 and a NUL) with control
- * characters and the backslash written as \xNN, so a string from the network cannot
- * forge or colour a log line. Returns the length written. */
+ * characters and the backslash written as \xNN, so a string from the network
+ * cannot forge or colour a log line. Returns the length written. */
 size_t response_escape(char *dst, size_t size, const char *s, size_t len);
 
 #endif

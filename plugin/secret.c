@@ -62,8 +62,8 @@ void *secret_alloc(size_t size) {
   if (size > PAYLOAD) {
     if (size > SIZE_MAX / 2)
       return NULL;
-    size_t span = (sizeof(header_t) + size + BLOCK_SIZE - 1) &
-                  ~(size_t)(BLOCK_SIZE - 1);
+    size_t span =
+        (sizeof(header_t) + size + BLOCK_SIZE - 1) & ~(size_t)(BLOCK_SIZE - 1);
     h = map_secret(span);
     if (h == NULL)
       return NULL;

@@ -45,10 +45,10 @@ struct report_sender_s {
   size_t backlog;
   bool stopping;
 
-  report_counters_t *counters; /* per account; atomic increments */
+  report_counters_t *counters;  /* per account; atomic increments */
   report_counters_t *by_method; /* per account and method, likewise */
-  int *state;                  /* per account, pace_state_t; atomic */
-  cdtime_t *paused_until;      /* per account: submits counted paused; atomic */
+  int *state;                   /* per account, pace_state_t; atomic */
+  cdtime_t *paused_until; /* per account: submits counted paused; atomic */
 
   /* The worker's own. */
   pthread_t thread;

@@ -439,7 +439,8 @@ static void test_empty_key(void **state) {
 
 static void test_blank_key_file(void **state) {
   fixture_t *f = *state;
-  static const char *const contents[] = {"", "\n", "   \t \r\n", "  \n" FILE_KEY "\n"};
+  static const char *const contents[] = {"", "\n", "   \t \r\n",
+                                         "  \n" FILE_KEY "\n"};
   for (size_t i = 0; i < sizeof(contents) / sizeof(contents[0]); i++) {
     char name[16];
     snprintf(name, sizeof(name), "blank%zu", i);
@@ -509,8 +510,8 @@ static void test_read_key_file_direct(void **state) {
   assert_true(why[0] != 0);
 
   why[0] = 0;
-  assert_null(config_read_key_file("/nonexistent/dir/key", &loose, why,
-                                   sizeof(why)));
+  assert_null(
+      config_read_key_file("/nonexistent/dir/key", &loose, why, sizeof(why)));
   assert_non_null(strstr(why, "/nonexistent/dir/key"));
 }
 
@@ -587,10 +588,8 @@ static void test_bad_urls(void **state) {
 static void test_http_userinfo_not_loopback(void **state) {
   fixture_t *f = *state;
   static const char *const urls[] = {
-      "http://127.0.0.1:80@evil.example/",
-      "http://localhost:@evil.example",
-      "http://localhost:x@10.0.0.1",
-      "http://[::1]@evil.example/",
+      "http://127.0.0.1:80@evil.example/", "http://localhost:@evil.example",
+      "http://localhost:x@10.0.0.1",       "http://[::1]@evil.example/",
       "http://localhost@evil.example",
   };
   int failures = 0;
@@ -640,13 +639,15 @@ static void test_good_urls(void **state) {
 static void test_check_url_direct(void **state) {
   (void)state;
   char why[256];
-  assert_int_equal(config_check_url("https://api.anti-captcha.com", why,
-                                    sizeof(why)), 0);
-  assert_int_equal(config_check_url("http://127.0.0.1:8080", why, sizeof(why)), 0);
+  assert_int_equal(
+      config_check_url("https://api.anti-captcha.com", why, sizeof(why)), 0);
+  assert_int_equal(config_check_url("http://127.0.0.1:8080", why, sizeof(why)),
+                   0);
   assert_int_equal(config_check_url("http://[::1]:80", why, sizeof(why)), 0);
   assert_int_equal(config_check_url("http://localhost", why, sizeof(why)), 0);
   why[0] = 0;
-  assert_int_equal(config_check_url("http://example.com", why, sizeof(why)), -1);
+  assert_int_equal(config_check_url("http://example.com", why, sizeof(why)),
+                   -1);
   assert_true(why[0] != 0);
   why[0] = 0;
   assert_int_equal(config_check_url("ftp://example.com", why, sizeof(why)), -1);
@@ -730,10 +731,8 @@ static void test_wrong_value_type_names_account(void **state) {
     const char *option;
     int type;
   } cases[] = {
-      {"ClientKey", OCONFIG_TYPE_NUMBER},
-      {"Interval", OCONFIG_TYPE_STRING},
-      {"Total", OCONFIG_TYPE_NUMBER},
-      {"URL", OCONFIG_TYPE_BOOLEAN},
+      {"ClientKey", OCONFIG_TYPE_NUMBER}, {"Interval", OCONFIG_TYPE_STRING},
+      {"Total", OCONFIG_TYPE_NUMBER},     {"URL", OCONFIG_TYPE_BOOLEAN},
       {"SoftId", OCONFIG_TYPE_STRING},
   };
   int failures = 0;
@@ -1005,9 +1004,13 @@ static void test_queue_limit_and_in_flight(void **state) {
   static const struct {
     const char *option;
     double value;
-  } bad[] = {{"QueueLimit", 0},   {"QueueLimit", -1}, {"QueueLimit", 1000001},
-             {"MaxInFlight", 0},  {"MaxInFlight", 1025},
-             {"MaxConnectionsPerHost", 0}, {"MaxConnectionsPerHost", 1025}};
+  } bad[] = {{"QueueLimit", 0},
+             {"QueueLimit", -1},
+             {"QueueLimit", 1000001},
+             {"MaxInFlight", 0},
+             {"MaxInFlight", 1025},
+             {"MaxConnectionsPerHost", 0},
+             {"MaxConnectionsPerHost", 1025}};
   for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
     reset_root(f);
     account(f, "acct-main", KEY);
@@ -1054,14 +1057,16 @@ static void test_report_without_method(void **state) {
 
 static void test_report_unknown_method(void **state) {
   fixture_t *f = *state;
-  oconfig_item_t *r = two_accounts_and_rule(f, "reportCorrectImageCaptcha", true);
+  oconfig_item_t *r =
+      two_accounts_and_rule(f, "reportCorrectImageCaptcha", true);
   opt_str(r, "Plugin", "logparser");
   expect_error(f, "rule-x", "Method");
 }
 
 static void test_report_unknown_account(void **state) {
   fixture_t *f = *state;
-  oconfig_item_t *r = two_accounts_and_rule(f, "reportIncorrectRecaptcha", false);
+  oconfig_item_t *r =
+      two_accounts_and_rule(f, "reportIncorrectRecaptcha", false);
   opt_str(r, "Account", "acct-nowhere");
   opt_str(r, "Plugin", "logparser");
   expect_error(f, "rule-x", "Account");
@@ -1070,7 +1075,8 @@ static void test_report_unknown_account(void **state) {
 
 static void test_report_no_condition(void **state) {
   fixture_t *f = *state;
-  oconfig_item_t *r = two_accounts_and_rule(f, "reportIncorrectRecaptcha", true);
+  oconfig_item_t *r =
+      two_accounts_and_rule(f, "reportIncorrectRecaptcha", true);
   opt_str(r, "Severity", "failure");
   opt_str(r, "TaskId", "type_instance");
   expect_error(f, "rule-x", "Plugin");
@@ -1078,7 +1084,8 @@ static void test_report_no_condition(void **state) {
 
 static void test_report_no_account_with_two(void **state) {
   fixture_t *f = *state;
-  oconfig_item_t *r = two_accounts_and_rule(f, "reportIncorrectRecaptcha", false);
+  oconfig_item_t *r =
+      two_accounts_and_rule(f, "reportIncorrectRecaptcha", false);
   opt_str(r, "Plugin", "logparser");
   expect_error(f, "rule-x", "Account");
 }
@@ -1088,7 +1095,8 @@ static void test_report_bad_task_id_source(void **state) {
   static const char *const sources[] = {"meta:", "meta", "host", ""};
   for (size_t i = 0; i < sizeof(sources) / sizeof(sources[0]); i++) {
     reset_root(f);
-    oconfig_item_t *r = two_accounts_and_rule(f, "reportIncorrectRecaptcha", true);
+    oconfig_item_t *r =
+        two_accounts_and_rule(f, "reportIncorrectRecaptcha", true);
     opt_str(r, "Plugin", "logparser");
     opt_str(r, "TaskId", sources[i]);
     expect_error(f, "rule-x", "TaskId");
@@ -1097,7 +1105,8 @@ static void test_report_bad_task_id_source(void **state) {
 
 static void test_report_bad_severity(void **state) {
   fixture_t *f = *state;
-  oconfig_item_t *r = two_accounts_and_rule(f, "reportIncorrectRecaptcha", true);
+  oconfig_item_t *r =
+      two_accounts_and_rule(f, "reportIncorrectRecaptcha", true);
   opt_str(r, "Plugin", "logparser");
   opt_str(r, "Severity", "critical");
   expect_error(f, "rule-x", "Severity");
@@ -1162,10 +1171,10 @@ static void test_queue_stats_refused(void **state) {
     double number; /* used when text is NULL */
     const char *text;
   } bad[] = {
-      {"Interval", 9.5, NULL},   {"Interval", 0, NULL},
-      {"Queue", 0, NULL},        {"Queue", 1.5, NULL},
+      {"Interval", 9.5, NULL},    {"Interval", 0, NULL},
+      {"Queue", 0, NULL},         {"Queue", 1.5, NULL},
       {"Queue", 0, "Nope Queue"}, {"URL", 0, "http://example.com"},
-      {"Timeout", 0, NULL},      {"ClientKey", 0, KEY},
+      {"Timeout", 0, NULL},       {"ClientKey", 0, KEY},
   };
   for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
     reset_root(f);
@@ -1265,13 +1274,13 @@ static void test_numeric_ranges(void **state) {
     double value;
     bool global;
   } bad[] = {
-      {"Interval", 0.5, false},     {"Interval", 0.001, false},
-      {"Interval", 86401, false},   {"Timeout", 0.0004, false},
-      {"Timeout", 601, false},      {"SoftId", 1e300, false},
-      {"SoftId", -1e300, false},    {"SoftId", 2147483648.0, false},
-      {"SoftId", 1.5, false},       {"Window", 0.5, true},
-      {"QueueLimit", 1e30, true},   {"QueueLimit", 1000001, true},
-      {"MaxInFlight", 1e19, true},  {"MaxInFlight", 1025, true},
+      {"Interval", 0.5, false},    {"Interval", 0.001, false},
+      {"Interval", 86401, false},  {"Timeout", 0.0004, false},
+      {"Timeout", 601, false},     {"SoftId", 1e300, false},
+      {"SoftId", -1e300, false},   {"SoftId", 2147483648.0, false},
+      {"SoftId", 1.5, false},      {"Window", 0.5, true},
+      {"QueueLimit", 1e30, true},  {"QueueLimit", 1000001, true},
+      {"MaxInFlight", 1e19, true}, {"MaxInFlight", 1025, true},
       {"QueueLimit", -1e30, true},
   };
   for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
@@ -1376,7 +1385,9 @@ static void test_key_file_bad_contents(void **state) {
     const char *why;
   } bad[] = {
       {"abc\0def\n", 8, "NUL"},
-      {"abc\x01" "def\n", 8, "control character"},
+      {"abc\x01"
+       "def\n",
+       8, "control character"},
       {"abc\x1b[2Jdef\n", 11, "control character"},
       {"abc def\n", 8, "blank"},
       {"0123456789abcdef0123456789abcdef0\n", 34, "longer than the 32"},
@@ -1435,7 +1446,8 @@ static void test_proxy_and_trust_options(void **state) {
   opt_str(a, "CACert", "/etc/ssl/own.pem");
   opt_str(a, "CAPath", "/etc/ssl/own.d");
   parse_ok(f);
-  assert_string_equal(f->cfg.accounts[0].proxy, "http://proxy.example.com:3128");
+  assert_string_equal(f->cfg.accounts[0].proxy,
+                      "http://proxy.example.com:3128");
   assert_string_equal(f->cfg.accounts[0].ca_path, "/etc/ssl/own.d");
   assert_int_equal(stub_log_count_level(LOG_WARNING), 0);
 

@@ -28,8 +28,8 @@ static uint64_t task_of(unsigned owner, uint64_t from) {
 }
 
 static report_request_t request(uint64_t task, cdtime_t completed) {
-  return (report_request_t){.account = 0, .task_id = task,
-                            .completed = completed};
+  return (report_request_t){
+      .account = 0, .task_id = task, .completed = completed};
 }
 
 /* A pair at T0 that has heard a "paired" heartbeat. */

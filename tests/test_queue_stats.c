@@ -20,13 +20,20 @@ static void test_lookup_both_spellings(void **state) {
     const char *name;
     int64_t id;
   } known[] = {
-      {"English ImageToText", 1},  {"ImageToText, English", 1},
-      {"Russian ImageToText", 2},  {"Recaptcha", 5},
-      {"Recaptcha v2 with proxy", 5}, {"Recaptcha Proxyless", 6},
-      {"recaptcha-proxyless", 6},  {"RECAPTCHA V2 WITHOUT PROXY", 6},
-      {"FunCaptcha", 7},           {"FunCaptcha Proxyless", 10},
-      {"GeeTest with proxy", 12},  {"Recaptcha V3 s0.9", 20},
-      {"hCaptcha without proxy", 22}, {"AntiGateTask", 25},
+      {"English ImageToText", 1},
+      {"ImageToText, English", 1},
+      {"Russian ImageToText", 2},
+      {"Recaptcha", 5},
+      {"Recaptcha v2 with proxy", 5},
+      {"Recaptcha Proxyless", 6},
+      {"recaptcha-proxyless", 6},
+      {"RECAPTCHA V2 WITHOUT PROXY", 6},
+      {"FunCaptcha", 7},
+      {"FunCaptcha Proxyless", 10},
+      {"GeeTest with proxy", 12},
+      {"Recaptcha V3 s0.9", 20},
+      {"hCaptcha without proxy", 22},
+      {"AntiGateTask", 25},
       {"Hcaptcha Enterprise", 29},
   };
   for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++) {
@@ -39,8 +46,8 @@ static void test_lookup_both_spellings(void **state) {
 
 static void test_lookup_unknown(void **state) {
   (void)state;
-  static const char *const bad[] = {"", "Recaptcha V3", "ImageToText",
-                                    "Recaptcha Proxyless 2", "6", "___"};
+  static const char *const bad[] = {
+      "", "Recaptcha V3", "ImageToText", "Recaptcha Proxyless 2", "6", "___"};
   for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
     int64_t id = 4242;
     assert_int_equal(queue_stats_lookup(bad[i], &id), -1);
@@ -51,7 +58,7 @@ static void test_lookup_unknown(void **state) {
 static void test_vendor_names_and_slugs(void **state) {
   (void)state;
   char slug[128];
-  static const int64_t ids[] = {1, 2, 5, 6, 7, 10, 12, 13, 18, 19,
+  static const int64_t ids[] = {1,  2,  5,  6,  7,  10, 12, 13, 18, 19,
                                 20, 21, 22, 23, 24, 25, 26, 27, 28, 29};
   for (size_t i = 0; i < sizeof(ids) / sizeof(ids[0]); i++) {
     const char *name = queue_stats_vendor_name(ids[i]);
@@ -64,8 +71,8 @@ static void test_vendor_names_and_slugs(void **state) {
   assert_null(queue_stats_vendor_name(30));
   assert_int_equal(queue_stats_slug(NULL, 18, slug, sizeof(slug)), 0);
   assert_string_equal(slug, "recaptcha_v3_s0_3");
-  assert_int_equal(queue_stats_slug("Recaptcha Proxyless", 6, slug,
-                                    sizeof(slug)), 0);
+  assert_int_equal(
+      queue_stats_slug("Recaptcha Proxyless", 6, slug, sizeof(slug)), 0);
   assert_string_equal(slug, "recaptcha_proxyless");
   assert_int_equal(queue_stats_slug(NULL, 31, slug, sizeof(slug)), 0);
   assert_string_equal(slug, "queue31");
@@ -136,10 +143,11 @@ static void test_vendor_example(void **state) {
   (void)state;
   response_t r;
   /* The vendor's example: no errorId, bid as a string. */
-  assert_int_equal(parse("{\n\"waiting\":242,\n\"load\":60.33,\n\"bid\":"
-                         "\"0.0008600982\",\n\"speed\":10.77,\n\"total\": 610\n}",
-                         &r),
-                   RESPONSE_OK);
+  assert_int_equal(
+      parse("{\n\"waiting\":242,\n\"load\":60.33,\n\"bid\":"
+            "\"0.0008600982\",\n\"speed\":10.77,\n\"total\": 610\n}",
+            &r),
+      RESPONSE_OK);
   assert_int_equal(r.queue.present, ALL_FIELDS);
   assert_true(r.queue.value[QS_WAITING] == 242);
   assert_true(r.queue.value[QS_LOAD] == 60.33);

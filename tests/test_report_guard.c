@@ -17,7 +17,8 @@ static void test_families(void **state) {
   assert_int_equal(guard_family(REPORT_INCORRECT_IMAGE), GUARD_IMAGE);
   assert_int_equal(guard_family(REPORT_INCORRECT_HCAPTCHA), GUARD_HCAPTCHA);
   assert_int_equal(guard_family(REPORT_CORRECT_RECAPTCHA), -1);
-  assert_int_equal(guard_family_of_slug("recaptcha_proxyless"), GUARD_RECAPTCHA);
+  assert_int_equal(guard_family_of_slug("recaptcha_proxyless"),
+                   GUARD_RECAPTCHA);
   assert_int_equal(guard_family_of_slug("recaptcha_v3"), GUARD_RECAPTCHA);
   assert_int_equal(guard_family_of_slug("english_imagetotext"), GUARD_IMAGE);
   assert_int_equal(guard_family_of_slug("hcaptcha_proxyless"), GUARD_HCAPTCHA);

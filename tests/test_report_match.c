@@ -52,8 +52,8 @@ static match_result_t match(const notification_t *n, const report_rule_t *rules,
                             report_request_t *out) {
   char why[256];
   memset(why, 'X', sizeof(why));
-  match_result_t r = report_match(n, rules, num_rules, accounts, out, why,
-                                  sizeof(why));
+  match_result_t r =
+      report_match(n, rules, num_rules, accounts, out, why, sizeof(why));
   assert_non_null(memchr(why, 0, sizeof(why)));
   if (r == MATCH_INVALID)
     assert_true(why[0] != 0);
@@ -90,12 +90,18 @@ static void test_method_parse(void **state) {
   (void)state;
   for (int i = 0; i < REPORT_METHOD_COUNT; i++) {
     report_method_t m = REPORT_METHOD_COUNT;
-    assert_int_equal(report_method_parse(report_method_name((report_method_t)i), &m), 0);
+    assert_int_equal(
+        report_method_parse(report_method_name((report_method_t)i), &m), 0);
     assert_int_equal(m, i);
   }
   static const char *const bad[] = {
-      "", "?", "reportCorrectImageCaptcha", "reportIncorrectImage",
-      "reportCorrectRecaptcha ", "getBalance", "report",
+      "",
+      "?",
+      "reportCorrectImageCaptcha",
+      "reportIncorrectImage",
+      "reportCorrectRecaptcha ",
+      "getBalance",
+      "report",
   };
   for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
     report_method_t m = REPORT_METHOD_COUNT;
@@ -179,8 +185,8 @@ static void test_task_id_leading_zeros_same_task(void **state) {
 
 static void test_convention_failure_recaptcha(void **state) {
   (void)state;
-  notification_t n = notif(NOTIF_FAILURE, "anticaptcha", "main", "recaptcha",
-                           "123456");
+  notification_t n =
+      notif(NOTIF_FAILURE, "anticaptcha", "main", "recaptcha", "123456");
   report_request_t out;
   assert_report(match(&n, NULL, 0, ONE, &out), &out, 0,
                 REPORT_INCORRECT_RECAPTCHA, 123456);
@@ -207,14 +213,15 @@ static void test_convention_okay_recaptcha(void **state) {
 static void test_convention_nothing(void **state) {
   (void)state;
   report_request_t out;
-  notification_t n = notif(NOTIF_WARNING, "anticaptcha", "main", "recaptcha", "5");
-  assert_int_equal(match(&n, NULL, 0, ONE, &out), MATCH_NOTHING);
+  notification_t n =
+      notif(NOTIF_WARNING, "anticaptcha", "main", "recaptcha", "5");
+  assert_int_equal(match(&n, NULL, 0, ONE, &out), MATCH_NO_REPORT);
   n = notif(NOTIF_WARNING, "anticaptcha", "main", "image", "5");
-  assert_int_equal(match(&n, NULL, 0, ONE, &out), MATCH_NOTHING);
+  assert_int_equal(match(&n, NULL, 0, ONE, &out), MATCH_NO_REPORT);
   n = notif(NOTIF_OKAY, "anticaptcha", "main", "image", "5");
-  assert_int_equal(match(&n, NULL, 0, ONE, &out), MATCH_NOTHING);
+  assert_int_equal(match(&n, NULL, 0, ONE, &out), MATCH_NO_REPORT);
   n = notif(0, "anticaptcha", "main", "recaptcha", "5");
-  assert_int_equal(match(&n, NULL, 0, ONE, &out), MATCH_NOTHING);
+  assert_int_equal(match(&n, NULL, 0, ONE, &out), MATCH_NO_REPORT);
 }
 
 /* hCaptcha: FAILURE is reportIncorrectHcaptcha; there is no correct-hCaptcha
@@ -222,18 +229,18 @@ static void test_convention_nothing(void **state) {
 static void test_convention_hcaptcha(void **state) {
   (void)state;
   report_request_t out;
-  notification_t n = notif(NOTIF_FAILURE, "anticaptcha", "main", "hcaptcha",
-                           "4242");
+  notification_t n =
+      notif(NOTIF_FAILURE, "anticaptcha", "main", "hcaptcha", "4242");
   assert_report(match(&n, NULL, 0, ONE, &out), &out, 0,
                 REPORT_INCORRECT_HCAPTCHA, 4242);
   n = notif(NOTIF_OKAY, "anticaptcha", "main", "hcaptcha", "4242");
-  assert_int_equal(match(&n, NULL, 0, ONE, &out), MATCH_NOTHING);
+  assert_int_equal(match(&n, NULL, 0, ONE, &out), MATCH_NO_REPORT);
   n = notif(NOTIF_WARNING, "anticaptcha", "main", "hcaptcha", "4242");
-  assert_int_equal(match(&n, NULL, 0, ONE, &out), MATCH_NOTHING);
+  assert_int_equal(match(&n, NULL, 0, ONE, &out), MATCH_NO_REPORT);
   n = notif(NOTIF_FAILURE, "anticaptcha", "main", "hcaptcha", "42x");
   assert_int_equal(match(&n, NULL, 0, ONE, &out), MATCH_INVALID);
   n = notif(NOTIF_FAILURE, "anticaptcha", "main", "HCaptcha", "4242");
-  assert_int_equal(match(&n, NULL, 0, ONE, &out), MATCH_NONE);
+  assert_int_equal(match(&n, NULL, 0, ONE, &out), MATCH_NOT_OURS);
 }
 
 static void test_method_parse_hcaptcha(void **state) {
@@ -248,18 +255,20 @@ static void test_method_parse_hcaptcha(void **state) {
 static void test_convention_other_types_ignored(void **state) {
   (void)state;
   report_request_t out;
-  static const char *const types[] = {"gauge", "", "count", "Recaptcha",
-                                      "images", "currency"};
+  static const char *const types[] = {"gauge",     "",       "count",
+                                      "Recaptcha", "images", "currency"};
   for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
-    notification_t n = notif(NOTIF_FAILURE, "anticaptcha", "main", types[i], "5");
-    assert_int_equal(match(&n, NULL, 0, ONE, &out), MATCH_NONE);
+    notification_t n =
+        notif(NOTIF_FAILURE, "anticaptcha", "main", types[i], "5");
+    assert_int_equal(match(&n, NULL, 0, ONE, &out), MATCH_NOT_OURS);
     n = notif(NOTIF_OKAY, "anticaptcha", "main", types[i], "5");
-    assert_int_equal(match(&n, NULL, 0, ONE, &out), MATCH_NONE);
+    assert_int_equal(match(&n, NULL, 0, ONE, &out), MATCH_NOT_OURS);
   }
-  notification_t n = notif(NOTIF_FAILURE, "threshold", "main", "recaptcha", "5");
-  assert_int_equal(match(&n, NULL, 0, ONE, &out), MATCH_NONE);
+  notification_t n =
+      notif(NOTIF_FAILURE, "threshold", "main", "recaptcha", "5");
+  assert_int_equal(match(&n, NULL, 0, ONE, &out), MATCH_NOT_OURS);
   n = notif(NOTIF_FAILURE, "AntiCaptcha", "main", "recaptcha", "5");
-  assert_int_equal(match(&n, NULL, 0, ONE, &out), MATCH_NONE);
+  assert_int_equal(match(&n, NULL, 0, ONE, &out), MATCH_NOT_OURS);
 }
 
 static void test_convention_accounts(void **state) {
@@ -283,7 +292,8 @@ static void test_convention_accounts(void **state) {
 static void test_convention_unknown_account(void **state) {
   (void)state;
   report_request_t out;
-  notification_t n = notif(NOTIF_FAILURE, "anticaptcha", "other", "recaptcha", "5");
+  notification_t n =
+      notif(NOTIF_FAILURE, "anticaptcha", "other", "recaptcha", "5");
   assert_int_equal(match(&n, NULL, 0, ONE, &out), MATCH_INVALID);
   assert_int_equal(match(&n, NULL, 0, TWO, &out), MATCH_INVALID);
   n = notif(NOTIF_FAILURE, "anticaptcha", "Main", "recaptcha", "5");
@@ -295,12 +305,12 @@ static void test_convention_unknown_account(void **state) {
 
 static void test_convention_bad_task_id(void **state) {
   (void)state;
-  static const char *const bad[] = {"", "0", "-1", "abc", "1e3", " 1",
-                                    "9223372036854775808"};
+  static const char *const bad[] = {
+      "", "0", "-1", "abc", "1e3", " 1", "9223372036854775808"};
   for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
     report_request_t out;
-    notification_t n = notif(NOTIF_FAILURE, "anticaptcha", "main", "recaptcha",
-                             bad[i]);
+    notification_t n =
+        notif(NOTIF_FAILURE, "anticaptcha", "main", "recaptcha", bad[i]);
     assert_int_equal(match(&n, NULL, 0, ONE, &out), MATCH_INVALID);
   }
 }
@@ -308,7 +318,8 @@ static void test_convention_bad_task_id(void **state) {
 static void test_convention_time_zero(void **state) {
   (void)state;
   report_request_t out;
-  notification_t n = notif(NOTIF_FAILURE, "anticaptcha", "main", "recaptcha", "5");
+  notification_t n =
+      notif(NOTIF_FAILURE, "anticaptcha", "main", "recaptcha", "5");
   n.time = 0;
   assert_int_equal(match(&n, NULL, 0, ONE, &out), MATCH_INVALID);
 }
@@ -330,7 +341,8 @@ static void test_convention_meta_task_id(void **state) {
   set_meta(&m[2], "task_id", "424242", NULL);
   set_meta(&m[1], "other", "1", &m[2]);
   set_meta(&m[0], "task", "2", &m[1]);
-  notification_t n = notif(NOTIF_FAILURE, "anticaptcha", "main", "recaptcha", "111");
+  notification_t n =
+      notif(NOTIF_FAILURE, "anticaptcha", "main", "recaptcha", "111");
   n.meta = &m[0];
   assert_report(match(&n, NULL, 0, ONE, &out), &out, 0,
                 REPORT_INCORRECT_RECAPTCHA, 424242);
@@ -362,8 +374,10 @@ static void test_rule_all_conditions_must_equal(void **state) {
   r.source = TASK_ID_TYPE_INSTANCE;
   report_request_t out;
 
-  notification_t n = notif(NOTIF_FAILURE, "logparser", "captcha", "result", "99");
-  assert_report(match(&n, &r, 1, TWO, &out), &out, 1, REPORT_INCORRECT_IMAGE, 99);
+  notification_t n =
+      notif(NOTIF_FAILURE, "logparser", "captcha", "result", "99");
+  assert_report(match(&n, &r, 1, TWO, &out), &out, 1, REPORT_INCORRECT_IMAGE,
+                99);
 
   /* Change any one field: no match. */
   notification_t m[] = {
@@ -374,7 +388,7 @@ static void test_rule_all_conditions_must_equal(void **state) {
       notif(NOTIF_FAILURE, "", "captcha", "result", "99"),
   };
   for (size_t i = 0; i < sizeof(m) / sizeof(m[0]); i++)
-    assert_int_equal(match(&m[i], &r, 1, TWO, &out), MATCH_NONE);
+    assert_int_equal(match(&m[i], &r, 1, TWO, &out), MATCH_NOT_OURS);
 }
 
 /* NULL conditions match anything. */
@@ -401,9 +415,9 @@ static void test_rule_severity(void **state) {
   assert_report(match(&n, &r, 1, ONE, &out), &out, 0,
                 REPORT_INCORRECT_RECAPTCHA, 8);
   n.severity = NOTIF_OKAY;
-  assert_int_equal(match(&n, &r, 1, ONE, &out), MATCH_NONE);
+  assert_int_equal(match(&n, &r, 1, ONE, &out), MATCH_NOT_OURS);
   n.severity = NOTIF_WARNING;
-  assert_int_equal(match(&n, &r, 1, ONE, &out), MATCH_NONE);
+  assert_int_equal(match(&n, &r, 1, ONE, &out), MATCH_NOT_OURS);
 
   /* Severity 0 matches every severity. */
   r.severity = 0;
@@ -437,7 +451,7 @@ static void test_rule_first_match_wins(void **state) {
   n = notif(NOTIF_OKAY, "logparser", "", "image", "not-a-number");
   assert_int_equal(match(&n, rules, 3, TWO, &out), MATCH_INVALID);
   n = notif(NOTIF_OKAY, "syslog", "", "image", "10");
-  assert_int_equal(match(&n, rules, 3, TWO, &out), MATCH_NONE);
+  assert_int_equal(match(&n, rules, 3, TWO, &out), MATCH_NOT_OURS);
 }
 
 static void test_rule_task_id_sources(void **state) {
@@ -480,13 +494,15 @@ static void test_rule_bad_task_id_or_time(void **state) {
   report_request_t out;
   report_rule_t r = rule(REPORT_INCORRECT_IMAGE, 0);
   r.plugin = "logparser";
-  notification_t n = notif(NOTIF_FAILURE, "logparser", "", "", "1\",\"taskId\":2");
+  notification_t n =
+      notif(NOTIF_FAILURE, "logparser", "", "", "1\",\"taskId\":2");
   assert_int_equal(match(&n, &r, 1, ONE, &out), MATCH_INVALID);
   n = notif(NOTIF_FAILURE, "logparser", "", "", "12");
   n.time = 0;
   assert_int_equal(match(&n, &r, 1, ONE, &out), MATCH_INVALID);
   n.time = TIME_COMPLETED;
-  assert_report(match(&n, &r, 1, ONE, &out), &out, 0, REPORT_INCORRECT_IMAGE, 12);
+  assert_report(match(&n, &r, 1, ONE, &out), &out, 0, REPORT_INCORRECT_IMAGE,
+                12);
 }
 
 /* Rules are consulted for our plugin's other types as well. */
@@ -497,9 +513,10 @@ static void test_rule_for_anticaptcha_other_type(void **state) {
   r.plugin = "anticaptcha";
   r.type = "custom";
   notification_t n = notif(NOTIF_FAILURE, "anticaptcha", "main", "custom", "3");
-  assert_report(match(&n, &r, 1, ONE, &out), &out, 0, REPORT_INCORRECT_IMAGE, 3);
+  assert_report(match(&n, &r, 1, ONE, &out), &out, 0, REPORT_INCORRECT_IMAGE,
+                3);
   n = notif(NOTIF_FAILURE, "anticaptcha", "main", "gauge", "3");
-  assert_int_equal(match(&n, &r, 1, ONE, &out), MATCH_NONE);
+  assert_int_equal(match(&n, &r, 1, ONE, &out), MATCH_NOT_OURS);
 }
 
 int main(void) {

@@ -46,8 +46,7 @@ static void test_seen_new_again_after_expiry(void **state) {
   assert_int_equal(seen_add(&s, 0, 5, exp, exp + SEC(60)), SEEN_NEW);
   assert_int_equal(seen_add(&s, 0, 5, exp + SEC(1), exp + SEC(60)),
                    SEEN_DUPLICATE);
-  assert_int_equal(seen_add(&s, 0, 5, exp + SEC(60), exp + SEC(120)),
-                   SEEN_NEW);
+  assert_int_equal(seen_add(&s, 0, 5, exp + SEC(60), exp + SEC(120)), SEEN_NEW);
   seen_destroy(&s);
 }
 
@@ -61,8 +60,7 @@ static void test_seen_per_account(void **state) {
   for (size_t i = 0; i < n; i++)
     assert_int_equal(seen_add(&s, accounts[i], 12345, T0, exp), SEEN_NEW);
   for (size_t i = 0; i < n; i++)
-    assert_int_equal(seen_add(&s, accounts[i], 12345, T0, exp),
-                     SEEN_DUPLICATE);
+    assert_int_equal(seen_add(&s, accounts[i], 12345, T0, exp), SEEN_DUPLICATE);
   assert_int_equal(seen_add(&s, 3, 12345, T0, exp), SEEN_NEW);
   seen_destroy(&s);
 }
@@ -211,7 +209,8 @@ static void test_seen_grows_to_the_rate(void **state) {
 #if defined(__clang__)
 __attribute__((no_sanitize("unsigned-integer-overflow")))
 #endif
-static size_t colliding_ids(uint64_t *ids, size_t want, size_t mask) {
+static size_t
+colliding_ids(uint64_t *ids, size_t want, size_t mask) {
   size_t n = 0, target = 0;
   for (uint64_t id = 1; n < want && id < 50000000; id++) {
     uint64_t h = id * 0x9E3779B97F4A7C15ULL;
@@ -412,7 +411,8 @@ static void test_decide_api_error_final(void **state) {
   for (unsigned attempts = 0; attempts < 5; attempts++) {
     report_job_t j = fresh_job();
     j.attempts = attempts;
-    assert_int_equal(report_decide(&j, OUTCOME_API_ERROR, T0), DECISION_REJECTED);
+    assert_int_equal(report_decide(&j, OUTCOME_API_ERROR, T0),
+                     DECISION_REJECTED);
     assert_int_equal(report_decide(&j, OUTCOME_API_ERROR, T0 + SEC(59)),
                      DECISION_REJECTED);
   }
@@ -450,9 +450,11 @@ static void test_ring_push_front(void **state) {
   report_job_t out;
   assert_int_equal(job_ring_init(&q, 3), 0);
   assert_int_equal(job_ring_push(&q, &(report_job_t){.req.task_id = 2}), 0);
-  assert_int_equal(job_ring_push_front(&q, &(report_job_t){.req.task_id = 1}), 0);
+  assert_int_equal(job_ring_push_front(&q, &(report_job_t){.req.task_id = 1}),
+                   0);
   assert_int_equal(job_ring_push(&q, &(report_job_t){.req.task_id = 3}), 0);
-  assert_int_equal(job_ring_push_front(&q, &(report_job_t){.req.task_id = 9}), -1);
+  assert_int_equal(job_ring_push_front(&q, &(report_job_t){.req.task_id = 9}),
+                   -1);
   assert_true(job_ring_peek(&q)->req.task_id == 1);
   for (uint64_t want = 1; want <= 3; want++) {
     assert_int_equal(job_ring_pop(&q, &out), 0);

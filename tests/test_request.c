@@ -74,7 +74,8 @@ static void assert_member_integer(yajl_val obj, const char *key,
 static void test_balance_exact_bytes(void **state) {
   (void)state;
   size_t len = 0;
-  assert_body(request_balance("KEY123", &len), &len, "{\"clientKey\":\"KEY123\"}");
+  assert_body(request_balance("KEY123", &len), &len,
+              "{\"clientKey\":\"KEY123\"}");
 }
 
 static void test_balance_null_key_refused(void **state) {
@@ -108,7 +109,8 @@ static void test_spending_full_exact_bytes(void **state) {
 static void test_spending_date_exact_bytes(void **state) {
   (void)state;
   size_t len = 0;
-  spending_request_t req = {.client_key = "k", .queue = "Q", .date = 1700000000};
+  spending_request_t req = {
+      .client_key = "k", .queue = "Q", .date = 1700000000};
   assert_body(request_spending(&req, &len), &len,
               "{\"clientKey\":\"k\",\"date\":1700000000,\"queue\":\"Q\"}");
   req.date = -5;
@@ -309,7 +311,8 @@ static void test_all_ascii_round_trip(void **state) {
 
 static void test_valid_utf8_accepted(void **state) {
   (void)state;
-  const char *q = "T\xc3\xbcrk\xc3\xa7" "e \xe2\x9c\x93 \xf0\x9f\x98\x80";
+  const char *q = "T\xc3\xbcrk\xc3\xa7"
+                  "e \xe2\x9c\x93 \xf0\x9f\x98\x80";
   size_t len = 0;
   spending_request_t req = {.client_key = "k", .queue = q};
   char *body = check_len(request_spending(&req, &len), &len);
@@ -320,11 +323,11 @@ static void test_valid_utf8_accepted(void **state) {
 }
 
 static const char *const bad_utf8[] = {
-    "\xff",         /* never valid */
-    "abc\xc3",      /* truncated at the end */
-    "\xc3(",        /* lead byte without continuation */
-    "\x80",         /* lone continuation byte */
-    "ok\xe2\x82",   /* truncated three-byte sequence */
+    "\xff",                 /* never valid */
+    "abc\xc3",              /* truncated at the end */
+    "\xc3(",                /* lead byte without continuation */
+    "\x80",                 /* lone continuation byte */
+    "ok\xe2\x82",           /* truncated three-byte sequence */
     "\xf8\x88\x80\x80\x80", /* five-byte form */
 };
 

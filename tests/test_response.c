@@ -133,7 +133,9 @@ static void sb_add(sbuf_t *b, const char *fmt, ...) {
 
 /* The vendor's example: hourly periods starting at :45, 1550533500 first. */
 #define VENDOR_FIRST 1550533500LL
-static int64_t vendor_from(size_t i) { return VENDOR_FIRST + 3600LL * (long long)i; }
+static int64_t vendor_from(size_t i) {
+  return VENDOR_FIRST + 3600LL * (long long)i;
+}
 static double vendor_volume(size_t i) { return (double)(1899 + 37 * i); }
 static double vendor_money(size_t i) { return 7.495948 + 0.125 * (double)i; }
 
@@ -175,8 +177,9 @@ static void assert_vendor_records(const result_t *res, size_t n,
 static char *record_body(const char *from, const char *till, const char *vol,
                          const char *money) {
   sbuf_t b = {0};
-  sb_add(&b, "{\"errorId\":0,\"data\":[{\"dateFrom\":%s,\"dateTill\":%s,"
-             "\"volume\":%s,\"money\":%s}]}",
+  sb_add(&b,
+         "{\"errorId\":0,\"data\":[{\"dateFrom\":%s,\"dateTill\":%s,"
+         "\"volume\":%s,\"money\":%s}]}",
          from, till, vol, money);
   return b.buf;
 }
@@ -238,9 +241,9 @@ static void test_records_in_any_order(void **state) {
 static void test_zero_records(void **state) {
   (void)state;
   result_t res;
-  assert_int_equal(parse_all_ways(RESPONSE_SPENDING,
-                                  "{\"errorId\":0,\"data\":[]}", &res),
-                   RESPONSE_OK);
+  assert_int_equal(
+      parse_all_ways(RESPONSE_SPENDING, "{\"errorId\":0,\"data\":[]}", &res),
+      RESPONSE_OK);
   assert_int_equal(res.r.num_records, 0);
   assert_int_equal(parse_all_ways(RESPONSE_SPENDING,
                                   " \n{ \"data\" : [ ] ,\t\"errorId\" : 0 }\n",
@@ -272,8 +275,8 @@ static void test_too_many_records_refused(void **state) {
 static void test_numbers_in_other_notations(void **state) {
   (void)state;
   result_t res;
-  char *body = record_body("1550533500.0", "\"1.5505371e9\"", "\"1e3\"",
-                           "\"0.5\"");
+  char *body =
+      record_body("1550533500.0", "\"1.5505371e9\"", "\"1e3\"", "\"0.5\"");
   assert_int_equal(parse_all_ways(RESPONSE_SPENDING, body, &res), RESPONSE_OK);
   assert_int_equal(res.r.records[0].date_from, 1550533500);
   assert_int_equal(res.r.records[0].date_till, 1550537100);
@@ -392,8 +395,9 @@ static void test_error_texts_escaped(void **state) {
                      &res),
       RESPONSE_API_ERROR);
   assert_string_equal(res.r.error_code, "E\\x1b[31m");
-  assert_string_equal(res.r.error_description,
-                      "bad\\x0a[2026-01-01] [error] forged\\x5cx\\x0d\\x09\\x7f");
+  assert_string_equal(
+      res.r.error_description,
+      "bad\\x0a[2026-01-01] [error] forged\\x5cx\\x0d\\x09\\x7f");
   /* Printable text and UTF-8 are kept as they are. */
   assert_int_equal(parse_all_ways(RESPONSE_REPORT,
                                   "{\"errorId\":2,\"errorDescription\":"
@@ -429,12 +433,13 @@ static void test_duplicate_keys_refused(void **state) {
                    "{\"errorId\":0,\"data\":[{\"dateFrom\":0,\"dateTill\":3599,"
                    "\"volume\":1,\"money\":1,\"money\":1e9}]}");
   /* The same key in two records is fine. */
-  assert_int_equal(status_of(RESPONSE_SPENDING,
-                             "{\"errorId\":0,\"data\":[{\"dateFrom\":0,"
-                             "\"dateTill\":3599,\"volume\":1,\"money\":1},"
-                             "{\"dateFrom\":3600,\"dateTill\":7199,\"volume\":1,"
-                             "\"money\":1}]}"),
-                   RESPONSE_OK);
+  assert_int_equal(
+      status_of(RESPONSE_SPENDING,
+                "{\"errorId\":0,\"data\":[{\"dateFrom\":0,"
+                "\"dateTill\":3599,\"volume\":1,\"money\":1},"
+                "{\"dateFrom\":3600,\"dateTill\":7199,\"volume\":1,"
+                "\"money\":1}]}"),
+      RESPONSE_OK);
 }
 
 /* Two records of 1.7e308 would sum to inf: amounts past the bound refuse
@@ -450,13 +455,14 @@ static void test_amounts_out_of_range(void **state) {
                    "\"volume\":1e13,\"money\":1}]}");
   assert_malformed(RESPONSE_BALANCE, "{\"errorId\":0,\"balance\":1e300}");
   assert_malformed(RESPONSE_BALANCE, "{\"errorId\":0,\"balance\":-1e300}");
-  assert_int_equal(status_of(RESPONSE_BALANCE,
-                             "{\"errorId\":0,\"balance\":-12.5}"),
-                   RESPONSE_OK);
-  assert_int_equal(status_of(RESPONSE_SPENDING,
-                             "{\"errorId\":0,\"data\":[{\"dateFrom\":0,"
-                             "\"dateTill\":3599,\"volume\":1e12,\"money\":1e12}]}"),
-                   RESPONSE_OK);
+  assert_int_equal(
+      status_of(RESPONSE_BALANCE, "{\"errorId\":0,\"balance\":-12.5}"),
+      RESPONSE_OK);
+  assert_int_equal(
+      status_of(RESPONSE_SPENDING,
+                "{\"errorId\":0,\"data\":[{\"dateFrom\":0,"
+                "\"dateTill\":3599,\"volume\":1e12,\"money\":1e12}]}"),
+      RESPONSE_OK);
 }
 
 /* ---- malformed bodies ---- */
@@ -481,9 +487,9 @@ static void test_not_json(void **state) {
   /* An embedded NUL byte, counted by length. */
   static const char nul[] = "{\"errorId\":0,\"data\":[]\0}";
   result_t res;
-  assert_int_equal(parse_all_ways_n(RESPONSE_SPENDING, nul, sizeof(nul) - 1,
-                                    &res),
-                   RESPONSE_MALFORMED);
+  assert_int_equal(
+      parse_all_ways_n(RESPONSE_SPENDING, nul, sizeof(nul) - 1, &res),
+      RESPONSE_MALFORMED);
 }
 
 static void test_truncated(void **state) {
@@ -505,8 +511,10 @@ static void test_truncated(void **state) {
 static void test_top_level_not_object(void **state) {
   (void)state;
   static const char *const bodies[] = {
-      "[]", "[{\"errorId\":0,\"data\":[]}]", "0", "\"errorId\"", "null",
-      "true", "1.5",
+      "[]",   "[{\"errorId\":0,\"data\":[]}]",
+      "0",    "\"errorId\"",
+      "null", "true",
+      "1.5",
   };
   for (size_t i = 0; i < sizeof(bodies) / sizeof(bodies[0]); i++)
     for (int kind = RESPONSE_SPENDING; kind <= RESPONSE_REPORT; kind++)
@@ -521,7 +529,7 @@ static void test_data_not_array(void **state) {
       "{\"errorId\":0,\"data\":\"[]\"}",
       "{\"errorId\":0,\"data\":5}",
       "{\"errorId\":0,\"data\":true}",
-      "{\"errorId\":0,\"data\":null}", /* no array: nothing to read */
+      "{\"errorId\":0,\"data\":null}",           /* no array: nothing to read */
       "{\"errorId\":0,\"data\":[],\"data\":[]}", /* twice */
       "{\"errorId\":0,\"data\":[],\"data\":5}",
   };
@@ -549,9 +557,9 @@ static void test_record_not_object(void **state) {
 static void test_missing_fields(void **state) {
   (void)state;
   static const char *const bodies[] = {
-      "{\"data\":[]}",    /* no errorId */
+      "{\"data\":[]}", /* no errorId */
       "{}",
-      "{\"errorId\":0}",  /* no data */
+      "{\"errorId\":0}", /* no data */
       "{\"errorId\":0,\"data\":[{}]}",
       "{\"errorId\":0,\"data\":[{\"dateTill\":2,\"volume\":1,\"money\":1}]}",
       "{\"errorId\":0,\"data\":[{\"dateFrom\":1,\"volume\":1,\"money\":1}]}",
@@ -573,11 +581,11 @@ static void test_missing_fields(void **state) {
 
 /* Values that are not numbers, in every record field and in errorId. */
 static const char *const bad_values[] = {
-    "null",   "true",    "false",     "{}",       "{\"a\":1}", "[]",
-    "[1]",    "\"\"",    "\"abc\"",   "\"inf\"",  "\"-inf\"",  "\"nan\"",
-    "\"NaN\"", "\"Infinity\"", "\"0x10\"", "\"0x1p3\"", "\" 1\"",
-    "\"1 \"", "\"1,5\"", "\"1-2\"", "\"--1\"",  "\"e5\"",  "\"1e999\"",
-    "1e999",  "-1e999",
+    "null",      "true",    "false",     "{}",           "{\"a\":1}",
+    "[]",        "[1]",     "\"\"",      "\"abc\"",      "\"inf\"",
+    "\"-inf\"",  "\"nan\"", "\"NaN\"",   "\"Infinity\"", "\"0x10\"",
+    "\"0x1p3\"", "\" 1\"",  "\"1 \"",    "\"1,5\"",      "\"1-2\"",
+    "\"--1\"",   "\"e5\"",  "\"1e999\"", "1e999",        "-1e999",
 };
 
 static void test_wrong_types_in_record_fields(void **state) {
@@ -642,12 +650,13 @@ static void test_period_backwards_refused(void **state) {
 
 static void test_duplicate_date_from_refused(void **state) {
   (void)state;
-  assert_malformed(RESPONSE_SPENDING,
-                   "{\"errorId\":0,\"data\":["
-                   "{\"dateFrom\":1000,\"dateTill\":4599,\"volume\":1,\"money\":1},"
-                   "{\"dateFrom\":4600,\"dateTill\":8199,\"volume\":1,\"money\":1},"
-                   "{\"dateFrom\":\"1000\",\"dateTill\":4599,\"volume\":2,"
-                   "\"money\":2}]}");
+  assert_malformed(
+      RESPONSE_SPENDING,
+      "{\"errorId\":0,\"data\":["
+      "{\"dateFrom\":1000,\"dateTill\":4599,\"volume\":1,\"money\":1},"
+      "{\"dateFrom\":4600,\"dateTill\":8199,\"volume\":1,\"money\":1},"
+      "{\"dateFrom\":\"1000\",\"dateTill\":4599,\"volume\":2,"
+      "\"money\":2}]}");
 }
 
 /* ---- size cap ---- */
@@ -725,9 +734,9 @@ static void test_balance_number(void **state) {
                                   &res),
                    RESPONSE_OK);
   assert_double_equal(res.r.balance, 3.8765, 1e-12);
-  assert_int_equal(parse_all_ways(RESPONSE_BALANCE,
-                                  "{\"balance\":0,\"errorId\":0}", &res),
-                   RESPONSE_OK);
+  assert_int_equal(
+      parse_all_ways(RESPONSE_BALANCE, "{\"balance\":0,\"errorId\":0}", &res),
+      RESPONSE_OK);
   assert_double_equal(res.r.balance, 0, 0);
 }
 
@@ -806,21 +815,24 @@ static void test_parse_double(void **state) {
     const char *s;
     double want;
   } good[] = {
-      {"0", 0},          {"7.495948", 7.495948}, {"-1.5", -1.5},
-      {"+2", 2},         {"1e3", 1000},          {"1E-2", 0.01},
-      {".5", 0.5},       {"5.", 5},              {"00012", 12},
-      {"1.7976931348623157e308", 1.7976931348623157e308},
+      {"0", 0},       {"7.495948", 7.495948},
+      {"-1.5", -1.5}, {"+2", 2},
+      {"1e3", 1000},  {"1E-2", 0.01},
+      {".5", 0.5},    {"5.", 5},
+      {"00012", 12},  {"1.7976931348623157e308", 1.7976931348623157e308},
   };
   for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
     double d = -12345;
     if (response_parse_double(good[i].s, strlen(good[i].s), &d) != 0)
       fail_msg("\"%s\" refused", good[i].s);
-    assert_double_equal(d, good[i].want, 1e-12 * (1 + (good[i].want < 0 ? -good[i].want : good[i].want)));
+    assert_double_equal(
+        d, good[i].want,
+        1e-12 * (1 + (good[i].want < 0 ? -good[i].want : good[i].want)));
   }
   static const char *const bad[] = {
-      "",     "inf",  "-inf", "INF", "nan",  "NaN",   "Infinity", "0x10",
-      "0x1p3", " 1",  "1 ",   "1,5", "1-2",  "--1",   "e5",       "1e",
-      ".",    "-",    "+",    "1e999", "-1e999", "abc", "1.2.3",
+      "",      "inf", "-inf", "INF",   "nan",    "NaN", "Infinity", "0x10",
+      "0x1p3", " 1",  "1 ",   "1,5",   "1-2",    "--1", "e5",       "1e",
+      ".",     "-",   "+",    "1e999", "-1e999", "abc", "1.2.3",
   };
   for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
     double d = 42;
@@ -863,9 +875,22 @@ static void test_parse_int(void **state) {
     assert_true(v == good[i].want);
   }
   static const char *const bad[] = {
-      "",     "1.5",  "0.1",  "1e-1", "inf",  "nan", "0x10", "1 ",
-      " 1",   "abc",  "-",    "9223372036854775808",
-      "99999999999999999999", "1e300", "9007199254740994.0", "1e999",
+      "",
+      "1.5",
+      "0.1",
+      "1e-1",
+      "inf",
+      "nan",
+      "0x10",
+      "1 ",
+      " 1",
+      "abc",
+      "-",
+      "9223372036854775808",
+      "99999999999999999999",
+      "1e300",
+      "9007199254740994.0",
+      "1e999",
   };
   for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
     int64_t v = 42;

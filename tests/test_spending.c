@@ -81,8 +81,12 @@ static void test_slug_leading_trailing_runs(void **state) {
 /* UTF-8 bytes are not a-z0-9: a multi-byte character is one run. */
 static void test_slug_utf8(void **state) {
   (void)state;
-  assert_slug("T\xc3\xbcrk\xc3\xa7" "e", "t_rk_e");
-  assert_slug("\xc3\x87" "aptcha", "_aptcha");
+  assert_slug("T\xc3\xbcrk\xc3\xa7"
+              "e",
+              "t_rk_e");
+  assert_slug("\xc3\x87"
+              "aptcha",
+              "_aptcha");
   assert_slug("caf\xc3\xa9", "caf_");
   assert_slug("\xe2\x9c\x93 ok \xf0\x9f\x98\x80", "_ok_");
   assert_slug("\xd8\xb9\xd8\xb1\xd8\xa8\xd9\x8a", "_"); /* Arabic */
@@ -232,8 +236,8 @@ static void test_new_records_after_last_till(void **state) {
   for (int i = 0; i < 24; i++)
     recs[i] = hour(i);
   shuffle(recs, 24, 3);
-  size_t n = spending_new_records(recs, 24, hour(9).date_till,
-                                  FIRST + 24 * HOUR);
+  size_t n =
+      spending_new_records(recs, 24, hour(9).date_till, FIRST + 24 * HOUR);
   assert_int_equal(n, 14);
   assert_hours(recs, 14, 10);
 
@@ -367,8 +371,9 @@ static void test_catch_up_bounded_by_days(void **state) {
   assert_int_equal(spending_catch_up_date(hour - 30 * D, 0, NOW, 1), 0);
   assert_int_equal(spending_catch_up_date(hour - 30 * D, 0, NOW, 0), 0);
   /* Vendor periods not on the clock hour: from the hour holding the next. */
-  assert_int_equal(spending_catch_up_date(hour - 2 * D - H - 900 - 1, 0, NOW, 7),
-                   hour - 2 * D - H - H);
+  assert_int_equal(
+      spending_catch_up_date(hour - 2 * D - H - 900 - 1, 0, NOW, 7),
+      hour - 2 * D - H - H);
 }
 
 int main(void) {

@@ -30,7 +30,7 @@
 #define CHECK(cond)                                                            \
   do {                                                                         \
     if (!(cond)) {                                                             \
-      fprintf(stderr, "fuzz_report_match: %s:%d: check failed: %s\n",         \
+      fprintf(stderr, "fuzz_report_match: %s:%d: check failed: %s\n",          \
               __FILE__, __LINE__, #cond);                                      \
       abort();                                                                 \
     }                                                                          \
@@ -43,13 +43,24 @@ static const char *const one_name[] = {"main"};
 static const char *const two_names[] = {"main", "second"};
 
 static report_rule_t rules[] = {
-    {.name = "bot-log", .account = 0, .method = REPORT_INCORRECT_RECAPTCHA,
-     .plugin = "logparser", .type = "captcha_rejected",
-     .severity = NOTIF_FAILURE, .source = TASK_ID_META, .meta_key = "task"},
-    {.name = "by-instance", .account = 1, .method = REPORT_CORRECT_RECAPTCHA,
-     .plugin = "solver", .source = TASK_ID_PLUGIN_INSTANCE},
-    {.name = "image", .account = 0, .method = REPORT_INCORRECT_IMAGE,
-     .type = "image_failed", .source = TASK_ID_TYPE_INSTANCE},
+    {.name = "bot-log",
+     .account = 0,
+     .method = REPORT_INCORRECT_RECAPTCHA,
+     .plugin = "logparser",
+     .type = "captcha_rejected",
+     .severity = NOTIF_FAILURE,
+     .source = TASK_ID_META,
+     .meta_key = "task"},
+    {.name = "by-instance",
+     .account = 1,
+     .method = REPORT_CORRECT_RECAPTCHA,
+     .plugin = "solver",
+     .source = TASK_ID_PLUGIN_INSTANCE},
+    {.name = "image",
+     .account = 0,
+     .method = REPORT_INCORRECT_IMAGE,
+     .type = "image_failed",
+     .source = TASK_ID_TYPE_INSTANCE},
 };
 
 /* Copies the next '\n'-separated piece of input into dst (size bytes,
@@ -128,7 +139,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     snprintf(values[num_meta], sizeof(values[num_meta]), "%s",
              eq != NULL ? eq + 1 : "");
     /* Flag bit 5: a non-string meta entry, which must be ignored. */
-    m->type = (flags & 32) && num_meta == 0 ? NM_TYPE_SIGNED_INT : NM_TYPE_STRING;
+    m->type =
+        (flags & 32) && num_meta == 0 ? NM_TYPE_SIGNED_INT : NM_TYPE_STRING;
     if (m->type == NM_TYPE_STRING)
       m->nm_value.nm_string = values[num_meta];
     else
@@ -140,8 +152,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   n.meta = num_meta > 0 ? &meta[0] : NULL;
 
   bool two = (flags & 4) != 0;
-  account_names_t accounts = two ? (account_names_t){two_names, 2}
-                                 : (account_names_t){one_name, 1};
+  account_names_t accounts =
+      two ? (account_names_t){two_names, 2} : (account_names_t){one_name, 1};
   /* With one account only the rules for account 0 exist. */
   size_t num_rules = two ? 3 : 1;
   if (!two)
@@ -154,8 +166,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
       report_match(&n, rules, num_rules, accounts, &req, why, sizeof(why));
   CHECK(memchr(why, 0, sizeof(why)) != NULL);
   switch (r) {
-  case MATCH_NONE:
-  case MATCH_NOTHING:
+  case MATCH_NOT_OURS:
+  case MATCH_NO_REPORT:
     break;
   case MATCH_INVALID:
     CHECK(why[0] != 0);

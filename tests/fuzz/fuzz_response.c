@@ -25,7 +25,7 @@
 #define CHECK(cond)                                                            \
   do {                                                                         \
     if (!(cond)) {                                                             \
-      fprintf(stderr, "fuzz_response: %s:%d: check failed: %s\n", __FILE__,   \
+      fprintf(stderr, "fuzz_response: %s:%d: check failed: %s\n", __FILE__,    \
               __LINE__, #cond);                                                \
       abort();                                                                 \
     }                                                                          \
@@ -106,8 +106,8 @@ static void check_result(const response_t *r, response_status_t status,
   }
 }
 
-static void same(const response_t *a, response_status_t sa,
-                 const response_t *b, response_status_t sb) {
+static void same(const response_t *a, response_status_t sa, const response_t *b,
+                 response_status_t sb) {
   CHECK(sa == sb);
   CHECK(a->error_id == b->error_id);
   CHECK(strcmp(a->error_code, b->error_code) == 0);
