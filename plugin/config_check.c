@@ -17,6 +17,16 @@
 #include "secret.h"
 #include "spending.h"
 
+int config_finish_url(char **url, char *why, size_t why_size) {
+  why[0] = 0;
+  if (*url == NULL && (*url = strdup(DEFAULT_URL)) == NULL)
+    return -1;
+  size_t len = strlen(*url);
+  while (len > 0 && (*url)[len - 1] == '/')
+    (*url)[--len] = 0;
+  return config_check_url(*url, why, why_size);
+}
+
 int config_check_url(const char *url, char *why, size_t why_size) {
   static const char https[] = "https://", http[] = "http://";
   /* Refused rather than cut: a cut URL names another endpoint. */

@@ -203,13 +203,9 @@ static int account_check(account_t *a, int key_options, const char *where) {
     CONF_ERROR(where, "ClientKey", "the key is empty.");
     return -1;
   }
-  if (a->url == NULL && (a->url = strdup(DEFAULT_URL)) == NULL)
-    return -1;
-  size_t len = strlen(a->url);
-  while (len > 0 && a->url[len - 1] == '/')
-    a->url[--len] = 0;
-  if (config_check_url(a->url, why, sizeof(why)) != 0) {
-    CONF_ERROR(where, "URL", "\"%s\": %s.", a->url, why);
+  if (config_finish_url(&a->url, why, sizeof(why)) != 0) {
+    if (why[0] != 0)
+      CONF_ERROR(where, "URL", "\"%s\": %s.", a->url, why);
     return -1;
   }
   if (config_check_transport(a, where) != 0)

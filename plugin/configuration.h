@@ -112,6 +112,10 @@ void config_free(plugin_config_t *cfg);
 /* Pure checks, exposed for the unit tests. */
 /* 0 when url is https://, or http:// to a loopback address. */
 int config_check_url(const char *url, char *why, size_t why_size);
+/* Completes a URL option: DEFAULT_URL when none was given, trailing '/'
+ * removed, then config_check_url(). Returns 0, or -1 with *why set (empty
+ * when out of memory). */
+int config_finish_url(char **url, char *why, size_t why_size);
 /* Reads a key file: first line, surrounding blanks removed. Returns the key
  * in secret memory (free it with secret_free), or NULL with *why set. Only a
  * regular file, not through a symbolic link, opened without blocking.

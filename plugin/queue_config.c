@@ -204,13 +204,9 @@ static int check(queue_stats_config_t *q) {
     qerror("Queue", "missing; list at least one queue.");
     return -1;
   }
-  if (t->url == NULL && (t->url = strdup(DEFAULT_URL)) == NULL)
-    return -1;
-  size_t len = strlen(t->url);
-  while (len > 0 && t->url[len - 1] == '/')
-    t->url[--len] = 0;
-  if (config_check_url(t->url, why, sizeof(why)) != 0) {
-    qerror("URL", "\"%s\": %s.", t->url, why);
+  if (config_finish_url(&t->url, why, sizeof(why)) != 0) {
+    if (why[0] != 0)
+      qerror("URL", "\"%s\": %s.", t->url, why);
     return -1;
   }
   return 0;
