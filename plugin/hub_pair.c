@@ -1,5 +1,6 @@
 /* The hub pair's pure decisions: task ownership, hold-back, confirmations. */
 #include "hub_pair.h"
+#include "wraps_on_purpose.h"
 
 /* Confirmed ids remembered at once: the set grows from here as needed. */
 #define CONFIRMED_INITIAL 16384
@@ -18,6 +19,7 @@ pair_msg_t pair_message_kind(const notification_t *n) {
 /* FNV-1a over the account's name and the task id's 8 bytes, then one bit of
  * a multiplicative mix: fixed, so both hubs (any build, any byte order)
  * agree. */
+WRAPS_ON_PURPOSE
 unsigned pair_owner(const char *account, uint64_t task_id) {
   uint64_t h = 0xcbf29ce484222325ULL;
   for (const unsigned char *p = (const unsigned char *)account; *p != 0; p++)

@@ -1,14 +1,7 @@
 /* The report queue's pure parts (see report_queue.h). */
 #include "report_queue.h"
 
-/* A multiplicative hash wraps on purpose: clang's -fsanitize=integer
- * (scripts/sanitize ub) is told so. */
-#if defined(__clang__)
-#define WRAPS_ON_PURPOSE                                                       \
-  __attribute__((no_sanitize("unsigned-integer-overflow")))
-#else
-#define WRAPS_ON_PURPOSE
-#endif
+#include "wraps_on_purpose.h"
 
 WRAPS_ON_PURPOSE
 static size_t hash_of(const seen_set_t *s, uint32_t account, uint64_t task) {

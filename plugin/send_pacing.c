@@ -2,6 +2,7 @@
  * send_pacing.h). */
 #define _GNU_SOURCE /* strptime, timegm */
 #include "send_pacing.h"
+#include "wraps_on_purpose.h"
 
 #include <time.h>
 
@@ -14,6 +15,7 @@ void pace_init(pace_t *p, unsigned max_window, uint64_t seed) {
 }
 
 /* xorshift64: jitter needs no more. */
+WRAPS_ON_PURPOSE
 static uint64_t next_random(pace_t *p) {
   p->rng ^= p->rng << 13;
   p->rng ^= p->rng >> 7;
