@@ -193,7 +193,10 @@ typedef enum {
 static void log_answer(report_sender_t *s, const slot_t *slot, answer_t kind) {
   const account_t *a = &s->cfg->accounts[slot->job.req.account];
   account_tx_t *t = &s->tx[slot->job.req.account];
-  double wait = CDTIME_T_TO_DOUBLE(t->pace.not_before - cdtime());
+  cdtime_t now = cdtime(); /* not_before may be past: cdtime_t is unsigned */
+  double wait = t->pace.not_before > now
+                    ? CDTIME_T_TO_DOUBLE(t->pace.not_before - now)
+                    : 0.0;
   c_complain_t *once = &t->failing;
   int level = LOG_WARNING;
   const char *verb = "failed";
