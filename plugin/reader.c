@@ -37,6 +37,11 @@ typedef struct {
   bool balance_known;   /* the last getBalance gave balance_value */
   double balance_value;
   cdtime_t last_balance;
+  /* Every getSpendingStats of the last poll failed: the next poll sends one
+   * of them (series `probe`, in turn) rather than the whole fan-out, so a
+   * failing API gets one request per method and poll. */
+  bool probing;
+  size_t probe;
   c_complain_t complaint[M_COUNT];
   uint64_t requests[M_COUNT], failures[M_COUNT];
 } reader_t;
@@ -241,14 +246,20 @@ static void note_dispatched(reader_t *r, const size_t *fresh) {
       state_store_series_set(r->acct->name, r->slugs[i], r->last_till[i]);
 }
 
-static void report_health(reader_t *r, int m, size_t first, size_t n, bool ok) {
+/* `asked`: which of the n calls from `first` on were made (NULL: all). */
+static void report_health(reader_t *r, int m, size_t first, size_t n,
+                          const bool *asked, bool ok) {
   char ti[DATA_MAX_NAME_LEN];
   double seconds = 0;
+  size_t made = 0;
   for (size_t i = first; i < first + n; i++)
-    seconds += r->calls[i].seconds;
-  if (n > 0)
+    if (asked == NULL || asked[i - first]) {
+      seconds += r->calls[i].seconds;
+      made++;
+    }
+  if (made > 0)
     dispatch_gauge(r->acct->name, "response_time", method_names[m],
-                   seconds / (double)n, 0, 0);
+                   seconds / (double)made, 0, 0);
   snprintf(ti, sizeof(ti), "%s-requests", method_names[m]);
   dispatch_derive(r->acct->name, ti, r->requests[m]);
   snprintf(ti, sizeof(ti), "%s-failures", method_names[m]);
@@ -281,12 +292,18 @@ static void dispatch_derived(reader_t *r, cdtime_t now) {
 static int reader_read(user_data_t *ud) {
   reader_t *r = ud->data;
   api_call_t *batch[r->num_series + 1];
-  size_t n = 0;
+  bool asked[r->num_series + 1];
+  size_t n = 0, wanted = 0;
   cdtime_t now = cdtime();
 
-  for (size_t i = 0; i < r->num_series; i++)
+  for (size_t i = 0; i < r->num_series; i++) {
+    asked[i] = !r->probing || i == r->probe;
+    if (!asked[i])
+      continue;
+    wanted++;
     if (prepare_spending(r, i, now) == 0)
       batch[n++] = &r->calls[i];
+  }
   bool balance =
       r->acct->balance &&
       (r->last_balance == 0 || now - r->last_balance >= BALANCE_MIN_INTERVAL);
@@ -294,7 +311,7 @@ static int reader_read(user_data_t *ud) {
     batch[n++] = &r->calls[r->num_series];
     r->last_balance = now;
   }
-  if (n < r->num_series + (balance ? 1 : 0)) {
+  if (n < wanted + (balance ? 1 : 0)) {
     ERROR("anticaptcha plugin: Account \"%s\": cannot build the requests "
           "(out of memory, or a Queue or IP that is not UTF-8).",
           r->acct->name);
@@ -306,12 +323,13 @@ static int reader_read(user_data_t *ud) {
           r->acct->name);
 
   bool ok[M_COUNT] = {true, true};
-  size_t fresh[r->num_series + 1];
+  size_t fresh[r->num_series + 1], answered = 0;
   for (size_t i = 0; i < r->num_series; i++) {
     fresh[i] = 0;
     r->sum_ok[i] = false;
-    if (!check_call(r, M_SPENDING, i, &ok[M_SPENDING]))
+    if (!asked[i] || !check_call(r, M_SPENDING, i, &ok[M_SPENDING]))
       continue;
+    answered++;
     if (r->date[i] == 0)
       dispatch_sums(r, i, now); /* a catch-up page is not the last 24 h */
     else
@@ -322,7 +340,10 @@ static int reader_read(user_data_t *ud) {
   }
   dispatch_hours(r, fresh);
   note_dispatched(r, fresh);
-  report_health(r, M_SPENDING, 0, r->num_series, ok[M_SPENDING]);
+  report_health(r, M_SPENDING, 0, r->num_series, asked, ok[M_SPENDING]);
+  r->probing = r->num_series > 0 && answered == 0;
+  if (r->probing)
+    r->probe = (r->probe + 1) % r->num_series;
   if (balance) {
     const api_call_t *c = &r->calls[r->num_series];
     r->balance_known = check_call(r, M_BALANCE, r->num_series, &ok[M_BALANCE]);
@@ -331,7 +352,7 @@ static int reader_read(user_data_t *ud) {
       dispatch_gauge(r->acct->name, "gauge", "balance", r->balance_value, now,
                      balance_interval(r));
     /* A zero balance goes on being logged as such, not as "works again". */
-    report_health(r, M_BALANCE, r->num_series, 1,
+    report_health(r, M_BALANCE, r->num_series, 1, NULL,
                   ok[M_BALANCE] && c->status == RESPONSE_OK);
   }
   dispatch_derived(r, now);

@@ -17,7 +17,10 @@ simulated API:
 * MaxConnectionsPerHost 3 shared by two accounts on one URL: all their
   reports over at most 3 connections;
 * epoll_ctl refusing the sender's first sockets (LD_PRELOAD): logged once,
-  the reports still delivered.
+  the reports still delivered;
+* the reader against a failing API: after a poll whose every
+  getSpendingStats failed, each poll sends one of them, not the fan-out over
+  the account's queues; after the recovery the fan-out resumes.
 """
 
 import contextlib
@@ -411,6 +414,38 @@ int epoll_ctl(int epfd, int op, int fd, struct epoll_event *ev) {
   return real(epfd, op, fd, ev);
 }
 """
+
+
+class ReaderProbes(unittest.TestCase):
+    def test_a_failing_account_gets_one_request_per_poll(self):
+        config = account("main", "@URL@", '    Queue "Recaptcha Proxyless"\n'
+                         '    Queue "English ImageToText"\n').replace(
+                             "Interval 3600", "Interval 1")
+        with Sim() as sim:
+            sim.faults([{"method": "getSpendingStats", "action": "http",
+                         "status": 503, "body": "busy",
+                         "content_type": "text/plain"}])
+            with daemon(config.replace("@URL@", sim.http_url),
+                        global_config="MaxReadInterval 1") as cd:
+                time.sleep(6)
+                during = [r["time"] for r in sim.requests("getSpendingStats")]
+                sim.clear_faults()
+                cd.wait_for(lambda: cd.csv("anticaptcha-main",
+                                           "gauge-english_imagetotext-money_24h")
+                            and cd.csv("anticaptcha-main",
+                                       "gauge-recaptcha_proxyless-money_24h")
+                            and cd.csv("anticaptcha-main", "gauge-all-money_24h"),
+                            15, "every series again after the recovery")
+        # The first poll fans out over the two queues and the total (3
+        # requests at once); from then on one request per poll, a poll at
+        # most every second: never two within 0.5 s.
+        self.assertGreaterEqual(len(during), 5, during)
+        first = [t for t in during if t - during[0] < 0.5]
+        self.assertEqual(len(first), 3, during)
+        rest = during[3:]
+        gaps = [b - a for a, b in zip(rest, rest[1:])]
+        self.assertTrue(all(g >= 0.5 for g in gaps), gaps)
+        self.assertLessEqual(len(during), 3 + 6 + 1)
 
 
 class EventLoopFaults(unittest.TestCase):

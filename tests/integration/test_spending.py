@@ -147,7 +147,9 @@ class ApiErrors(unittest.TestCase):
         with Sim() as sim:
             sim.faults([fault])
             with daemon(account(sim.http_url)) as cd:
-                cd.wait_for(lambda: len(sim.requests("getSpendingStats")) >= 9,
+                # The first poll asks for the 3 series, each failed poll
+                # after it one probe (test_backpressure.ReaderProbes).
+                cd.wait_for(lambda: len(sim.requests("getSpendingStats")) >= 5,
                             30, "three failed polls")
                 self.assertEqual(spending_files(cd), [])
                 self.assertTrue(cd.alive())
@@ -180,7 +182,8 @@ class ApiErrors(unittest.TestCase):
                     cd.wait_for(failed, 15, "the failure line")
                     # Two more polls fail: still the one line of this outage.
                     n = len(sim.requests("getSpendingStats"))
-                    cd.wait_for(lambda: len(sim.requests("getSpendingStats")) >= n + 6,
+                    # (One probe per failed poll.)
+                    cd.wait_for(lambda: len(sim.requests("getSpendingStats")) >= n + 2,
                                 30, "two more failed polls")
                     time.sleep(0.5)
                     self.assertEqual(spending_files(cd), [])
