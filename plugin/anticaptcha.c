@@ -362,12 +362,12 @@ static int ac_init(void) {
     init_failed(ctx, false, 0);
     return -1;
   }
-  /* sender_start logs why it failed. */
-  if (fail_at("worker"))
-    ERROR("anticaptcha plugin: cannot start the report thread: test hook; "
-          "no reports will be sent.");
-  if (fail_at("worker") || sender_start(ctx->sender) != 0 ||
-      pair_link_start(ctx->pair) != 0) {
+  int status = fail_at("worker") ? EAGAIN : sender_start(ctx->sender);
+  if (status != 0)
+    ERROR("anticaptcha plugin: cannot start the report thread: %s; the "
+          "plugin is disabled.",
+          STRERROR(status));
+  if (status != 0 || pair_link_start(ctx->pair) != 0) {
     init_failed(ctx, false, 0);
     return -1;
   }

@@ -182,6 +182,30 @@ CURLM *api_multi_create(long max_connections) {
   return m;
 }
 
+int api_batch_init(api_batch_t *b, size_t n) {
+  *b = (api_batch_t){.multi = api_multi_create((long)n),
+                     .calls = calloc(n, sizeof(*b->calls))};
+  if (b->multi == NULL || b->calls == NULL) {
+    api_batch_destroy(b);
+    return -1;
+  }
+  for (; b->n < n; b->n++)
+    if (api_call_init(&b->calls[b->n]) != 0) {
+      api_batch_destroy(b);
+      return -1;
+    }
+  return 0;
+}
+
+void api_batch_destroy(api_batch_t *b) {
+  for (size_t i = 0; i < b->n; i++)
+    api_call_destroy(&b->calls[i]);
+  if (b->multi != NULL)
+    curl_multi_cleanup(b->multi);
+  free(b->calls);
+  *b = (api_batch_t){0};
+}
+
 /* One transfer of api_run_all ended. */
 static void run_all_done(void *ud, CURL *easy, CURLcode result) {
   size_t *left = ud;

@@ -28,7 +28,7 @@ typedef struct {
   long http_status;
   double seconds; /* total transfer time */
   char errbuf[CURL_ERROR_SIZE];
-  void *user; /* the owner's: the report sender's slot */
+  void *user; /* the report sender's slot (readers leave it NULL) */
 } api_call_t;
 
 int api_call_init(api_call_t *c);
@@ -55,5 +55,17 @@ int api_run_all(CURLM *multi, api_call_t *const *calls, size_t n);
 
 /* A multi handle set up for concurrent calls with connections kept alive. */
 CURLM *api_multi_create(long max_connections);
+
+/* A reader's calls and the multi handle that runs them together, made and
+ * destroyed as one. */
+typedef struct {
+  CURLM *multi;
+  api_call_t *calls;
+  size_t n;
+} api_batch_t;
+
+/* Returns 0, or -1 (out of memory) with *b destroyed. */
+int api_batch_init(api_batch_t *b, size_t n);
+void api_batch_destroy(api_batch_t *b);
 
 #endif

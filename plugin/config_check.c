@@ -215,16 +215,19 @@ int config_check_transport(const account_t *a, const char *where) {
                "goes to this machine directly. Remove Proxy or use https://.");
     return -1;
   }
+  /* <QueueStats> sends no key, but its answers could still be forged. */
+  const char *risk =
+      a->client_key != NULL ? "read the key" : "forge the API's answers";
   if (!a->verify_peer)
     WARNING("anticaptcha plugin: %s: option \"VerifyPeer\" is false: the "
-            "API's certificate is not checked, so anyone on the path can "
-            "read the key. Use CACert instead.",
-            where);
+            "API's certificate is not checked, so anyone on the path can %s. "
+            "Use CACert instead.",
+            where, risk);
   if (!a->verify_host)
     WARNING("anticaptcha plugin: %s: option \"VerifyHost\" is false: any "
-            "certificate's name is accepted, so anyone on the path can read "
-            "the key. Use CACert instead.",
-            where);
+            "certificate's name is accepted, so anyone on the path can %s. "
+            "Use CACert instead.",
+            where, risk);
   return 0;
 }
 

@@ -8,198 +8,99 @@
 #include "report_config.h"
 #include "secret.h"
 
-/* Typed getters that name the account in their error, as collectd's own
- * cf_util_* helpers cannot. Each replaces what *out held before. */
-static int want_one(const oconfig_item_t *o, int type, const char *where,
-                    const char *what) {
-  if (o->values_num == 1 && o->values[0].type == type)
-    return 0;
-  CONF_ERROR(where, o->key, "takes exactly one %s.", what);
-  return -1;
-}
-
-static int get_str(const oconfig_item_t *o, const char *where, char **out) {
-  if (want_one(o, OCONFIG_TYPE_STRING, where, "quoted string") != 0)
-    return -1;
-  free(*out);
-  *out = NULL;
-  return cf_util_get_string(o, out);
-}
-
-static int get_bool(const oconfig_item_t *o, const char *where, bool *out) {
-  if (want_one(o, OCONFIG_TYPE_BOOLEAN, where, "true or false") != 0)
-    return -1;
-  *out = o->values[0].value.boolean;
-  return 0;
-}
-
-/* An integer from min to max. */
-static int get_int(const oconfig_item_t *o, const char *where, int64_t min,
-                   int64_t max, int64_t *out) {
-  if (want_one(o, OCONFIG_TYPE_NUMBER, where, "number") != 0)
-    return -1;
-  double d = o->values[0].value.number;
-  /* Range first: converting a double outside int64_t is undefined. */
-  if (!(d >= (double)min && d <= (double)max) || d != (double)(int64_t)d) {
-    CONF_ERROR(where, o->key, "give a whole number from %lld to %lld.",
-               (long long)min, (long long)max);
-    return -1;
-  }
-  *out = (int64_t)d;
-  return 0;
-}
-
-/* Seconds, from min to max. */
-static int get_seconds(const oconfig_item_t *o, const char *where, double min,
-                       double max, cdtime_t *out) {
-  if (want_one(o, OCONFIG_TYPE_NUMBER, where, "number of seconds") != 0)
-    return -1;
-  double d = o->values[0].value.number;
-  if (!(d >= min && d <= max)) {
-    CONF_ERROR(where, o->key, "give from %g to %g seconds.", min, max);
-    return -1;
-  }
-  *out = DOUBLE_TO_CDTIME_T(d);
-  return 0;
-}
-
-/* A percentage, more than 0 and at most 100. */
-static int get_share(const oconfig_item_t *o, const char *where, double *out) {
-  if (want_one(o, OCONFIG_TYPE_NUMBER, where, "percentage") != 0)
-    return -1;
-  double d = o->values[0].value.number;
-  if (!(d > 0) || d > SHARE_MAX_PERCENT) {
-    CONF_ERROR(where, o->key, "give a percentage more than 0 and at most 100.");
-    return -1;
-  }
-  *out = d;
-  return 0;
-}
-
 /* ---- <Account> ---- */
 
-static int add_queue(account_t *a, const oconfig_item_t *ci,
-                     const char *where) {
-  char *queue = NULL;
-  if (get_str(ci, where, &queue) != 0)
-    return -1;
-  if (queue[0] == 0) {
+static int queue_option(void *block, const char *value, const char *where) {
+  account_t *a = block;
+  if (value[0] == 0) {
     CONF_ERROR(where, "Queue", "a queue name must not be empty.");
-    free(queue);
     return -1;
   }
+  char *queue = strdup(value);
   char **tmp = realloc(a->queues, (a->num_queues + 1) * sizeof(*tmp));
-  if (tmp == NULL) {
+  if (tmp != NULL)
+    a->queues = tmp;
+  if (queue == NULL || tmp == NULL) {
     free(queue);
     return -1;
   }
-  a->queues = tmp;
   a->queues[a->num_queues++] = queue;
   return 0;
 }
 
-/* The key goes to secret memory at once (secret.h); collectd's copy in the
- * config tree is collectd's (README, Security). */
-static int get_key(account_t *a, const oconfig_item_t *ci, const char *where) {
-  char *key = NULL, why[160];
-  if (get_str(ci, where, &key) != 0)
-    return -1;
-  int status = config_check_key(key, strlen(key), why, sizeof(why));
-  if (status != 0)
-    CONF_ERROR(where, "ClientKey", "%s.", why);
-  else if ((a->client_key = secret_strdup(key)) == NULL)
-    status = -1;
-  memset(key, 0, strlen(key));
-  free(key);
-  return status;
+/* One key per account: a second key option is refused at once. */
+static bool second_key(const account_t *a, const char *option,
+                       const char *where) {
+  if (a->client_key == NULL)
+    return false;
+  CONF_ERROR(where, option, "give exactly one of ClientKey and ClientKeyFile.");
+  return true;
 }
 
-static int get_key_file(account_t *a, const oconfig_item_t *ci,
-                        const char *where) {
-  char *path = NULL, why[256];
+/* The key goes to secret memory at once (secret.h); collectd's copy in the
+ * config tree is collectd's (README, Security). */
+static int key_option(void *block, const char *value, const char *where) {
+  account_t *a = block;
+  char why[160];
+  if (second_key(a, "ClientKey", where))
+    return -1;
+  if (config_check_key(value, strlen(value), why, sizeof(why)) != 0) {
+    CONF_ERROR(where, "ClientKey", "%s.", why);
+    return -1;
+  }
+  a->client_key = secret_strdup(value);
+  return a->client_key != NULL ? 0 : -1;
+}
+
+static int key_file_option(void *block, const char *path, const char *where) {
+  account_t *a = block;
+  char why[256];
   bool loose = false;
-  if (get_str(ci, where, &path) != 0)
+  if (second_key(a, "ClientKeyFile", where))
     return -1;
   a->client_key = config_read_key_file(path, &loose, why, sizeof(why));
-  if (a->client_key != NULL && loose)
-    WARNING("anticaptcha plugin: %s: option \"ClientKeyFile\": \"%s\" may be "
-            "read by group or others; make it mode 0600.",
-            where, path);
-  free(path);
   if (a->client_key == NULL) {
     CONF_ERROR(where, "ClientKeyFile", "%s.", why);
     return -1;
   }
+  if (loose)
+    WARNING("anticaptcha plugin: %s: option \"ClientKeyFile\": \"%s\" may be "
+            "read by group or others; make it mode 0600.",
+            where, path);
   return 0;
 }
 
-static int account_option(account_t *a, const oconfig_item_t *o,
-                          const char *where, int *key_options) {
-  if (strcasecmp("ClientKey", o->key) == 0) {
-    (*key_options)++;
-    if (*key_options > 1)
-      return 0; /* reported once all options are read */
-    return get_key(a, o, where);
-  }
-  if (strcasecmp("ClientKeyFile", o->key) == 0) {
-    (*key_options)++;
-    return *key_options > 1 ? 0 : get_key_file(a, o, where);
-  }
-  if (strcasecmp("URL", o->key) == 0) {
-    free(a->url);
-    a->url = NULL;
-    return get_str(o, where, &a->url);
-  }
-  if (strcasecmp("Queue", o->key) == 0)
-    return add_queue(a, o, where);
-  if (strcasecmp("Total", o->key) == 0)
-    return get_bool(o, where, &a->total);
-  if (strcasecmp("SoftId", o->key) == 0) {
-    return get_int(o, where, 1, SOFT_ID_MAX, &a->soft_id);
-  }
-  if (strcasecmp("IP", o->key) == 0)
-    return get_str(o, where, &a->ip);
-  if (strcasecmp("Balance", o->key) == 0)
-    return get_bool(o, where, &a->balance);
-  if (strcasecmp("Interval", o->key) == 0)
-    return get_seconds(o, where, INTERVAL_MIN, INTERVAL_MAX, &a->interval);
-  if (strcasecmp("Timeout", o->key) == 0)
-    return get_seconds(o, where, TIMEOUT_MIN, TIMEOUT_MAX, &a->timeout);
-  if (strcasecmp("CACert", o->key) == 0)
-    return get_str(o, where, &a->ca_cert);
-  if (strcasecmp("CAPath", o->key) == 0)
-    return get_str(o, where, &a->ca_path);
-  if (strcasecmp("Proxy", o->key) == 0)
-    return get_str(o, where, &a->proxy);
-  if (strcasecmp("VerifyPeer", o->key) == 0)
-    return get_bool(o, where, &a->verify_peer);
-  if (strcasecmp("VerifyHost", o->key) == 0)
-    return get_bool(o, where, &a->verify_host);
-  if (strcasecmp("CatchUpDays", o->key) == 0) {
-    int64_t days = 0;
-    if (get_int(o, where, 0, MAX_CATCH_UP_DAYS, &days) != 0)
-      return -1;
-    a->catch_up_days = (int)days;
-    return 0;
-  }
-  if (strcasecmp("IncorrectReportShare", o->key) == 0)
-    return get_share(o, where, &a->incorrect_share);
-  CONF_ERROR(where, o->key, "unknown option; see collectd-anticaptcha(5).");
-  return -1;
-}
+static const config_option_t account_options[] = {
+    OPTION_TEXT("ClientKey", key_option),
+    OPTION_TEXT("ClientKeyFile", key_file_option),
+    OPTION("URL", OPT_STRING, account_t, url),
+    OPTION_TEXT("Queue", queue_option),
+    OPTION("Total", OPT_BOOL, account_t, total),
+    OPTION_RANGE("SoftId", OPT_INT64, account_t, soft_id, 1, SOFT_ID_MAX),
+    OPTION("IP", OPT_STRING, account_t, ip),
+    OPTION("Balance", OPT_BOOL, account_t, balance),
+    OPTION_RANGE("Interval", OPT_SECONDS, account_t, interval, INTERVAL_MIN,
+                 INTERVAL_MAX),
+    OPTION_RANGE("Timeout", OPT_SECONDS, account_t, timeout, TIMEOUT_MIN,
+                 TIMEOUT_MAX),
+    OPTION("CACert", OPT_STRING, account_t, ca_cert),
+    OPTION("CAPath", OPT_STRING, account_t, ca_path),
+    OPTION("Proxy", OPT_STRING, account_t, proxy),
+    OPTION("VerifyPeer", OPT_BOOL, account_t, verify_peer),
+    OPTION("VerifyHost", OPT_BOOL, account_t, verify_host),
+    OPTION_RANGE("CatchUpDays", OPT_INT, account_t, catch_up_days, 0,
+                 MAX_CATCH_UP_DAYS),
+    OPTION_RANGE("IncorrectReportShare", OPT_PERCENT, account_t,
+                 incorrect_share, 0, SHARE_MAX_PERCENT),
+};
 
-static int account_check(account_t *a, int key_options, const char *where) {
+static int account_check(account_t *a, const char *where) {
   char why[160];
-  if (key_options == 0) {
+  if (a->client_key == NULL) {
     CONF_ERROR(where, "ClientKey", "missing; give ClientKey or ClientKeyFile.");
     return -1;
   }
-  if (key_options > 1) {
-    CONF_ERROR(where, "ClientKeyFile",
-               "give exactly one of ClientKey and ClientKeyFile.");
-    return -1;
-  }
-  if (a->client_key == NULL || a->client_key[0] == 0) {
+  if (a->client_key[0] == 0) {
     CONF_ERROR(where, "ClientKey", "the key is empty.");
     return -1;
   }
@@ -222,7 +123,7 @@ static int account_check(account_t *a, int key_options, const char *where) {
 static int account_parse(plugin_config_t *cfg, const oconfig_item_t *ci) {
   char where[ACCOUNT_NAME_MAX + 16] = "Account";
   char *name = NULL;
-  if (get_str(ci, where, &name) != 0)
+  if (config_option_string(ci, where, &name) != 0)
     return -1;
   snprintf(where, sizeof(where), "Account \"%s\"", name);
   /* "reports" would share its read callback's name with the counters. */
@@ -262,61 +163,54 @@ static int account_parse(plugin_config_t *cfg, const oconfig_item_t *ci) {
   sstrncpy(a->name, name, sizeof(a->name));
   free(name);
 
-  int key_options = 0;
   for (int i = 0; i < ci->children_num; i++)
-    if (account_option(a, &ci->children[i], where, &key_options) != 0)
+    if (config_option_read(account_options, STATIC_ARRAY_SIZE(account_options),
+                           a, &ci->children[i], where) != 0)
       return -1;
-  return account_check(a, key_options, where);
+  return account_check(a, where);
 }
 
 /* ---- <Plugin anticaptcha> ---- */
 
-static int global_option(plugin_config_t *cfg, const oconfig_item_t *o) {
-  const char *where = "Plugin anticaptcha";
-  int64_t v = 0;
-  if (strcasecmp("Account", o->key) == 0)
-    return 0; /* read in the first pass */
-  if (strcasecmp("Report", o->key) == 0)
-    return report_config_parse(cfg, o);
-  if (strcasecmp("QueueLimit", o->key) == 0) {
-    if (get_int(o, where, 1, QUEUE_LIMIT_MAX, &v) != 0)
-      return -1;
-    cfg->queue_limit = (size_t)v;
-    return 0;
-  }
-  if (strcasecmp("MaxInFlight", o->key) == 0) {
-    if (get_int(o, where, 1, MAX_IN_FLIGHT_MAX, &v) != 0)
-      return -1;
-    cfg->max_in_flight = (size_t)v;
-    return 0;
-  }
-  if (strcasecmp("MaxConnectionsPerHost", o->key) == 0) {
-    if (get_int(o, where, 1, MAX_CONNECTIONS_LIMIT, &v) != 0)
-      return -1;
-    cfg->max_connections = (size_t)v;
-    return 0;
-  }
-  if (strcasecmp("DryRun", o->key) == 0)
-    return get_bool(o, where, &cfg->dry_run);
-  if (strcasecmp("StateFile", o->key) == 0)
-    return config_state_file(cfg, o, where);
-  if (strcasecmp("QueueStats", o->key) == 0)
-    return queue_config_parse(o, &cfg->queue_stats);
-  /* The API refuses reports later than 60 s after the task. */
-  if (strcasecmp("Window", o->key) == 0)
-    return get_seconds(o, where, WINDOW_MIN, MAX_WINDOW_SECONDS, &cfg->window);
-  /* The hub pair; pair_link_create() checks PairHoldBack against Window. */
-  if (strcasecmp("PairPeer", o->key) == 0)
-    return get_str(o, where, &cfg->pair_peer);
-  if (strcasecmp("PairHoldBack", o->key) == 0)
-    return get_seconds(o, where, PAIR_HOLD_MIN, PAIR_HOLD_MAX,
-                       &cfg->pair_hold_back);
-  if (strcasecmp("PairTimeout", o->key) == 0)
-    return get_seconds(o, where, PAIR_TIMEOUT_MIN, PAIR_TIMEOUT_MAX,
-                       &cfg->pair_timeout);
-  CONF_ERROR(where, o->key, "unknown option; see collectd-anticaptcha(5).");
-  return -1;
+static int report_option(void *block, const oconfig_item_t *o,
+                         const char *where) {
+  (void)where;
+  return report_config_parse(block, o);
 }
+
+static int queue_stats_option(void *block, const oconfig_item_t *o,
+                              const char *where) {
+  (void)where;
+  return queue_config_parse(o, &((plugin_config_t *)block)->queue_stats);
+}
+
+static int state_file_option(void *block, const oconfig_item_t *o,
+                             const char *where) {
+  return config_state_file(block, o, where);
+}
+
+static const config_option_t global_options[] = {
+    OPTION_SKIP("Account"), /* read in the first pass */
+    OPTION_CALL("Report", report_option),
+    OPTION_RANGE("QueueLimit", OPT_SIZE, plugin_config_t, queue_limit, 1,
+                 QUEUE_LIMIT_MAX),
+    OPTION_RANGE("MaxInFlight", OPT_SIZE, plugin_config_t, max_in_flight, 1,
+                 MAX_IN_FLIGHT_MAX),
+    OPTION_RANGE("MaxConnectionsPerHost", OPT_SIZE, plugin_config_t,
+                 max_connections, 1, MAX_CONNECTIONS_LIMIT),
+    OPTION("DryRun", OPT_BOOL, plugin_config_t, dry_run),
+    OPTION_CALL("StateFile", state_file_option),
+    OPTION_CALL("QueueStats", queue_stats_option),
+    /* The API refuses reports later than 60 s after the task. */
+    OPTION_RANGE("Window", OPT_SECONDS, plugin_config_t, window, WINDOW_MIN,
+                 MAX_WINDOW_SECONDS),
+    /* The hub pair; pair_link_create() checks PairHoldBack against Window. */
+    OPTION("PairPeer", OPT_STRING, plugin_config_t, pair_peer),
+    OPTION_RANGE("PairHoldBack", OPT_SECONDS, plugin_config_t, pair_hold_back,
+                 PAIR_HOLD_MIN, PAIR_HOLD_MAX),
+    OPTION_RANGE("PairTimeout", OPT_SECONDS, plugin_config_t, pair_timeout,
+                 PAIR_TIMEOUT_MIN, PAIR_TIMEOUT_MAX),
+};
 
 void config_init(plugin_config_t *cfg) {
   *cfg = (plugin_config_t){.queue_limit = DEFAULT_QUEUE_LIMIT,
@@ -330,7 +224,8 @@ int config_add_block(const oconfig_item_t *ci, plugin_config_t *cfg) {
         account_parse(cfg, &ci->children[i]) != 0)
       return -1;
   for (int i = 0; i < ci->children_num; i++)
-    if (global_option(cfg, &ci->children[i]) != 0)
+    if (config_option_read(global_options, STATIC_ARRAY_SIZE(global_options),
+                           cfg, &ci->children[i], "Plugin anticaptcha") != 0)
       return -1;
   return 0;
 }
@@ -369,14 +264,10 @@ int config_parse(const oconfig_item_t *ci, plugin_config_t *cfg) {
 
 static void account_free(account_t *a) {
   secret_free(a->client_key); /* wiped, so no copy outlives the config */
-  free(a->url);
   for (size_t i = 0; i < a->num_queues; i++)
     free(a->queues[i]);
   free(a->queues);
-  free(a->ip);
-  free(a->ca_cert);
-  free(a->ca_path);
-  free(a->proxy);
+  config_option_free(account_options, STATIC_ARRAY_SIZE(account_options), a);
 }
 
 void config_free(plugin_config_t *cfg) {
@@ -389,6 +280,6 @@ void config_free(plugin_config_t *cfg) {
   free(cfg->names);
   free(cfg->state_file);
   queue_config_free(cfg->queue_stats);
-  free(cfg->pair_peer);
+  config_option_free(global_options, STATIC_ARRAY_SIZE(global_options), cfg);
   memset(cfg, 0, sizeof(*cfg));
 }

@@ -7,6 +7,7 @@
 #include "collectd/core/daemon/configfile.h"
 #include "collectd/core/daemon/utils_time.h"
 
+#include "config_option.h"
 #include "report_match.h"
 
 #define ACCOUNT_NAME_MAX 64
@@ -85,16 +86,6 @@ typedef struct {
 #define URL_MAX 480
 /* Anti-Captcha issues keys of 32 characters. */
 #define CLIENT_KEY_MAX 32
-
-/* One error line: where (account or rule), which option, what to do (for
- * configuration.c, config_check.c and report_config.c). */
-#define CONF_ERROR(where, option, ...)                                         \
-  do {                                                                         \
-    char conf_msg_[512];                                                       \
-    snprintf(conf_msg_, sizeof(conf_msg_), __VA_ARGS__);                       \
-    ERROR("anticaptcha plugin: %s: option \"%s\": %s", where, option,          \
-          conf_msg_);                                                          \
-  } while (0)
 
 /* Collectd calls the config callback once per <Plugin anticaptcha> block, and
  * drop-in files may each bring one: config_init() once, config_add_block()

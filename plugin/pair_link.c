@@ -390,15 +390,15 @@ int pair_link_start(pair_link_t *pl) {
 void pair_link_stop(pair_link_t *pl) {
   if (pl == NULL || !pl->started)
     return;
+  pthread_mutex_lock(&pl->lock);
+  pl->stopping = true;
+  pthread_cond_signal(&pl->wake);
+  pthread_mutex_unlock(&pl->lock);
   /* At shutdown collectd has dropped its read callbacks already (this then
    * does nothing); after a failed init it has not. */
   if (pl->registered)
     plugin_unregister_read(PAIR_READ_NAME);
   pl->registered = false;
-  pthread_mutex_lock(&pl->lock);
-  pl->stopping = true;
-  pthread_cond_signal(&pl->wake);
-  pthread_mutex_unlock(&pl->lock);
   pthread_join(pl->thread, NULL);
   pl->started = false;
   /* The network plugin shuts down after us (it registers its shutdown in

@@ -8,49 +8,7 @@
 
 #define WHERE "QueueStats"
 
-static void qerror(const char *option, const char *fmt, ...) {
-  char msg[384];
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(msg, sizeof(msg), fmt, ap);
-  va_end(ap);
-  ERROR("anticaptcha plugin: " WHERE ": option \"%s\": %s", option, msg);
-}
-
-static int want(const oconfig_item_t *o, int type, const char *what) {
-  if (o->values_num == 1 && o->values[0].type == type)
-    return 0;
-  qerror(o->key, "takes exactly one %s.", what);
-  return -1;
-}
-
-static int get_string(const oconfig_item_t *o, char **out) {
-  if (want(o, OCONFIG_TYPE_STRING, "quoted string") != 0)
-    return -1;
-  free(*out);
-  *out = NULL;
-  return cf_util_get_string(o, out);
-}
-
-static int get_flag(const oconfig_item_t *o, bool *out) {
-  if (want(o, OCONFIG_TYPE_BOOLEAN, "true or false") != 0)
-    return -1;
-  *out = o->values[0].value.boolean;
-  return 0;
-}
-
-static int get_secs(const oconfig_item_t *o, double min, double max,
-                    cdtime_t *out) {
-  if (want(o, OCONFIG_TYPE_NUMBER, "number of seconds") != 0)
-    return -1;
-  double d = o->values[0].value.number;
-  if (!(d >= min && d <= max)) {
-    qerror(o->key, "give %g to %g seconds.", min, max);
-    return -1;
-  }
-  *out = DOUBLE_TO_CDTIME_T(d);
-  return 0;
-}
+#define qerror(option, ...) CONF_ERROR(WHERE, option, __VA_ARGS__)
 
 static bool same_template(const char *a, const char *b) {
   return (a == NULL && b == NULL) ||
@@ -134,7 +92,10 @@ static int grow(queue_stats_config_t *q, size_t n) {
 }
 
 /* Queue "name" or Queue N, and for the AntiGate queue Queue 25 "template". */
-static int add_queue(queue_stats_config_t *q, const oconfig_item_t *o) {
+static int queue_option(void *block, const oconfig_item_t *o,
+                        const char *where) {
+  (void)where;
+  queue_stats_config_t *q = block;
   account_t *t = &q->transport;
   int64_t id = 0;
   const char *tmpl = NULL;
@@ -176,26 +137,23 @@ static int add_queue(queue_stats_config_t *q, const oconfig_item_t *o) {
   return 0;
 }
 
-static int option(queue_stats_config_t *q, const oconfig_item_t *o) {
-  account_t *t = &q->transport;
-  if (strcasecmp("Queue", o->key) == 0)
-    return add_queue(q, o);
-  if (strcasecmp("URL", o->key) == 0)
-    return get_string(o, &t->url);
-  if (strcasecmp("Interval", o->key) == 0)
-    return get_secs(o, QUEUE_STATS_MIN_INTERVAL_SECONDS, INTERVAL_MAX,
-                    &t->interval);
-  if (strcasecmp("Timeout", o->key) == 0)
-    return get_secs(o, TIMEOUT_MIN, TIMEOUT_MAX, &t->timeout);
-  if (strcasecmp("CACert", o->key) == 0)
-    return get_string(o, &t->ca_cert);
-  if (strcasecmp("VerifyPeer", o->key) == 0)
-    return get_flag(o, &t->verify_peer);
-  if (strcasecmp("VerifyHost", o->key) == 0)
-    return get_flag(o, &t->verify_host);
-  qerror(o->key, "unknown option; see collectd-anticaptcha(5).");
-  return -1;
-}
+#define TRANSPORT(field) transport.field
+static const config_option_t options[] = {
+    OPTION_CALL("Queue", queue_option),
+    OPTION("URL", OPT_STRING, queue_stats_config_t, TRANSPORT(url)),
+    OPTION_RANGE("Interval", OPT_SECONDS, queue_stats_config_t,
+                 TRANSPORT(interval), QUEUE_STATS_MIN_INTERVAL_SECONDS,
+                 INTERVAL_MAX),
+    OPTION_RANGE("Timeout", OPT_SECONDS, queue_stats_config_t,
+                 TRANSPORT(timeout), TIMEOUT_MIN, TIMEOUT_MAX),
+    OPTION("CACert", OPT_STRING, queue_stats_config_t, TRANSPORT(ca_cert)),
+    OPTION("CAPath", OPT_STRING, queue_stats_config_t, TRANSPORT(ca_path)),
+    OPTION("Proxy", OPT_STRING, queue_stats_config_t, TRANSPORT(proxy)),
+    OPTION("VerifyPeer", OPT_BOOL, queue_stats_config_t,
+           TRANSPORT(verify_peer)),
+    OPTION("VerifyHost", OPT_BOOL, queue_stats_config_t,
+           TRANSPORT(verify_host)),
+};
 
 static int check(queue_stats_config_t *q) {
   account_t *t = &q->transport;
@@ -209,7 +167,7 @@ static int check(queue_stats_config_t *q) {
       qerror("URL", "\"%s\": %s.", t->url, why);
     return -1;
   }
-  return 0;
+  return config_check_transport(t, WHERE);
 }
 
 int queue_config_parse(const oconfig_item_t *ci, queue_stats_config_t **out) {
@@ -232,7 +190,8 @@ int queue_config_parse(const oconfig_item_t *ci, queue_stats_config_t **out) {
                              .verify_host = true};
   sstrncpy(q->transport.name, QUEUE_STATS_INSTANCE, sizeof(q->transport.name));
   for (int i = 0; i < ci->children_num; i++)
-    if (option(q, &ci->children[i]) != 0)
+    if (config_option_read(options, STATIC_ARRAY_SIZE(options), q,
+                           &ci->children[i], WHERE) != 0)
       return -1;
   return check(q);
 }
@@ -258,8 +217,7 @@ void queue_config_free(queue_stats_config_t *q) {
   }
   free(q->templates);
   free(q->transport.queues);
-  free(q->transport.url);
-  free(q->transport.ca_cert);
+  config_option_free(options, STATIC_ARRAY_SIZE(options), q);
   free(q->ids);
   free(q->slugs);
   free(q);

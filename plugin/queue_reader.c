@@ -14,47 +14,31 @@
 
 typedef struct {
   const queue_stats_config_t *cfg;
-  CURLM *multi;
-  api_call_t *calls;        /* one per queue */
-  c_complain_t *complaints; /* one per queue: each outage logged once */
+  api_batch_t batch; /* one call per queue */
   cdtime_t last_poll;
   int last_status;
   uint64_t requests, failures;
+  c_complain_t complaints[]; /* one per queue: each outage logged once */
 } queue_reader_t;
 
+/* collectd's free_func. */
 static void queue_reader_free(void *arg) {
-  queue_reader_t *r = arg;
-  if (r == NULL)
-    return;
-  for (size_t i = 0; r->calls != NULL && i < r->cfg->transport.num_queues; i++)
-    api_call_destroy(&r->calls[i]);
-  if (r->multi != NULL)
-    curl_multi_cleanup(r->multi);
-  free(r->calls);
-  free(r->complaints);
-  free(r);
+  api_batch_destroy(&((queue_reader_t *)arg)->batch);
+  free(arg);
 }
 
 static queue_reader_t *queue_reader_create(const queue_stats_config_t *q) {
   size_t n = q->transport.num_queues;
-  queue_reader_t *r = calloc(1, sizeof(*r));
+  queue_reader_t *r = calloc(1, sizeof(*r) + n * sizeof(r->complaints[0]));
   if (r == NULL)
     return NULL;
   r->cfg = q;
-  r->calls = calloc(n, sizeof(*r->calls));
-  r->complaints = calloc(n, sizeof(*r->complaints));
-  r->multi = api_multi_create((long)n);
-  if (r->calls == NULL || r->complaints == NULL || r->multi == NULL) {
-    queue_reader_free(r);
+  if (api_batch_init(&r->batch, n) != 0) {
+    free(r);
     return NULL;
   }
-  for (size_t i = 0; i < n; i++) {
+  for (size_t i = 0; i < n; i++)
     C_COMPLAIN_INIT(&r->complaints[i]);
-    if (api_call_init(&r->calls[i]) != 0) {
-      queue_reader_free(r);
-      return NULL;
-    }
-  }
   return r;
 }
 
@@ -76,7 +60,7 @@ static const char *advice(const api_call_t *c) {
 
 /* Dispatches what the answer holds; a missing figure is not made up. */
 static void dispatch_queue(queue_reader_t *r, size_t i, cdtime_t now) {
-  const queue_stats_t *qs = &r->calls[i].resp.queue;
+  const queue_stats_t *qs = &r->batch.calls[i].resp.queue;
   char ti[DATA_MAX_NAME_LEN];
   for (int f = 0; f < QS_COUNT; f++) {
     if (!(qs->present & (1u << f)))
@@ -89,7 +73,7 @@ static void dispatch_queue(queue_reader_t *r, size_t i, cdtime_t now) {
 }
 
 static bool check_queue(queue_reader_t *r, size_t i) {
-  const api_call_t *c = &r->calls[i];
+  const api_call_t *c = &r->batch.calls[i];
   const account_t *t = &r->cfg->transport;
   char what[512];
   r->requests++;
@@ -126,22 +110,22 @@ static int queue_reader_read(user_data_t *ud) {
     size_t len = 0;
     char *body =
         queue_stats_request(r->cfg->ids[i], r->cfg->templates[i], &len);
-    if (api_call_prepare(&r->calls[i], t, METHOD, body, len,
+    if (api_call_prepare(&r->batch.calls[i], t, METHOD, body, len,
                          RESPONSE_QUEUE_STATS) == 0)
-      batch[started++] = &r->calls[i];
+      batch[started++] = &r->batch.calls[i];
   }
   if (started < n) {
     ERROR("anticaptcha plugin: QueueStats: cannot build the requests (out of "
           "memory).");
     return r->last_status = -1;
   }
-  if (api_run_all(r->multi, batch, n) != 0)
+  if (api_run_all(r->batch.multi, batch, n) != 0)
     ERROR("anticaptcha plugin: QueueStats: libcurl's multi interface failed; "
           "the poll is lost.");
   bool all_ok = true;
   double seconds = 0;
   for (size_t i = 0; i < n; i++) {
-    seconds += r->calls[i].seconds;
+    seconds += r->batch.calls[i].seconds;
     if (check_queue(r, i))
       dispatch_queue(r, i, now);
     else

@@ -22,19 +22,22 @@ enum { M_SPENDING, M_BALANCE, M_COUNT };
 static const char *const method_names[M_COUNT] = {"getSpendingStats",
                                                   "getBalance"};
 
+/* One series: a queue, or the total. */
+typedef struct {
+  char slug[SPENDING_SLUG_MAX + 1];
+  int64_t last_till; /* newest hourly record dispatched */
+  /* Catch-up after a gap: the `date` of this poll's request (0: a plain
+   * one) and of the previous page. */
+  int64_t date, cursor;
+  spending_sum_t sum; /* this poll's 24-hour sums */
+  bool sum_ok;        /* whether the series answered this poll */
+} series_t;
+
 typedef struct {
   const account_t *acct;
-  CURLM *multi;
-  size_t num_series; /* queues, then the total */
-  api_call_t *calls; /* num_series spending calls, then getBalance */
-  char (*slugs)[SPENDING_SLUG_MAX + 1];
-  int64_t *last_till; /* newest hourly record dispatched, per series */
-  /* Catch-up after a gap: the `date` of this poll's request (0: a plain
-   * one) and of the previous page, per series. */
-  int64_t *date, *cursor;
-  spending_sum_t *sums; /* this poll's 24-hour sums, per series */
-  bool *sum_ok;         /* whether the series answered this poll */
-  bool balance_known;   /* the last getBalance gave balance_value */
+  size_t num_series;  /* queues, then the total */
+  api_batch_t batch;  /* num_series spending calls, then getBalance */
+  bool balance_known; /* the last getBalance gave balance_value */
   double balance_value;
   cdtime_t last_balance;
   /* Every getSpendingStats of the last poll failed: the next poll sends one
@@ -44,58 +47,33 @@ typedef struct {
   size_t probe;
   c_complain_t complaint[M_COUNT];
   uint64_t requests[M_COUNT], failures[M_COUNT];
+  series_t series[]; /* num_series */
 } reader_t;
 
+/* collectd's free_func; the reader and its series are one allocation. */
 static void reader_free(void *arg) {
   reader_t *r = arg;
-  if (r == NULL)
-    return;
-  for (size_t i = 0; r->calls != NULL && i <= r->num_series; i++)
-    api_call_destroy(&r->calls[i]);
-  if (r->multi != NULL)
-    curl_multi_cleanup(r->multi);
-  free(r->calls);
-  free(r->slugs);
-  free(r->last_till);
-  free(r->date);
-  free(r->cursor);
-  free(r->sums);
-  free(r->sum_ok);
+  api_batch_destroy(&r->batch);
   free(r);
 }
 
 static reader_t *reader_create(const account_t *a) {
-  reader_t *r = calloc(1, sizeof(*r));
+  size_t n = a->num_queues + (a->total ? 1 : 0);
+  reader_t *r = calloc(1, sizeof(*r) + n * sizeof(r->series[0]));
   if (r == NULL)
     return NULL;
   r->acct = a;
-  r->num_series = a->num_queues + (a->total ? 1 : 0);
-  r->calls = calloc(r->num_series + 1, sizeof(*r->calls));
-  r->slugs = calloc(r->num_series + 1, sizeof(*r->slugs));
-  r->last_till = calloc(r->num_series + 1, sizeof(*r->last_till));
-  r->date = calloc(r->num_series + 1, sizeof(*r->date));
-  r->cursor = calloc(r->num_series + 1, sizeof(*r->cursor));
-  r->multi = api_multi_create((long)r->num_series + 1);
-  r->sums = calloc(r->num_series + 1, sizeof(*r->sums));
-  r->sum_ok = calloc(r->num_series + 1, sizeof(*r->sum_ok));
-  if (r->calls == NULL || r->slugs == NULL || r->last_till == NULL ||
-      r->date == NULL || r->cursor == NULL || r->multi == NULL ||
-      r->sums == NULL || r->sum_ok == NULL) {
-    reader_free(r);
+  r->num_series = n;
+  if (api_batch_init(&r->batch, n + 1) != 0) {
+    free(r);
     return NULL;
   }
-  for (size_t i = 0; i <= r->num_series; i++) {
-    if (api_call_init(&r->calls[i]) != 0) {
-      reader_free(r);
-      return NULL;
-    }
-    r->calls[i].user = r;
-  }
   for (size_t i = 0; i < r->num_series; i++) {
-    spending_slug(i < a->num_queues ? a->queues[i] : NULL, r->slugs[i],
-                  sizeof(r->slugs[i]));
+    spending_slug(i < a->num_queues ? a->queues[i] : NULL, r->series[i].slug,
+                  sizeof(r->series[i].slug));
     /* Hours dispatched before a restart are not dispatched again. */
-    r->last_till[i] = state_store_series_last(a->name, r->slugs[i]);
+    r->series[i].last_till =
+        state_store_series_last(a->name, r->series[i].slug);
   }
   for (int m = 0; m < M_COUNT; m++)
     C_COMPLAIN_INIT(&r->complaint[m]);
@@ -111,26 +89,26 @@ static const char *series_queue(const reader_t *r, size_t i) {
  * hours. */
 static int prepare_spending(reader_t *r, size_t i, cdtime_t now) {
   const account_t *a = r->acct;
-  r->date[i] = spending_catch_up_date(r->last_till[i], r->cursor[i],
-                                      (int64_t)CDTIME_T_TO_TIME_T(now),
-                                      a->catch_up_days);
-  if (r->date[i] == 0)
-    r->cursor[i] = 0;
+  r->series[i].date = spending_catch_up_date(
+      r->series[i].last_till, r->series[i].cursor,
+      (int64_t)CDTIME_T_TO_TIME_T(now), a->catch_up_days);
+  if (r->series[i].date == 0)
+    r->series[i].cursor = 0;
   spending_request_t req = {.client_key = a->client_key,
                             .queue = series_queue(r, i),
                             .soft_id = a->soft_id,
                             .ip = a->ip,
-                            .date = r->date[i]};
+                            .date = r->series[i].date};
   size_t len = 0;
   char *body = request_spending(&req, &len);
-  return api_call_prepare(&r->calls[i], a, method_names[M_SPENDING], body, len,
-                          RESPONSE_SPENDING);
+  return api_call_prepare(&r->batch.calls[i], a, method_names[M_SPENDING], body,
+                          len, RESPONSE_SPENDING);
 }
 
 static int prepare_balance(reader_t *r) {
   size_t len = 0;
   char *body = request_balance(r->acct->client_key, &len);
-  return api_call_prepare(&r->calls[r->num_series], r->acct,
+  return api_call_prepare(&r->batch.calls[r->num_series], r->acct,
                           method_names[M_BALANCE], body, len, RESPONSE_BALANCE);
 }
 
@@ -174,25 +152,25 @@ static void complain(reader_t *r, int m, const api_call_t *c,
 }
 
 static void dispatch_sums(reader_t *r, size_t i, cdtime_t now) {
-  const api_call_t *c = &r->calls[i];
+  const api_call_t *c = &r->batch.calls[i];
   char ti[DATA_MAX_NAME_LEN];
   spending_sum_t sum = spending_sum(c->resp.records, c->resp.num_records);
-  r->sums[i] = sum;
-  r->sum_ok[i] = true;
-  snprintf(ti, sizeof(ti), "%s-volume_24h", r->slugs[i]);
+  r->series[i].sum = sum;
+  r->series[i].sum_ok = true;
+  snprintf(ti, sizeof(ti), "%s-volume_24h", r->series[i].slug);
   dispatch_gauge(r->acct->name, "count", ti, sum.volume, now, 0);
-  snprintf(ti, sizeof(ti), "%s-money_24h", r->slugs[i]);
+  snprintf(ti, sizeof(ti), "%s-money_24h", r->series[i].slug);
   dispatch_gauge(r->acct->name, "gauge", ti, sum.money, now, 0);
 }
 
 static void dispatch_hour(reader_t *r, size_t i, const spending_record_t *rec) {
   char ti[DATA_MAX_NAME_LEN];
   cdtime_t t = TIME_T_TO_CDTIME_T(rec->date_till);
-  snprintf(ti, sizeof(ti), "%s-volume_1h", r->slugs[i]);
+  snprintf(ti, sizeof(ti), "%s-volume_1h", r->series[i].slug);
   dispatch_gauge(r->acct->name, "count", ti, rec->volume, t, HOUR);
-  snprintf(ti, sizeof(ti), "%s-money_1h", r->slugs[i]);
+  snprintf(ti, sizeof(ti), "%s-money_1h", r->series[i].slug);
   dispatch_gauge(r->acct->name, "gauge", ti, rec->money, t, HOUR);
-  r->last_till[i] = rec->date_till;
+  r->series[i].last_till = rec->date_till;
 }
 
 /* collectd hands dispatched values to several write threads, which may
@@ -208,13 +186,13 @@ static void dispatch_hours(reader_t *r, const size_t *fresh) {
       nanosleep(&(struct timespec){.tv_nsec = 20 * 1000 * 1000}, NULL);
     for (size_t i = 0; i < r->num_series; i++)
       if (k < fresh[i])
-        dispatch_hour(r, i, &r->calls[i].resp.records[k]);
+        dispatch_hour(r, i, &r->batch.calls[i].resp.records[k]);
   }
 }
 
 /* Returns true when the call gave a value worth dispatching. */
 static bool check_call(reader_t *r, int m, size_t i, bool *method_ok) {
-  const api_call_t *c = &r->calls[i];
+  const api_call_t *c = &r->batch.calls[i];
   api_result_t res = api_call_result(c);
   r->requests[m]++;
   if (res == API_OK)
@@ -243,7 +221,8 @@ static cdtime_t balance_interval(const reader_t *r) {
 static void note_dispatched(reader_t *r, const size_t *fresh) {
   for (size_t i = 0; i < r->num_series; i++)
     if (fresh[i] > 0)
-      state_store_series_set(r->acct->name, r->slugs[i], r->last_till[i]);
+      state_store_series_set(r->acct->name, r->series[i].slug,
+                             r->series[i].last_till);
 }
 
 /* `asked`: which of the n calls from `first` on were made (NULL: all). */
@@ -254,7 +233,7 @@ static void report_health(reader_t *r, int m, size_t first, size_t n,
   size_t made = 0;
   for (size_t i = first; i < first + n; i++)
     if (asked == NULL || asked[i - first]) {
-      seconds += r->calls[i].seconds;
+      seconds += r->batch.calls[i].seconds;
       made++;
     }
   if (made > 0)
@@ -277,14 +256,16 @@ static void dispatch_derived(reader_t *r, cdtime_t now) {
   long total = a->total ? (long)a->num_queues : -1;
   double volumes[r->num_series + 1], money[r->num_series + 1], money_24h, hours;
   const char *slugs[r->num_series + 1];
+  bool ok[r->num_series + 1];
   for (size_t i = 0; i < r->num_series; i++) {
-    volumes[i] = r->sums[i].volume;
-    money[i] = r->sums[i].money;
-    slugs[i] = r->slugs[i];
+    volumes[i] = r->series[i].sum.volume;
+    money[i] = r->series[i].sum.money;
+    slugs[i] = r->series[i].slug;
+    ok[i] = r->series[i].sum_ok;
   }
-  limit_tasks(a->limit, slugs, volumes, r->sum_ok, r->num_series, total);
+  limit_tasks(a->limit, slugs, volumes, ok, r->num_series, total);
   if (a->balance && r->balance_known &&
-      forecast_money(money, r->sum_ok, r->num_series, total, &money_24h) == 0 &&
+      forecast_money(money, ok, r->num_series, total, &money_24h) == 0 &&
       forecast_hours(r->balance_value, money_24h, &hours) == 0)
     dispatch_gauge(a->name, "timeleft", "balance_hours", hours, now, 0);
 }
@@ -302,13 +283,13 @@ static int reader_read(user_data_t *ud) {
       continue;
     wanted++;
     if (prepare_spending(r, i, now) == 0)
-      batch[n++] = &r->calls[i];
+      batch[n++] = &r->batch.calls[i];
   }
   bool balance =
       r->acct->balance &&
       (r->last_balance == 0 || now - r->last_balance >= BALANCE_MIN_INTERVAL);
   if (balance && prepare_balance(r) == 0) {
-    batch[n++] = &r->calls[r->num_series];
+    batch[n++] = &r->batch.calls[r->num_series];
     r->last_balance = now;
   }
   if (n < wanted + (balance ? 1 : 0)) {
@@ -317,7 +298,7 @@ static int reader_read(user_data_t *ud) {
           r->acct->name);
     return -1;
   }
-  if (api_run_all(r->multi, batch, n) != 0)
+  if (api_run_all(r->batch.multi, batch, n) != 0)
     ERROR("anticaptcha plugin: Account \"%s\": libcurl's multi interface "
           "failed; the poll is lost.",
           r->acct->name);
@@ -326,17 +307,18 @@ static int reader_read(user_data_t *ud) {
   size_t fresh[r->num_series + 1], answered = 0;
   for (size_t i = 0; i < r->num_series; i++) {
     fresh[i] = 0;
-    r->sum_ok[i] = false;
+    r->series[i].sum_ok = false;
     if (!asked[i] || !check_call(r, M_SPENDING, i, &ok[M_SPENDING]))
       continue;
     answered++;
-    if (r->date[i] == 0)
+    if (r->series[i].date == 0)
       dispatch_sums(r, i, now); /* a catch-up page is not the last 24 h */
     else
-      r->cursor[i] = r->date[i];
-    api_call_t *c = &r->calls[i];
-    fresh[i] = spending_new_records(c->resp.records, c->resp.num_records,
-                                    r->last_till[i], CDTIME_T_TO_TIME_T(now));
+      r->series[i].cursor = r->series[i].date;
+    api_call_t *c = &r->batch.calls[i];
+    fresh[i] =
+        spending_new_records(c->resp.records, c->resp.num_records,
+                             r->series[i].last_till, CDTIME_T_TO_TIME_T(now));
   }
   dispatch_hours(r, fresh);
   note_dispatched(r, fresh);
@@ -345,7 +327,7 @@ static int reader_read(user_data_t *ud) {
   if (r->probing)
     r->probe = (r->probe + 1) % r->num_series;
   if (balance) {
-    const api_call_t *c = &r->calls[r->num_series];
+    const api_call_t *c = &r->batch.calls[r->num_series];
     r->balance_known = check_call(r, M_BALANCE, r->num_series, &ok[M_BALANCE]);
     r->balance_value = c->status == RESPONSE_OK ? c->resp.balance : 0.0;
     if (r->balance_known)

@@ -4,27 +4,12 @@
 #include "collectd/core/daemon/plugin.h"
 #include "collectd/core/utils/common/common.h"
 
-/* A string option; replaces what *out held before. */
-static int get_str(const oconfig_item_t *o, const char *where, char **out) {
-  if (o->values_num != 1 || o->values[0].type != OCONFIG_TYPE_STRING) {
-    CONF_ERROR(where, o->key, "takes exactly one quoted string.");
-    return -1;
-  }
-  free(*out);
-  *out = NULL;
-  return cf_util_get_string(o, out);
-}
-
-static int rule_severity(report_rule_t *r, const oconfig_item_t *o,
-                         const char *where) {
-  char *s = NULL;
-  if (get_str(o, where, &s) != 0)
-    return -1;
+static int rule_severity(void *block, const char *s, const char *where) {
+  report_rule_t *r = block;
   r->severity = strcasecmp(s, "failure") == 0   ? NOTIF_FAILURE
                 : strcasecmp(s, "warning") == 0 ? NOTIF_WARNING
                 : strcasecmp(s, "okay") == 0    ? NOTIF_OKAY
                                                 : -1;
-  free(s);
   if (r->severity < 0) {
     CONF_ERROR(where, "Severity", "give failure, warning or okay.");
     return -1;
@@ -32,12 +17,10 @@ static int rule_severity(report_rule_t *r, const oconfig_item_t *o,
   return 0;
 }
 
-static int rule_task_id(report_rule_t *r, const oconfig_item_t *o,
-                        const char *where) {
-  char *s = NULL;
-  int status = 0;
-  if (get_str(o, where, &s) != 0)
-    return -1;
+static int rule_task_id(void *block, const char *s, const char *where) {
+  report_rule_t *r = block;
+  free(r->meta_key); /* a second TaskId replaces the first */
+  r->meta_key = NULL;
   if (strcasecmp(s, "type_instance") == 0)
     r->source = TASK_ID_TYPE_INSTANCE;
   else if (strcasecmp(s, "plugin_instance") == 0)
@@ -45,52 +28,36 @@ static int rule_task_id(report_rule_t *r, const oconfig_item_t *o,
   else if (strncasecmp(s, "meta:", 5) == 0 && s[5] != 0) {
     r->source = TASK_ID_META;
     r->meta_key = strdup(s + 5);
-    status = r->meta_key == NULL ? -1 : 0;
+    return r->meta_key != NULL ? 0 : -1;
   } else {
     CONF_ERROR(where, "TaskId",
-               "give type_instance, plugin_instance or "
-               "meta:<key>.");
-    status = -1;
+               "give type_instance, plugin_instance or meta:<key>.");
+    return -1;
   }
-  free(s);
+  return 0;
+}
+
+static int rule_method(void *block, const char *m, const char *where) {
+  report_rule_t *r = block;
+  int status = report_method_parse(m, &r->method);
+  if (status != 0)
+    CONF_ERROR(where, "Method",
+               "give reportCorrectRecaptcha, "
+               "reportIncorrectRecaptcha, reportIncorrectImageCaptcha or "
+               "reportIncorrectHcaptcha.");
   return status;
 }
 
-static int rule_option(report_rule_t *r, const oconfig_item_t *o,
-                       const char *where) {
-  if (strcasecmp("Account", o->key) == 0) {
-    free(r->account_name);
-    r->account_name = NULL;
-    return get_str(o, where, &r->account_name);
-  }
-  if (strcasecmp("Method", o->key) == 0) {
-    char *m = NULL;
-    if (get_str(o, where, &m) != 0)
-      return -1;
-    int status = report_method_parse(m, &r->method);
-    free(m);
-    if (status != 0)
-      CONF_ERROR(where, "Method",
-                 "give reportCorrectRecaptcha, "
-                 "reportIncorrectRecaptcha, reportIncorrectImageCaptcha or "
-                 "reportIncorrectHcaptcha.");
-    return status;
-  }
-  if (strcasecmp("Plugin", o->key) == 0)
-    return get_str(o, where, &r->plugin);
-  if (strcasecmp("PluginInstance", o->key) == 0)
-    return get_str(o, where, &r->plugin_instance);
-  if (strcasecmp("Type", o->key) == 0)
-    return get_str(o, where, &r->type);
-  if (strcasecmp("TypeInstance", o->key) == 0)
-    return get_str(o, where, &r->type_instance);
-  if (strcasecmp("Severity", o->key) == 0)
-    return rule_severity(r, o, where);
-  if (strcasecmp("TaskId", o->key) == 0)
-    return rule_task_id(r, o, where);
-  CONF_ERROR(where, o->key, "unknown option; see collectd-anticaptcha(5).");
-  return -1;
-}
+static const config_option_t rule_options[] = {
+    OPTION("Account", OPT_STRING, report_rule_t, account_name),
+    OPTION_TEXT("Method", rule_method),
+    OPTION("Plugin", OPT_STRING, report_rule_t, plugin),
+    OPTION("PluginInstance", OPT_STRING, report_rule_t, plugin_instance),
+    OPTION("Type", OPT_STRING, report_rule_t, type),
+    OPTION("TypeInstance", OPT_STRING, report_rule_t, type_instance),
+    OPTION_TEXT("Severity", rule_severity),
+    OPTION_TEXT("TaskId", rule_task_id),
+};
 
 int report_config_resolve(const plugin_config_t *cfg, report_rule_t *r) {
   char where[128];
@@ -123,12 +90,13 @@ int report_config_parse(plugin_config_t *cfg, const oconfig_item_t *ci) {
   cfg->rules = tmp;
   report_rule_t *r = &cfg->rules[cfg->num_rules++];
   *r = (report_rule_t){.method = REPORT_METHOD_COUNT};
-  if (get_str(ci, where, &r->name) != 0)
+  if (config_option_string(ci, where, &r->name) != 0)
     return -1;
   snprintf(where, sizeof(where), "Report \"%s\"", r->name);
 
   for (int i = 0; i < ci->children_num; i++)
-    if (rule_option(r, &ci->children[i], where) != 0)
+    if (config_option_read(rule_options, STATIC_ARRAY_SIZE(rule_options), r,
+                           &ci->children[i], where) != 0)
       return -1;
   if (r->method == REPORT_METHOD_COUNT) {
     CONF_ERROR(where, "Method", "missing; say which report to send.");
@@ -147,10 +115,6 @@ int report_config_parse(plugin_config_t *cfg, const oconfig_item_t *ci) {
 
 void report_config_free(report_rule_t *r) {
   free(r->name);
-  free(r->account_name);
-  free(r->plugin);
-  free(r->plugin_instance);
-  free(r->type);
-  free(r->type_instance);
   free(r->meta_key);
+  config_option_free(rule_options, STATIC_ARRAY_SIZE(rule_options), r);
 }

@@ -86,15 +86,7 @@ report_sender_t *sender_create(const plugin_config_t *cfg) {
   s->driver.epoll_fd = s->driver.wake_fd = -1;
   pthread_mutex_init(&s->lock, NULL);
   s->multi = api_multi_create((long)cfg->max_in_flight);
-  /* + 1: a <QueueStats> block alone configures no account at all. */
-  s->counters = calloc(cfg->num_accounts + 1, sizeof(*s->counters));
-  s->by_method = calloc((cfg->num_accounts + 1) * REPORT_METHOD_COUNT,
-                        sizeof(*s->by_method));
-  s->state = calloc(cfg->num_accounts + 1, sizeof(*s->state));
-  s->paused_until = calloc(cfg->num_accounts + 1, sizeof(*s->paused_until));
-  if (s->multi == NULL || s->counters == NULL || s->by_method == NULL ||
-      s->state == NULL || s->paused_until == NULL || make_slots(s) != 0 ||
-      make_accounts(s) != 0 ||
+  if (s->multi == NULL || make_slots(s) != 0 || make_accounts(s) != 0 ||
       driver_init(&s->driver, s->multi, "the report sender", true) != 0 ||
       job_ring_init(&s->queue, cfg->queue_limit) != 0 ||
       seen_init(&s->seen, SEEN_INITIAL, SEEN_MAX) != 0) {
@@ -124,10 +116,6 @@ void sender_destroy(report_sender_t *s) {
   free(s->free_slots);
   free(s->tx);
   free(s->gates);
-  free(s->counters);
-  free(s->by_method);
-  free(s->state);
-  free(s->paused_until);
   free(s);
 }
 
@@ -155,7 +143,8 @@ submit_result_t sender_submit(report_sender_t *s, const report_request_t *req) {
   }
   /* The account refused for all its reports: sending this one would only
    * be refused again. */
-  if (now < __atomic_load_n(&s->paused_until[req->account], __ATOMIC_RELAXED)) {
+  if (now <
+      __atomic_load_n(&s->tx[req->account].paused_until, __ATOMIC_RELAXED)) {
     COUNT(s, *req, paused);
     return SUBMIT_PAUSED;
   }
@@ -204,12 +193,12 @@ static void load_counters(const report_counters_t *c, report_counters_t *out) {
 
 void sender_counters(report_sender_t *s, size_t account,
                      report_counters_t *out) {
-  load_counters(&s->counters[account], out);
+  load_counters(&s->tx[account].counters, out);
 }
 
 void sender_method_counters(report_sender_t *s, size_t account,
                             report_method_t method, report_counters_t *out) {
-  load_counters(&s->by_method[account * REPORT_METHOD_COUNT + method], out);
+  load_counters(&s->tx[account].by_method[method], out);
 }
 
 void sender_count_withheld(report_sender_t *s, const report_request_t *req) {
@@ -217,7 +206,7 @@ void sender_count_withheld(report_sender_t *s, const report_request_t *req) {
 }
 
 int sender_state(report_sender_t *s, size_t account) {
-  return __atomic_load_n(&s->state[account], __ATOMIC_RELAXED);
+  return __atomic_load_n(&s->tx[account].state, __ATOMIC_RELAXED);
 }
 
 void sender_on_outcome(report_sender_t *s, sender_outcome_fn fn, void *ud) {
@@ -228,14 +217,8 @@ void sender_on_outcome(report_sender_t *s, sender_outcome_fn fn, void *ud) {
 int sender_start(report_sender_t *s) {
   int status =
       plugin_thread_create(&s->thread, sender_worker, s, "anticaptcha rep");
-  if (status != 0) {
-    ERROR("anticaptcha plugin: cannot start the report thread: %s; no "
-          "reports will be sent.",
-          STRERROR(status));
-    return -1;
-  }
-  s->started = true;
-  return 0;
+  s->started = status == 0;
+  return status;
 }
 
 void sender_stop(report_sender_t *s, cdtime_t grace) {

@@ -71,7 +71,8 @@ typedef struct report_sender_s report_sender_t;
 
 /* cfg must outlive the sender. Returns NULL when out of memory. */
 report_sender_t *sender_create(const plugin_config_t *cfg);
-/* Starts the worker thread. */
+/* Starts the worker thread. Returns 0 or the error number (the caller logs
+ * it). */
 int sender_start(report_sender_t *s);
 /* Called from the notification callback: checks the room left, the window
  * and the seen set, enqueues and returns without any I/O. Thread-safe. */
@@ -101,7 +102,7 @@ typedef bool (*sender_outcome_fn)(void *ud, const report_request_t *req,
 /* Before sender_start(). */
 void sender_on_outcome(report_sender_t *s, sender_outcome_fn fn, void *ud);
 
-/* ---- For the state file (state_store.c; sender_state.c) ---- */
+/* ---- For the state file (state_store.c; sender_persist.c) ---- */
 /* Calls fn(ud) on the worker thread about every `interval` while it runs;
  * set before sender_start(). */
 void sender_set_checkpoint(report_sender_t *s, void (*fn)(void *ud), void *ud,

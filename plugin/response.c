@@ -38,37 +38,38 @@ static int fail(response_t *r, const char *fmt, ...) {
   return 0;
 }
 
-/* Only plain decimal notation: strtod alone would take "inf", "nan", hex. */
-static int numeric_text(const char *s, size_t len, char *buf, size_t size) {
-  if (len == 0 || len >= size)
+/* Only plain decimal notation: strtod alone would take "inf", "nan", hex.
+ * Converts all of the text with strtoll (integer) or strtod; 0 when it was
+ * all taken without overflow. */
+static int convert(const char *s, size_t len, bool integer, long long *v,
+                   double *d) {
+  char buf[64], *end = NULL;
+  if (len == 0 || len >= sizeof(buf))
     return -1;
   for (size_t i = 0; i < len; i++)
     if (strchr("0123456789+-.eE", s[i]) == NULL || s[i] == 0)
       return -1;
   memcpy(buf, s, len);
   buf[len] = 0;
-  return 0;
+  errno = 0;
+  if (integer)
+    *v = strtoll(buf, &end, 10);
+  else
+    *d = strtod(buf, &end);
+  return errno == 0 && end != buf && *end == 0 ? 0 : -1;
 }
 
 int response_parse_double(const char *s, size_t len, double *out) {
-  char buf[64], *end = NULL;
-  if (numeric_text(s, len, buf, sizeof(buf)) != 0)
-    return -1;
-  errno = 0;
-  double d = strtod(buf, &end);
-  if (errno != 0 || end == buf || *end != 0 || !isfinite(d))
+  double d = 0;
+  if (convert(s, len, false, NULL, &d) != 0 || !isfinite(d))
     return -1;
   *out = d;
   return 0;
 }
 
 int response_parse_int(const char *s, size_t len, int64_t *out) {
-  char buf[64], *end = NULL;
-  if (numeric_text(s, len, buf, sizeof(buf)) != 0)
-    return -1;
-  errno = 0;
-  long long v = strtoll(buf, &end, 10);
-  if (errno == 0 && end != buf && *end == 0) {
+  long long v = 0;
+  if (convert(s, len, true, &v, NULL) == 0) {
     *out = (int64_t)v;
     return 0;
   }

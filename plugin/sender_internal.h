@@ -24,8 +24,14 @@ typedef struct {
   char retry_after[64]; /* the answer's Retry-After header, if any */
 } slot_t;
 
-/* The worker's view of one account. */
+/* One account: what other threads read (atomically), then the worker's
+ * own view. */
 typedef struct {
+  report_counters_t counters;                       /* atomic increments */
+  report_counters_t by_method[REPORT_METHOD_COUNT]; /* likewise */
+  int state;                                        /* pace_state_t; atomic */
+  cdtime_t paused_until; /* submits before it are counted paused; atomic */
+
   job_ring_t ready; /* taken from the shared queue, oldest first */
   pace_t pace;
   conn_gate_t *gate;                    /* its host's */
@@ -45,18 +51,13 @@ struct report_sender_s {
   size_t backlog;
   bool stopping;
 
-  report_counters_t *counters;  /* per account; atomic increments */
-  report_counters_t *by_method; /* per account and method, likewise */
-  int *state;                   /* per account, pace_state_t; atomic */
-  cdtime_t *paused_until; /* per account: submits counted paused; atomic */
-
   /* The worker's own. */
   pthread_t thread;
   bool started;
   slot_t *slots;
   size_t *free_slots, num_free; /* a stack of indices into slots */
   size_t in_flight;
-  account_tx_t *tx;    /* per account */
+  account_tx_t *tx;    /* per account (+ 1: none may be configured) */
   conn_gate_t *gates;  /* per distinct URL */
   size_t parked;       /* jobs in the accounts' rings */
   size_t next_account; /* round robin */
@@ -82,10 +83,10 @@ static inline void sender_changed(report_sender_t *s) {
  * callback: atomics, so that neither waits for the queue's lock. */
 #define COUNT(s, req, field)                                                   \
   do {                                                                         \
-    size_t m_ = (req).account * REPORT_METHOD_COUNT + (req).method;            \
-    __atomic_fetch_add(&(s)->counters[(req).account].field, 1,                 \
+    account_tx_t *t_ = &(s)->tx[(req).account];                                \
+    __atomic_fetch_add(&t_->counters.field, 1, __ATOMIC_RELAXED);              \
+    __atomic_fetch_add(&t_->by_method[(req).method].field, 1,                  \
                        __ATOMIC_RELAXED);                                      \
-    __atomic_fetch_add(&(s)->by_method[m_].field, 1, __ATOMIC_RELAXED);        \
     sender_changed(s);                                                         \
   } while (0)
 

@@ -73,8 +73,8 @@ static void hook_call(slot_t *slot, conn_gate_t *gate) {
 
 static void publish_state(report_sender_t *s, size_t account) {
   const pace_t *p = &s->tx[account].pace;
-  __atomic_store_n(&s->state[account], (int)p->state, __ATOMIC_RELAXED);
-  __atomic_store_n(&s->paused_until[account],
+  __atomic_store_n(&s->tx[account].state, (int)p->state, __ATOMIC_RELAXED);
+  __atomic_store_n(&s->tx[account].paused_until,
                    p->state == PACE_PAUSED ? p->not_before : 0,
                    __ATOMIC_RELAXED);
 }
@@ -85,7 +85,7 @@ static void take_queued(report_sender_t *s, cdtime_t now) {
   pthread_mutex_lock(&s->lock);
   while (job_ring_pop(&s->queue, &job) == 0) {
     if (now <
-        __atomic_load_n(&s->paused_until[job.req.account], __ATOMIC_RELAXED))
+        __atomic_load_n(&s->tx[job.req.account].paused_until, __ATOMIC_RELAXED))
       COUNT(s, job.req, paused);
     else if (job_ring_push(&s->tx[job.req.account].ready, &job) == 0)
       s->parked++;
