@@ -289,6 +289,7 @@ static void test_full_config(void **state) {
   opt_str(r, "Type", "captcha");
   opt_str(r, "TypeInstance", "bad");
   opt_str(r, "Severity", "failure");
+  opt_str(r, "TaskId", "meta:first"); /* replaced, not leaked */
   opt_str(r, "TaskId", "meta:job_id");
 
   oconfig_item_t *a = account(f, "acct-one", KEY);
@@ -1164,6 +1165,36 @@ static void test_queue_stats_defaults_beside_account(void **state) {
   assert_null(f->cfg.accounts[0].limit);
 }
 
+/* The transport options an account has, from the same table rows. */
+static void test_queue_stats_proxy_and_ca_path(void **state) {
+  fixture_t *f = *state;
+  oconfig_item_t *q = queue_stats(&f->root);
+  opt_num(q, "Queue", 6);
+  opt_str(q, "CAPath", "/etc/ssl/certs");
+  opt_str(q, "Proxy", "http://127.0.0.1:3128");
+  parse_ok(f);
+  const account_t *t = &f->cfg.queue_stats->transport;
+  assert_string_equal(t->ca_path, "/etc/ssl/certs");
+  assert_string_equal(t->proxy, "http://127.0.0.1:3128");
+
+  /* Plain http goes to this machine directly, never through a proxy. */
+  reset_root(f);
+  q = queue_stats(&f->root);
+  opt_num(q, "Queue", 6);
+  opt_str(q, "URL", "http://127.0.0.1:8080");
+  opt_str(q, "Proxy", "http://127.0.0.1:3128");
+  expect_error(f, "QueueStats", "Proxy");
+
+  /* No key to lose, but the warning still says what is at stake. */
+  reset_root(f);
+  q = queue_stats(&f->root);
+  opt_num(q, "Queue", 6);
+  opt_bool(q, "VerifyPeer", false);
+  parse_ok(f);
+  assert_true(stub_log_contains("forge the API's answers"));
+  assert_false(stub_log_contains("read the key"));
+}
+
 static void test_queue_stats_refused(void **state) {
   fixture_t *f = *state;
   struct {
@@ -1529,6 +1560,7 @@ int main(void) {
       T(test_report_bad_severity),
       T(test_queue_stats_block),
       T(test_queue_stats_defaults_beside_account),
+      T(test_queue_stats_proxy_and_ca_path),
       T(test_queue_stats_refused),
       T(test_queue_stats_antigate_template),
       T(test_incorrect_report_share),

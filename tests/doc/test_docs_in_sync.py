@@ -68,7 +68,7 @@ def generated_files_in_sync():
 def options_match_the_code():
     # <Report> and <QueueStats> are parsed apart.
     code = "".join(read("plugin/%s.c" % m) for m in CONFIG_MODULES)
-    accepted = set(re.findall(r'strcasecmp\("(\w+)",\s*o->key\)', code))
+    accepted = set(re.findall(r'OPTION\w*\(\s*"(\w+)"', code))
     accepted -= {"Report"}  # the <Report> block itself
     documented = set()
     for line in read("doc/options.tsv").splitlines()[1:]:
@@ -117,47 +117,38 @@ def c_constants():
     return consts
 
 
-def option_code(code, name):
-    """The code that handles option `name`: from its strcasecmp to the next."""
-    m = re.search(r'strcasecmp\("%s",\s*o->key\)' % name, code)
-    if m is None:
-        return ""
-    end = code.find("strcasecmp(", m.end())
-    return code[m.end():end if end > 0 else len(code)]
+# A numeric row of an option table (plugin/config_option.h):
+# OPTION_RANGE("Name", OPT_KIND, type, field, min, max); percentages are
+# written "> 0 to 100" and are left out.
+RANGE_ROW = re.compile(r'OPTION_RANGE\(\s*"(\w+)",\s*OPT_(SIZE|INT|INT64|SECONDS),'
+                       r'\s*\w+,\s*[\w()]+,\s*([\w.]+),\s*([\w.]+)\s*\)')
+
+
+def table_ranges(rel):
+    """{option: "min to max"} of the numeric rows in one module's table."""
+    consts = c_constants()
+    value = lambda tok: consts.get(tok.strip(), tok.strip())
+    return {m.group(1): "%s to %s" % (value(m.group(3)), value(m.group(4)))
+            for m in RANGE_ROW.finditer(read(rel))}
 
 
 def ranges_match_the_code():
-    code, consts = read("plugin/configuration.c"), c_constants()
-    rows = option_rows()
-    value = lambda tok: consts.get(tok.strip(), tok.strip())
     checked = 0
-    for name, row in sorted(rows.items()):
-        body = option_code(code, name)
-        i = re.search(r"get_int\(o,\s*where,\s*(\w+),\s*(\w+),", body)
-        sec = re.search(r"get_seconds\(o,\s*where,\s*([\w.]+),\s*([\w.]+),", body)
-        if i:
-            want = "%s to %s" % (value(i.group(1)), value(i.group(2)))
-        elif sec:
-            want = "%s to %s" % (value(sec.group(1)), value(sec.group(2)))
-        else:
-            continue
+    for name, want in sorted(table_ranges("plugin/configuration.c").items()):
+        row = option_rows().get(name, {})
         checked += 1
         check(row.get("range") == want, "%s: range %r (the code checks %s)"
               % (name, row.get("range"), want))
     check(checked >= 5, "numeric options found in plugin/configuration.c (%d)"
           % checked)
     # <QueueStats> shares option names with <Account>: its own rows.
-    code = read("plugin/queue_config.c")
     qchecked = 0
-    for name, row in sorted(option_rows("queuestats").items()):
-        sec = re.search(r"get_secs\(o,\s*([\w.]+),\s*([\w.]+),",
-                        option_code(code, name))
-        if sec is None:
-            continue
-        want = "%s to %s" % (value(sec.group(1)), value(sec.group(2)))
+    rows = option_rows("queuestats")
+    for name, want in sorted(table_ranges("plugin/queue_config.c").items()):
         qchecked += 1
-        check(row.get("range") == want, "QueueStats %s: range %r (the code "
-              "checks %s)" % (name, row.get("range"), want))
+        check(rows.get(name, {}).get("range") == want, "QueueStats %s: range "
+              "%r (the code checks %s)" % (name, rows.get(name, {}).get("range"),
+                                           want))
     check(qchecked >= 2, "numeric options found in plugin/queue_config.c (%d)"
           % qchecked)
 
