@@ -882,6 +882,28 @@ class Collectd:
         rows.sort(key=lambda r: r[0])
         return rows
 
+    def logged_values(self, plugin_instance, type_, type_instance):
+        """Like csv(), from the write_log plugin's JSON lines (load it with
+        plugins=("write_log",) and Format JSON). With several write threads,
+        the csv plugin's file creation races (a second thread's fopen "w"
+        can clobber the first line of a new file); the log does not."""
+        rows = []
+        for line in self.log().splitlines():
+            if not line.startswith('[{"values"'):
+                continue
+            try:
+                values = json.loads(line)
+            except ValueError:
+                continue  # a line being written right now
+            for v in values:
+                if (v.get("plugin") == "anticaptcha"
+                        and v.get("plugin_instance") == plugin_instance
+                        and v.get("type") == type_
+                        and v.get("type_instance") == type_instance):
+                    rows.append((float(v["time"]), [float(x) for x in v["values"]]))
+        rows.sort(key=lambda r: r[0])
+        return rows
+
     # ----- unixsock -----------------------------------------------------------
 
     def unixsock(self, cmd, timeout=10):
