@@ -43,6 +43,7 @@ import ssl
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import unittest
 import urllib.parse
@@ -65,6 +66,23 @@ if not hasattr(unittest.TestCase, "enterClassContext"):
 # The key every test uses. Fake, but treated as a secret: it must never show
 # up in a log, CSV file or any other artefact (see assert_no_key_in).
 TEST_KEY = "sim-key-7f3a9c1e5b2d4a6f8e0c"
+# The key the way users keep it: a file of its own in the temp dir, mode 0600
+# (Collectd(..., files=KEY_FILES)).
+KEY_FILE = "client.key"
+KEY_FILES = {KEY_FILE: TEST_KEY + "\n"}
+
+
+def account_block(url, name="main", interval=60, extra=""):
+    """An <Account> with the key in KEY_FILE, without getBalance; extra: more
+    lines inside the block."""
+    return '''
+  <Account "%s">
+    ClientKeyFile "@TMP@/%s"
+    URL "%s"
+    Balance false
+    Interval %s
+%s
+  </Account>''' % (name, KEY_FILE, url, interval, extra)
 
 TYPES_DB = "/usr/share/collectd/types.db"
 STOCK_PLUGIN_DIR = "/usr/lib/collectd"
@@ -957,3 +975,41 @@ class Collectd:
         if not answer.startswith("0 "):
             raise HarnessError("PUTNOTIF failed: %s" % answer)
         return answer
+
+    def flood(self, ids, lines_of, connections=4, batch=500, pace=None):
+        """Sends lines_of(part) (PUTNOTIF lines, one per id of part) for the
+        ids, `batch` at a time, over `connections` persistent unixsock
+        connections, reading each answer; returns the seconds taken.
+        pace(): called before each batch, may sleep to hold the sender back."""
+        errors = []
+        per = (len(ids) + connections - 1) // connections
+
+        def worker(chunk):
+            try:
+                with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+                    s.settimeout(30)
+                    s.connect(self.socket_path)
+                    f = s.makefile("rb")
+                    for i in range(0, len(chunk), batch):
+                        if pace:
+                            pace()
+                        part = chunk[i:i + batch]
+                        s.sendall(lines_of(part))
+                        for _ in part:
+                            line = f.readline()
+                            if not line.startswith(b"0 "):
+                                raise HarnessError("PUTNOTIF: %r" % line)
+            except Exception as e:  # raised by the caller's thread below
+                errors.append(e)
+
+        started = time.monotonic()
+        workers = [threading.Thread(target=worker,
+                                    args=(ids[k * per:(k + 1) * per],))
+                   for k in range(connections)]
+        for w in workers:
+            w.start()
+        for w in workers:
+            w.join()
+        if errors:
+            raise errors[0]
+        return time.monotonic() - started

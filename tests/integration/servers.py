@@ -38,7 +38,7 @@ import urllib.parse
 import urllib.request
 
 import harness
-from harness import (HarnessError, clean_env, free_port, make_tmpdir,
+from harness import (HarnessError, KEY_FILE, clean_env, free_port, make_tmpdir,
                      read_text, remove_tmpdir, tail)
 
 CARBON_CACHE = "/usr/bin/carbon-cache"
@@ -77,6 +77,18 @@ def _live():
 
 
 _LIVE_FALLBACK = set()
+
+
+def http_get(port, path, params, timeout=10):
+    """GET http://127.0.0.1:port/path?params: (status, text), HTTP errors
+    included. No proxy, whatever the environment says."""
+    url = "http://127.0.0.1:%d%s?%s" % (port, path, urllib.parse.urlencode(params))
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    try:
+        with opener.open(url, timeout=timeout) as resp:
+            return resp.status, resp.read().decode()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read().decode()
 
 
 class _Server:
@@ -469,15 +481,7 @@ bind-address = "127.0.0.1:%(rpc)d"
     # ----- HTTP API ---------------------------------------------------------
 
     def _get(self, path, params, timeout=10):
-        url = "http://127.0.0.1:%d%s?%s" % (self.http_port, path,
-                                            urllib.parse.urlencode(params))
-        # No proxy, whatever the environment says.
-        opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-        try:
-            with opener.open(url, timeout=timeout) as resp:
-                return resp.status, resp.read().decode()
-        except urllib.error.HTTPError as e:
-            return e.code, e.read().decode()
+        return http_get(self.http_port, path, params, timeout)
 
     def query(self, q, db=None, epoch="s"):
         """Run InfluxQL through GET /query; returns the list of series of the
@@ -512,7 +516,6 @@ bind-address = "127.0.0.1:%(rpc)d"
 
 # ---- What the downstream tests poll ----------------------------------------
 
-KEY_FILE = "client.key"
 QUEUES = ("Recaptcha Proxyless", "English ImageToText")
 
 
@@ -589,14 +592,7 @@ scrape_configs:
             return False
 
     def _get(self, path, params, timeout=10):
-        url = "http://127.0.0.1:%d%s?%s" % (self.port, path,
-                                            urllib.parse.urlencode(params))
-        opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-        try:
-            with opener.open(url, timeout=timeout) as resp:
-                return resp.status, resp.read().decode()
-        except urllib.error.HTTPError as e:
-            return e.code, e.read().decode()
+        return http_get(self.port, path, params, timeout)
 
     def api(self, path, **params):
         """GET /api/v1/<path>; returns its "data", raises on an error."""

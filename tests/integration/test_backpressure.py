@@ -28,36 +28,27 @@ import email.utils
 import os
 import re
 import shutil
-import socket
 import subprocess
 import tempfile
 import threading
 import time
 import unittest
 
-from harness import (Collectd, Sim, TEST_KEY, HarnessError, REPO,
-                     assert_no_key_in, make_tmpdir, remove_tmpdir)
+from harness import (Collectd, KEY_FILES, REPO, Sim, TEST_KEY, account_block,
+                     make_tmpdir, remove_tmpdir)
 import runner
 
-KEY_FILE = "client.key"
 REPORT = "reportIncorrectRecaptcha"
 GATE_OPENING_MAX = 4  # plugin/send_pacing.h
 
 
 def account(name, url, extra=""):
     # Reports only: the reader polls once at start-up, then every hour.
-    return '''
-  <Account "%s">
-    ClientKeyFile "@TMP@/%s"
-    URL "%s"
-    Balance false
-    Interval 3600
-    Timeout 5
-%s  </Account>''' % (name, KEY_FILE, url, extra)
+    return account_block(url, name, 3600, "    Timeout 5\n" + extra)
 
 
 def daemon(config, **kw):
-    return Collectd(config, files={KEY_FILE: TEST_KEY + "\n"}, **kw)
+    return Collectd(config, files=KEY_FILES, **kw)
 
 
 def lines(ids, account_name="main", t=None):
@@ -69,32 +60,7 @@ def lines(ids, account_name="main", t=None):
 
 def send(cd, ids, account_name="main", connections=4, batch=250):
     """PUTNOTIF for every id over persistent unixsock connections."""
-    errors = []
-    per = (len(ids) + connections - 1) // connections
-
-    def worker(chunk):
-        try:
-            with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
-                s.settimeout(30)
-                s.connect(cd.socket_path)
-                f = s.makefile("rb")
-                for i in range(0, len(chunk), batch):
-                    part = chunk[i:i + batch]
-                    s.sendall(lines(part, account_name))
-                    for _ in part:
-                        if not f.readline().startswith(b"0 "):
-                            raise AssertionError("PUTNOTIF refused")
-        except Exception as e:  # reported below
-            errors.append(e)
-
-    threads = [threading.Thread(target=worker, args=(ids[k * per:(k + 1) * per],))
-               for k in range(connections)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    if errors:
-        raise errors[0]
+    cd.flood(ids, lambda part: lines(part, account_name), connections, batch)
 
 
 def report_log(sim):

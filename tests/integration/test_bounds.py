@@ -16,29 +16,20 @@ thread, PUTNOTIF lines written in batches and their answers read back.
 """
 
 import os
-import socket
 import threading
 import time
 import unittest
 
-from harness import Collectd, Sim, TEST_KEY, assert_no_key_in
+from harness import (Collectd, KEY_FILE, KEY_FILES, Sim, account_block,
+                     assert_no_key_in)
 import runner
 
-KEY_FILE = "client.key"
 REPORT = "reportIncorrectRecaptcha"
 
 
 def daemon(url, extra="", timeout=5, **kw):
-    return Collectd('''
-  <Account "main">
-    ClientKeyFile "@TMP@/%s"
-    URL "%s"
-    Balance false
-    Interval 3600
-    Timeout %d
-  </Account>
-%s''' % (KEY_FILE, url, timeout, extra), files={KEY_FILE: TEST_KEY + "\n"},
-                    **kw)
+    account = account_block(url, interval=3600, extra="    Timeout %d" % timeout)
+    return Collectd(account + "\n" + extra, files=KEY_FILES, **kw)
 
 
 def putnotif_lines(ids, t):
@@ -48,40 +39,10 @@ def putnotif_lines(ids, t):
 
 
 def flood(cd, ids, threads=4, batch=500, t=None, pace=None):
-    """Sends a report request for every id over `threads` persistent unixsock
-    connections, `batch` lines at a time; returns the seconds taken. pace():
-    called before each batch, may sleep to hold the sender back."""
-    errors = []
-    per = (len(ids) + threads - 1) // threads
-
-    def worker(chunk):
-        try:
-            with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
-                s.settimeout(30)
-                s.connect(cd.socket_path)
-                f = s.makefile("rb")
-                for i in range(0, len(chunk), batch):
-                    if pace:
-                        pace()
-                    part = chunk[i:i + batch]
-                    s.sendall(putnotif_lines(part, t or time.time()))
-                    for _ in part:
-                        line = f.readline()
-                        if not line.startswith(b"0 "):
-                            raise AssertionError("PUTNOTIF: %r" % line)
-        except Exception as e:  # reported by the caller
-            errors.append(e)
-
-    started = time.monotonic()
-    workers = [threading.Thread(target=worker, args=(ids[k * per:(k + 1) * per],))
-               for k in range(threads)]
-    for w in workers:
-        w.start()
-    for w in workers:
-        w.join()
-    if errors:
-        raise errors[0]
-    return time.monotonic() - started
+    """Sends a report request for every id (Collectd.flood); returns the
+    seconds taken."""
+    return cd.flood(ids, lambda part: putnotif_lines(part, t or time.time()),
+                    threads, batch, pace)
 
 
 def counter(cd, name, account="anticaptcha-main"):

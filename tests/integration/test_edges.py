@@ -9,29 +9,20 @@ import subprocess
 import time
 import unittest
 
-from harness import (Collectd, Sim, TEST_KEY, assert_no_key_in,
-                     make_tmpdir, plugin_config_test, remove_tmpdir,
-                     timeout_factor)
+from harness import (Collectd, KEY_FILE, KEY_FILES, Sim, TEST_KEY,
+                     account_block, assert_no_key_in, make_tmpdir,
+                     plugin_config_test, remove_tmpdir, timeout_factor)
 import runner
 
-KEY_FILE = "client.key"
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 
 def plugin_config(url, extra="", account_extra=""):
-    return '''
-  <Account "main">
-    ClientKeyFile "@TMP@/%s"
-    URL "%s"
-    Balance false
-    Interval 60
-%s
-  </Account>
-%s''' % (KEY_FILE, url, account_extra, extra)
+    return account_block(url, extra=account_extra) + "\n" + extra
 
 
 def daemon(config, **kw):
-    return Collectd(config, files={KEY_FILE: TEST_KEY + "\n"}, **kw)
+    return Collectd(config, files=KEY_FILES, **kw)
 
 
 def counter(cd, name):

@@ -32,11 +32,10 @@ import threading
 import time
 import unittest
 
-from harness import (Collectd, Sim, TEST_KEY, assert_no_key_in, free_port,
-                     timeout_factor)
+from harness import (Collectd, KEY_FILE, KEY_FILES, Sim, TEST_KEY,
+                     assert_no_key_in, free_port, timeout_factor)
 import runner
 
-KEY_FILE = "client.key"
 TIMEOUT = 3          # each account's Timeout
 WINDOW = 30          # the sender's Window
 OUTAGE = 9           # seconds from the first reports to the recovery
@@ -277,7 +276,7 @@ class FaultMatrix(unittest.TestCase):
                 sim.faults(spending_rules(row) + report_rules(row))
 
         cls.cd = Collectd(accounts_config(ROWS, urls),
-                          files={KEY_FILE: TEST_KEY + "\n"},
+                          files=KEY_FILES,
                           plugins=("load",),
                           # One write thread: with collectd's default five, a
                           # loaded machine may write two hours of one series

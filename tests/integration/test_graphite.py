@@ -10,8 +10,9 @@ import re
 import time
 import unittest
 
-from harness import Collectd, Sim, TEST_KEY, assert_no_key_in, timeout_factor
-from servers import CarbonCache, KEY_FILE, QUEUES, two_accounts
+from harness import (Collectd, KEY_FILE, KEY_FILES, Sim, assert_no_key_in,
+                     timeout_factor)
+from servers import CarbonCache, two_accounts
 import runner
 
 SLOW = timeout_factor()  # 4 under COLLECTD_WRAPPER (valgrind)
@@ -93,7 +94,7 @@ class Graphite(unittest.TestCase):
         cls.cd = cls.enterClassContext(Collectd(
             two_accounts(cls.sim.http_url) + QUEUE_STATS % cls.sim.http_url,
             extra_config=write_graphite(cls.carbon.port),
-            files={KEY_FILE: TEST_KEY + "\n"}))
+            files=KEY_FILES))
         cls.cd.wait_for(cls.landed, 30 * SLOW,
                         "the values in carbon's whisper files", interval=0.3)
         # Three polls more: rates (StoreRates) need two values.

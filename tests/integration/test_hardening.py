@@ -26,23 +26,14 @@ import threading
 import time
 import unittest
 
-from harness import (Collectd, Sim, TEST_KEY, assert_no_key_in, make_tmpdir,
+from harness import (Collectd, KEY_FILE, KEY_FILES, Sim, TEST_KEY,
+                     account_block, assert_no_key_in, make_tmpdir,
                      plugin_config_test, remove_tmpdir)
 import runner
 
-KEY_FILE = "client.key"
-
 
 def account(url, extra=""):
-    return '''
-  <Account "main">
-    ClientKeyFile "@TMP@/%s"
-    URL "%s"
-    Balance false
-    Interval 1
-    Timeout 3
-%s
-  </Account>''' % (KEY_FILE, url, extra)
+    return account_block(url, interval=1, extra="    Timeout 3\n" + extra)
 
 
 class FakeProxy:
@@ -97,7 +88,7 @@ class Proxies(unittest.TestCase):
 
     def test_plain_http_never_uses_the_environments_proxy(self):
         with Sim(quiet=True) as sim, FakeProxy() as proxy, Collectd(
-                account(sim.http_url), files={KEY_FILE: TEST_KEY + "\n"},
+                account(sim.http_url), files=KEY_FILES,
                 env=proxy_env(proxy.url)) as cd:
             cd.wait_for(lambda: polls(sim) >= 2, 10, "polls reaching the sim")
             self.assertEqual(proxy.received, [])
@@ -107,7 +98,7 @@ class Proxies(unittest.TestCase):
         with Sim(https=True, quiet=True) as sim, FakeProxy() as proxy, Collectd(
                 account(sim.https_url, 'CACert "%s"\n    Proxy "%s"'
                         % (sim.ca_file, proxy.url)),
-                files={KEY_FILE: TEST_KEY + "\n"}) as cd:
+                files=KEY_FILES) as cd:
             cd.wait_for(lambda: len(proxy.received) >= 1, 10, "the proxy used")
             first = proxy.received[0]
             self.assertTrue(first.startswith(b"CONNECT 127.0.0.1:"), first)
@@ -118,7 +109,7 @@ class Proxies(unittest.TestCase):
         with Sim(https=True, quiet=True) as sim, FakeProxy() as proxy, Collectd(
                 account(sim.https_url, 'CACert "%s"\n    Proxy ""'
                         % sim.ca_file),
-                files={KEY_FILE: TEST_KEY + "\n"},
+                files=KEY_FILES,
                 env=proxy_env(proxy.url)) as cd:
             cd.wait_for(lambda: polls(sim) >= 2, 10, "polls reaching the sim")
             self.assertEqual(proxy.received, [])
@@ -168,7 +159,7 @@ class Trust(unittest.TestCase):
                                           % (self.wrapper,
                                              self.old_wrapper or "")).strip()
         return Collectd(account(sim.https_url, extra),
-                        files={KEY_FILE: TEST_KEY + "\n"},
+                        files=KEY_FILES,
                         env={"AC_CERT_DIR": system})
 
     def test_system_store_alone_verifies(self):
@@ -193,7 +184,7 @@ class Trust(unittest.TestCase):
             with Collectd(account(sim.https_url,
                                   'CACert "%s"\n    CAPath "%s"'
                                   % (sim.cert_file("other-ca.pem"), own)),
-                          files={KEY_FILE: TEST_KEY + "\n"}) as cd:
+                          files=KEY_FILES) as cd:
                 cd.wait_for(lambda: polls(sim) >= 1, 10, "a verified poll")
 
 
@@ -242,7 +233,7 @@ class CoreDump(unittest.TestCase):
                                                      "Balance true")
                 conf += ('\n  <Report "r">\n    Type "recaptcha"\n    Method '
                          '"reportIncorrectRecaptcha"\n  </Report>')
-                cd = Collectd(conf, files={KEY_FILE: TEST_KEY + "\n"},
+                cd = Collectd(conf, files=KEY_FILES,
                               expect_exit=None)
                 with cd:
                     for i in range(200):
@@ -289,7 +280,7 @@ class Answers(unittest.TestCase):
                          "errorDescription":
                              "bad\n[2026-11-30 00:00:00] [error] forged"}])
             with Collectd(account(sim.http_url),
-                          files={KEY_FILE: TEST_KEY + "\n"}) as cd:
+                          files=KEY_FILES) as cd:
                 cd.wait_for(lambda: "ERROR_X" in cd.log(), 10, "the error logged")
                 log = cd.log()
         self.assertIn("bad\\x0a[2026-11-30 00:00:00] [error] forged", log)
@@ -303,7 +294,7 @@ class Answers(unittest.TestCase):
             sim.faults([{"method": "getSpendingStats", "action": "body",
                          "body": body}])
             with Collectd(account(sim.http_url),
-                          files={KEY_FILE: TEST_KEY + "\n"}) as cd:
+                          files=KEY_FILES) as cd:
                 cd.wait_for(lambda: polls(sim) >= 2, 10, "two polls")
                 time.sleep(1.2)
                 log = cd.log()
@@ -317,7 +308,7 @@ class Answers(unittest.TestCase):
             sim.faults([{"method": "getSpendingStats", "action": "body",
                          "body": '{"errorId":1,"errorId":0,"data":[]}'}])
             with Collectd(account(sim.http_url),
-                          files={KEY_FILE: TEST_KEY + "\n"}) as cd:
+                          files=KEY_FILES) as cd:
                 cd.wait_for(lambda: polls(sim) >= 2, 10, "two polls")
                 time.sleep(1.2)
                 log = cd.log()

@@ -12,11 +12,10 @@ import threading
 import time
 import unittest
 
-from harness import (Collectd, Sim, TEST_KEY, free_port, plugin_config_test,
-                     read_text)
+from harness import (Collectd, KEY_FILE, KEY_FILES, Sim, TEST_KEY,
+                     account_block, free_port, plugin_config_test, read_text)
 import runner
 
-KEY_FILE = "client.key"
 REPORTS = ("reportCorrectRecaptcha", "reportIncorrectRecaptcha",
            "reportIncorrectImageCaptcha")
 HOLD_BACK = 3
@@ -30,22 +29,16 @@ def udp_port():
 
 
 def hub_config(url, peer):
-    return '''
-  <Account "main">
-    ClientKeyFile "@TMP@/%s"
-    URL "%s"
-    Balance false
-    Interval 60
-  </Account>
+    return account_block(url) + '''
   PairPeer "%s"
   PairHoldBack %d
-  PairTimeout %d''' % (KEY_FILE, url, peer, HOLD_BACK, TIMEOUT)
+  PairTimeout %d''' % (peer, HOLD_BACK, TIMEOUT)
 
 
 def hub(name, peer, url, listen, peer_port):
     net = ('<Plugin network>\n  Listen "127.0.0.1" "%d"\n'
            '  Server "127.0.0.1" "%d"\n</Plugin>' % (listen, peer_port))
-    return Collectd(hub_config(url, peer), files={KEY_FILE: TEST_KEY + "\n"},
+    return Collectd(hub_config(url, peer), files=KEY_FILES,
                     plugins=("network",), extra_config=net,
                     global_config='Hostname "%s"' % name)
 
@@ -366,7 +359,7 @@ class Messages(unittest.TestCase):
                 '  Method "reportIncorrectRecaptcha"\n</Report>')
         with Sim() as sim, Collectd(
                 hub_config(sim.http_url, "x").split("  PairPeer")[0] + rule,
-                files={KEY_FILE: TEST_KEY + "\n"}) as cd:
+                files=KEY_FILES) as cd:
             for t, ti in (("reported", "9001"), ("pair", "paired"),
                           ("reported", "")):
                 cd.putnotif("okay", message="9002 9003", plugin="anticaptcha",

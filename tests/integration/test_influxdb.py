@@ -9,8 +9,9 @@ under "Where the numbers land"."""
 import time
 import unittest
 
-from harness import Collectd, Sim, TEST_KEY, assert_no_key_in, timeout_factor
-from servers import InfluxDB, KEY_FILE, QUEUES, two_accounts
+from harness import (Collectd, KEY_FILE, KEY_FILES, Sim, assert_no_key_in,
+                     timeout_factor)
+from servers import InfluxDB, two_accounts
 import runner
 
 SLOW = timeout_factor()  # 4 under COLLECTD_WRAPPER (valgrind)
@@ -64,7 +65,7 @@ class InfluxDBCollectdInput(unittest.TestCase):
         cls.cd = cls.enterClassContext(Collectd(
             two_accounts(cls.sim.http_url) + QUEUE_STATS % cls.sim.http_url,
             extra_config=network(cls.influx.collectd_port),
-            files={KEY_FILE: TEST_KEY + "\n"}))
+            files=KEY_FILES))
         cls.cd.wait_for(cls.landed, 30 * SLOW, "the values in InfluxDB", interval=0.3)
 
     @classmethod

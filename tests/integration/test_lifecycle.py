@@ -18,7 +18,6 @@ a failing init, and shutdown while notifications keep arriving (issue 17).
 import glob
 import os
 import resource
-import shutil
 import signal
 import socket
 import subprocess
@@ -26,30 +25,22 @@ import threading
 import time
 import unittest
 
-from harness import (Collectd, Sim, TEST_KEY, assert_no_key_in, make_tmpdir,
-                     remove_tmpdir)
+from harness import (Collectd, KEY_FILES, Sim, account_block, assert_no_key_in,
+                     make_tmpdir, remove_tmpdir)
 import runner
 
-KEY_FILE = "client.key"
 REPORT = "reportIncorrectRecaptcha"
 COLLECTD = os.environ.get("COLLECTD_BIN", "/usr/sbin/collectd")
 RUNS = int(os.environ.get("LIFECYCLE_RUNS", "20"))
 
 
 def account(url, extra=""):
-    return '''
-  <Account "main">
-    ClientKeyFile "@TMP@/%s"
-    URL "%s"
-    Balance false
-    Interval 3600
-    Timeout 5
-  </Account>
+    return account_block(url, interval=3600, extra="    Timeout 5") + '''
   <Report "recaptcha">
     Type "recaptcha"
     Method "%s"
   </Report>
-%s''' % (KEY_FILE, url, REPORT, extra)
+%s''' % (REPORT, extra)
 
 
 def putnotif(i, t):
@@ -117,7 +108,7 @@ class ShutdownUnderLoad(unittest.TestCase):
         plugin is loaded, else the control plugin. Returns (exit code,
         crashed (killed by a signal), backtrace of the core or "", log)."""
         if url:
-            cd = Collectd(account(url), files={KEY_FILE: TEST_KEY + "\n"},
+            cd = Collectd(account(url), files=KEY_FILES,
                           expect_exit=None, stop_timeout=30)
         else:
             cd = Collectd(load_anticaptcha=False, expect_exit=None,
@@ -202,8 +193,7 @@ collectd.register_init(init)
             extra = ('LoadPlugin python\n<Plugin python>\n  ModulePath "@TMP@"\n'
                      '  Import "slow_init"\n</Plugin>')
             cd = Collectd(account(sim.http_url),
-                          files={KEY_FILE: TEST_KEY + "\n",
-                                 "slow_init.py": self.SLOW_INIT},
+                          files={**KEY_FILES, "slow_init.py": self.SLOW_INIT},
                           extra_config=extra, start_timeout=30,
                           # valgrind counts the Python interpreter's own
                           # leaks (exit 99); reports in the plugin's code
@@ -265,7 +255,7 @@ class FailingInit(unittest.TestCase):
     def check(self, step):
         with Sim(quiet=True) as sim:
             conf = account(sim.http_url).replace("Interval 3600", "Interval 1")
-            with Collectd(conf, files={KEY_FILE: TEST_KEY + "\n"},
+            with Collectd(conf, files=KEY_FILES,
                           env={"ANTICAPTCHA_TEST_FAIL_INIT": step},
                           expect_exit=None) as cd:
                 time.sleep(3)

@@ -17,8 +17,8 @@ import unittest
 import urllib.request
 
 import harness
-from harness import Collectd, Sim, TEST_KEY, free_port, timeout_factor
-from servers import KEY_FILE, PROMTOOL, Prometheus, require, two_accounts
+from harness import Collectd, KEY_FILES, Sim, free_port, timeout_factor
+from servers import PROMTOOL, Prometheus, require, two_accounts
 import runner
 
 SLOW = timeout_factor()
@@ -59,7 +59,7 @@ class PrometheusScrape(unittest.TestCase):
         cls.cd = cls.enterClassContext(Collectd(
             two_accounts(cls.sim.http_url),
             extra_config=write_prometheus(cls.exporter_port),
-            files={KEY_FILE: TEST_KEY + "\n"}))
+            files=KEY_FILES))
         # One report, accepted by the sim: the counters move.
         cls.cd.putnotif("failure", message="rejected", plugin="anticaptcha",
                         plugin_instance="main", type="recaptcha",

@@ -7,7 +7,7 @@ every 10 s."""
 import time
 import unittest
 
-from harness import (Collectd, Sim, TEST_KEY, free_port, plugin_config_test,
+from harness import (Collectd, KEY_FILES, Sim, free_port, plugin_config_test,
                      timeout_factor)
 import runner
 
@@ -83,7 +83,7 @@ class QueueStats(unittest.TestCase):
                        '    URL "%s"\n    Balance false\n    Interval 60\n'
                        '    Timeout 10\n  </Account>' % sim.http_url)
             with Collectd(queue_config(sim.http_url, account),
-                          files={"client.key": TEST_KEY + "\n"}) as cd:
+                          files=KEY_FILES) as cd:
                 cd.wait_for(lambda: cd.csv("anticaptcha-main",
                                            "count-all-volume_24h"), 15,
                             "the slow account's values")

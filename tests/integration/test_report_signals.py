@@ -7,10 +7,9 @@ import re
 import time
 import unittest
 
-from harness import Collectd, Sim, TEST_KEY
+from harness import Collectd, KEY_FILE, KEY_FILES, Sim
 import runner
 
-KEY_FILE = "client.key"
 REPO = os.environ.get("ANTICAPTCHA_SRCDIR") or os.path.join(
     os.path.dirname(os.path.abspath(__file__)), "..", "..")
 HC = "reportIncorrectHcaptcha"
@@ -24,7 +23,7 @@ def daemon(url, account_extra="", extra="", **kw):
 %s
   </Account>
 %s''' % (KEY_FILE, url, account_extra, extra),
-                    files={KEY_FILE: TEST_KEY + "\n"}, **kw)
+                    files=KEY_FILES, **kw)
 
 
 def last(cd, name, instance="anticaptcha-main"):

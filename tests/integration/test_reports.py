@@ -6,28 +6,21 @@ import os
 import time
 import unittest
 
-from harness import Collectd, Sim, TEST_KEY, assert_no_key_in, free_port
+from harness import (Collectd, KEY_FILE, KEY_FILES, Sim, account_block,
+                     assert_no_key_in, free_port)
 import runner
 
-KEY_FILE = "client.key"
 REPORTS = ("reportCorrectRecaptcha", "reportIncorrectRecaptcha",
            "reportIncorrectImageCaptcha")
 
 
 def plugin_config(url, extra=""):
     # Total only, every 60 s: these tests are about reports.
-    return '''
-  <Account "main">
-    ClientKeyFile "@TMP@/%s"
-    URL "%s"
-    Balance false
-    Interval 60
-  </Account>
-%s''' % (KEY_FILE, url, extra)
+    return account_block(url) + "\n" + extra
 
 
 def daemon(url, extra="", **kw):
-    return Collectd(plugin_config(url, extra), files={KEY_FILE: TEST_KEY + "\n"},
+    return Collectd(plugin_config(url, extra), files=KEY_FILES,
                     **kw)
 
 
@@ -147,7 +140,7 @@ class LogParser(unittest.TestCase):
         with Sim() as sim:
             cd = Collectd(plugin_config(sim.http_url, rules),
                           plugins=("logparser",), extra_config=logparser_part,
-                          files={KEY_FILE: TEST_KEY + "\n", "results.log": ""})
+                          files={**KEY_FILES, "results.log": ""})
             with cd:
                 log = os.path.join(cd.dir, "results.log")
                 time.sleep(1.5)  # logparser reads from the end (FirstFullRead false)

@@ -18,11 +18,11 @@ import os
 import time
 import unittest
 
-from harness import (Collectd, Sim, TEST_KEY, assert_no_key_in, make_tmpdir,
-                     plugin_config_test, remove_tmpdir)
+from harness import (Collectd, KEY_FILE, KEY_FILES, Sim, TEST_KEY,
+                     assert_no_key_in, make_tmpdir, plugin_config_test,
+                     remove_tmpdir)
 import runner
 
-KEY_FILE = "client.key"
 REPORTS = ("reportCorrectRecaptcha", "reportIncorrectRecaptcha",
            "reportIncorrectImageCaptcha")
 
@@ -113,7 +113,7 @@ class KeyNeverWritten(unittest.TestCase):
     URL "%s"
     Interval 1
   </Account>''' % (KEY_FILE, port, KEY_FILE, tls.https_url),
-                files={KEY_FILE: TEST_KEY + "\n"}) as cd:
+                files=KEY_FILES) as cd:
             cd.putnotif("failure", message="x", plugin="anticaptcha",
                         plugin_instance="refused", type="image",
                         type_instance="515151")
@@ -171,7 +171,7 @@ class Injection(unittest.TestCase):
     Interval 3600
   </Account>
 %s''' % (KEY_FILE, sim.http_url, rules),
-                files={KEY_FILE: TEST_KEY + "\n"}) as cd:
+                files=KEY_FILES) as cd:
             now = time.time()
             n = 0
             for v in self.CRAFTED:

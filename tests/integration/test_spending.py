@@ -4,11 +4,11 @@ polls the simulated API; the csv plugin's files say what was dispatched."""
 import time
 import unittest
 
-from harness import Collectd, Sim, TEST_KEY, assert_no_key_in, timeout_factor
+from harness import (Collectd, KEY_FILE, KEY_FILES, Sim, assert_no_key_in,
+                     timeout_factor)
 import runner
 
 QUEUES = ("Recaptcha Proxyless", "English ImageToText")
-KEY_FILE = "client.key"
 SERIES = {"recaptcha_proxyless": "Recaptcha Proxyless",
           "english_imagetotext": "English ImageToText", "all": None}
 
@@ -30,7 +30,7 @@ def account(url, extra=""):
 
 def daemon(config, **kw):
     """collectd with the key in a 0600 file, the way users keep it."""
-    return Collectd(config, files={KEY_FILE: TEST_KEY + "\n"}, **kw)
+    return Collectd(config, files=KEY_FILES, **kw)
 
 
 def no_key_anywhere(cd):

@@ -9,11 +9,11 @@ import stat
 import time
 import unittest
 
-from harness import Collectd, Sim, TEST_KEY, assert_no_key_in, timeout_factor
+from harness import (Collectd, KEY_FILES, Sim, account_block, assert_no_key_in,
+                     timeout_factor)
 from servers import CarbonCache
 import runner
 
-KEY_FILE = "client.key"
 STATE = "anticaptcha.state"
 REPORT = "reportIncorrectRecaptcha"
 SLOW = timeout_factor()
@@ -24,20 +24,11 @@ HOUR, DAY = 3600, 86400
 
 
 def config(url, extra="", account=""):
-    return '''
-  <Account "main">
-    ClientKeyFile "@TMP@/%s"
-    URL "%s"
-    Balance false
-    Interval 1
-%s
-  </Account>
-%s''' % (KEY_FILE, url, account, extra)
+    return account_block(url, interval=1, extra=account) + "\n" + extra
 
 
 def daemon(url, extra="", account="", **kw):
-    files = dict(kw.pop("files", {}))
-    files[KEY_FILE] = TEST_KEY + "\n"
+    files = {**kw.pop("files", {}), **KEY_FILES}
     return Collectd(config(url, extra, account), files=files, **kw)
 
 

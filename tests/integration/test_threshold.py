@@ -9,10 +9,10 @@ import re
 import time
 import unittest
 
-from harness import Collectd, Sim, TEST_KEY, assert_no_key_in, timeout_factor
+from harness import (Collectd, KEY_FILE, KEY_FILES, Sim, assert_no_key_in,
+                     timeout_factor)
 import runner
 
-KEY_FILE = "client.key"
 SLOW = timeout_factor()  # 4 under COLLECTD_WRAPPER (valgrind)
 REPO = os.environ.get("ANTICAPTCHA_SRCDIR") or os.path.join(
     os.path.dirname(os.path.abspath(__file__)), "..", "..")
@@ -133,7 +133,7 @@ class ThresholdAlerts(unittest.TestCase):
         cls.cd = cls.enterClassContext(Collectd(
             accounts({n: s.http_url for n, s in cls.sims.items()}),
             extra_config='Include "%s"' % DROP_IN, global_config="WriteThreads 1",
-            files={KEY_FILE: TEST_KEY + "\n"}))
+            files=KEY_FILES))
         # Every account's balance and the last hour of both budgets went
         # through the threshold plugin; the counters after that.
         cls.cd.wait_for(lambda: all(
