@@ -213,9 +213,12 @@ static const config_option_t global_options[] = {
 };
 
 void config_init(plugin_config_t *cfg) {
-  *cfg = (plugin_config_t){.queue_limit = DEFAULT_QUEUE_LIMIT,
-                           .max_in_flight = DEFAULT_MAX_IN_FLIGHT,
-                           .window = TIME_T_TO_CDTIME_T(MAX_WINDOW_SECONDS)};
+  /* Not a compound literal: gcc 10 (Debian 11) warns about the fields it
+   * leaves out. */
+  memset(cfg, 0, sizeof(*cfg));
+  cfg->queue_limit = DEFAULT_QUEUE_LIMIT;
+  cfg->max_in_flight = DEFAULT_MAX_IN_FLIGHT;
+  cfg->window = TIME_T_TO_CDTIME_T(MAX_WINDOW_SECONDS);
 }
 
 int config_add_block(const oconfig_item_t *ci, plugin_config_t *cfg) {
