@@ -7,8 +7,8 @@ every 10 s."""
 import time
 import unittest
 
-from harness import (Collectd, KEY_FILES, Sim, free_port, plugin_config_test,
-                     timeout_factor)
+from harness import (Collectd, KEY_FILES, Sim, account_block, free_port,
+                     plugin_config_test, timeout_factor)
 import runner
 
 FIELDS = (("count", "waiting"), ("percent", "load"), ("gauge", "bid"),
@@ -79,9 +79,7 @@ class QueueStats(unittest.TestCase):
         with Sim() as sim:
             sim.faults([{"method": "getSpendingStats", "action": "delay",
                          "seconds": 4}])
-            account = ('  <Account "main">\n    ClientKeyFile "@TMP@/client.key"\n'
-                       '    URL "%s"\n    Balance false\n    Interval 60\n'
-                       '    Timeout 10\n  </Account>' % sim.http_url)
+            account = account_block(sim.http_url, extra="    Timeout 10")
             with Collectd(queue_config(sim.http_url, account),
                           files=KEY_FILES) as cd:
                 cd.wait_for(lambda: cd.csv("anticaptcha-main",

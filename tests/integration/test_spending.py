@@ -1,5 +1,6 @@
 """The spending reader end to end: a real collectd with the built plugin
-polls the simulated API; the csv plugin's files say what was dispatched."""
+polls the simulated API; the csv plugin's files and write_log's lines say
+what was dispatched."""
 
 import time
 import unittest
@@ -16,7 +17,7 @@ SERIES = {"recaptcha_proxyless": "Recaptcha Proxyless",
 def account(url, extra=""):
     return '''
   <Account "main">
-    ClientKeyFile "@TMP@/client.key"
+    ClientKeyFile "@TMP@/%s"
     URL "%s"
     Queue "%s"
     Queue "%s"
@@ -25,7 +26,7 @@ def account(url, extra=""):
     Interval 1
     Timeout 5
 %s
-  </Account>''' % (url, QUEUES[0], QUEUES[1], extra)
+  </Account>''' % (KEY_FILE, url, QUEUES[0], QUEUES[1], extra)
 
 
 def daemon(config, **kw):
