@@ -36,13 +36,16 @@ yajl_flags=$(pkg-config --cflags --libs yajl 2>/dev/null || echo -lyajl)
 
 # shellcheck disable=SC2086
 $CC $flags -o "$work/fuzz_response" tests/fuzz/fuzz_response.c \
-  plugin/response.c $yajl_flags -lm
+  plugin/api/response.c $yajl_flags -lm
 # shellcheck disable=SC2086
 $CC $flags -o "$work/fuzz_report_match" tests/fuzz/fuzz_report_match.c \
-  plugin/report_match.c plugin/request.c plugin/secret.c $yajl_flags
+  plugin/model/report_match.c plugin/model/task_id.c plugin/api/request.c \
+  plugin/util/secret.c \
+  $yajl_flags
 # shellcheck disable=SC2086
 $CC $flags -o "$work/fuzz_state_file" tests/fuzz/fuzz_state_file.c \
-  plugin/state_file.c plugin/report_match.c $yajl_flags
+  plugin/state/state_file.c plugin/model/report_match.c \
+  plugin/model/task_id.c $yajl_flags
 
 status=0
 for t in $targets; do

@@ -614,15 +614,13 @@ def plugin_config_test(config, timeout=60, env=None, **conf_args):
 # Tool logs that COLLECTD_WRAPPER writes into collectd's temp dir (@TMP@).
 TOOL_LOG_RE = re.compile(r"^(asan|lsan|ubsan|valgrind)\.")
 # A stack frame in the plugin: its module, or one of its source files
-# (plugin/*.c; the stock daemon and libraries carry no line information).
+# (every .c and .h under plugin/; the stock daemon and libraries carry no
+# line information).
+PLUGIN_SOURCES = sorted({os.path.splitext(name)[0]
+                         for _, _, names in os.walk(os.path.join(REPO, "plugin"))
+                         for name in names if name.endswith((".c", ".h"))})
 PLUGIN_FRAME_RE = re.compile(
-    r"anticaptcha\.so|\b(anticaptcha|api_client|configuration|dispatch|reader|"
-    r"report_match|report_queue|report_sender|request|response|spending|"
-    r"sender_worker|sender_persist|send_pacing|multi_driver|secret|config_check|"
-    r"queue_stats|queue_config|queue_reader|report_guard|report_limit|forecast|"
-    r"state_file|state_store|"
-    r"hub_pair|pair_link)"
-    r"\.[ch]:\d+")
+    r"anticaptcha\.so|\b(%s)\.[ch]:\d+" % "|".join(PLUGIN_SOURCES))
 
 
 def tool_reports_in_plugin(directory):
