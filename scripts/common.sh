@@ -3,8 +3,8 @@
 
 # Packages every build needs.
 BUILD_PACKAGES="build-essential autoconf automake libtool pkg-config
-  collectd-core collectd-dev libcurl4-openssl-dev libyajl-dev python3 openssl
-  ca-certificates curl"
+  collectd-core collectd-dev libcurl4-openssl-dev libyajl-dev libssl-dev
+  python3 openssl ca-certificates curl"
 
 # Installs the Debian packages given that are not installed yet.
 install_packages() {

@@ -1,10 +1,12 @@
-/* Stand-ins for the collectd daemon functions plugin/configuration.c calls.
- * The cf_util_* helpers check their argument as collectd 5.12 does (exactly
- * one value of the right type, else an ERROR line and -1) and log the same
- * messages, through daemon_log's "<plugin> plugin: " prefix. */
+/* Stand-ins for the collectd daemon functions plugin/config/ and
+ * plugin/pair/pair_trust.c call. The cf_util_* helpers check their argument as
+ * collectd 5.12 does (exactly one value of the right type, else an ERROR line
+ * and -1) and log the same messages, through daemon_log's "<plugin> plugin: "
+ * prefix. */
 #include "collectd/core/daemon/collectd.h"
 #include "collectd/core/daemon/configfile.h"
 #include "collectd/core/daemon/plugin.h"
+#include "collectd/core/daemon/utils_complain.h"
 #include "collectd/core/daemon/utils_time.h"
 #include "collectd/core/utils/common/common.h"
 
@@ -172,4 +174,33 @@ int cf_util_get_cdtime(const oconfig_item_t *ci, cdtime_t *ret_value) {
   }
   *ret_value = DOUBLE_TO_CDTIME_T(ci->values[0].value.number);
   return 0;
+}
+
+/* c_complain_once and c_release as collectd 5.12 keeps them apart: once
+ * said, a complaint stays quiet until released; a release says so once.
+ * (No clock: the daemon's interval only delays a second complaint.) */
+void c_complain_once(int level, c_complain_t *c, const char *format, ...) {
+  char text[STUB_LOG_LINE_SIZE];
+  va_list ap;
+  if (c->complained_once)
+    return;
+  c->complained_once = true;
+  c->interval = 1;
+  va_start(ap, format);
+  vsnprintf(text, sizeof(text), format, ap);
+  va_end(ap);
+  capture(level, false, text);
+}
+
+void c_do_release(int level, c_complain_t *c, const char *format, ...) {
+  char text[STUB_LOG_LINE_SIZE];
+  va_list ap;
+  if (c->interval == 0)
+    return;
+  c->interval = 0;
+  c->complained_once = false;
+  va_start(ap, format);
+  vsnprintf(text, sizeof(text), format, ap);
+  va_end(ap);
+  capture(level, false, text);
 }

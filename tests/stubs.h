@@ -1,6 +1,7 @@
-/* Stand-ins for the few collectd daemon symbols plugin/configuration.c uses
- * (cf_util_get_string, cf_util_get_boolean, cf_util_get_int,
- * cf_util_get_cdtime, sstrncpy, sstrerror, plugin_log), plus a capture of
+/* Stand-ins for the few collectd daemon symbols plugin/config/ and
+ * plugin/pair/pair_trust.c use (cf_util_get_string, cf_util_get_boolean,
+ * cf_util_get_int, cf_util_get_cdtime, sstrncpy, sstrerror, plugin_log,
+ * c_complain_once, c_do_release), plus a capture of
  * every log line so tests can check what the user would read. */
 #ifndef ANTICAPTCHA_TESTS_STUBS_H
 #define ANTICAPTCHA_TESTS_STUBS_H

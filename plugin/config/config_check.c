@@ -75,6 +75,24 @@ int config_check_url(const char *url, char *why, size_t why_size) {
   return 0;
 }
 
+/* The words of a key and of a secret: no blank, NUL or control character. */
+static int check_word(const char *what, const char *s, size_t len, char *why,
+                      size_t why_size) {
+  for (size_t i = 0; i < len; i++) {
+    unsigned char c = (unsigned char)s[i];
+    if (c <= ' ' || c == 0x7f) {
+      snprintf(why, why_size,
+               "the %s holds a %s at character %zu; a %s is one word", what,
+               c == 0     ? "NUL"
+               : c == ' ' ? "blank"
+                          : "control character",
+               i + 1, what);
+      return -1;
+    }
+  }
+  return 0;
+}
+
 int config_check_key(const char *key, size_t len, char *why, size_t why_size) {
   if (len == 0) {
     snprintf(why, why_size, "the key is empty");
@@ -87,20 +105,19 @@ int config_check_key(const char *key, size_t len, char *why, size_t why_size) {
              CLIENT_KEY_MAX);
     return -1;
   }
-  for (size_t i = 0; i < len; i++) {
-    unsigned char c = (unsigned char)key[i];
-    if (c <= ' ' || c == 0x7f) {
-      snprintf(why, why_size,
-               "the key holds a %s at character %zu; a key "
-               "is one word of letters and digits",
-               c == 0     ? "NUL"
-               : c == ' ' ? "blank"
-                          : "control character",
-               i + 1);
-      return -1;
-    }
+  return check_word("key", key, len, why, why_size);
+}
+
+int config_check_pair_secret(const char *secret, size_t len, char *why,
+                             size_t why_size) {
+  if (len < PAIR_SECRET_MIN || len > PAIR_SECRET_MAX) {
+    snprintf(why, why_size,
+             "the secret has %zu characters; give %d to %d (`openssl rand "
+             "-hex 32` makes one)",
+             len, PAIR_SECRET_MIN, PAIR_SECRET_MAX);
+    return -1;
   }
-  return 0;
+  return check_word("secret", secret, len, why, why_size);
 }
 
 /* Reads up to the first newline (or size - 1 bytes) from a descriptor that
@@ -152,16 +169,24 @@ static int open_key_file(const char *path, bool *loose, char *why,
   return fd;
 }
 
-char *config_read_key_file(const char *path, bool *loose, char *why,
-                           size_t why_size) {
-  char line[CLIENT_KEY_MAX + 256];
+/* What a secret file's first line must be: config_check_key or
+ * config_check_pair_secret. */
+typedef int (*line_check_fn)(const char *s, size_t len, char *why,
+                             size_t why_size);
+
+/* Reads a file holding a secret on its first line (surrounding blanks and a
+ * CR trimmed) and checks it; the line goes to secret memory. */
+static char *read_secret_line(const char *path, const char *what,
+                              line_check_fn check, bool *loose, char *why,
+                              size_t why_size) {
+  char line[PAIR_SECRET_MAX + 256];
   int fd = open_key_file(path, loose, why, why_size);
   if (fd < 0)
     return NULL;
   ssize_t n = read_first_line(fd, line, sizeof(line));
   int e = errno;
   close(fd);
-  char *key = NULL;
+  char *secret = NULL;
   if (n < 0) {
     snprintf(why, why_size, "cannot read \"%s\": %s", path, strerror(e));
     goto out;
@@ -169,34 +194,46 @@ char *config_read_key_file(const char *path, bool *loose, char *why,
   const char *nl = memchr(line, '\n', (size_t)n);
   size_t end = nl != NULL ? (size_t)(nl - line) : (size_t)n;
   if (memchr(line, 0, end) != NULL) {
-    snprintf(why, why_size, "\"%s\": the key's line holds a NUL byte", path);
+    snprintf(why, why_size, "\"%s\": the %s's line holds a NUL byte", path,
+             what);
     goto out;
   }
   if (nl == NULL && (size_t)n + 1 == sizeof(line)) {
     snprintf(why, why_size,
              "\"%s\": the first line is longer than %zu "
-             "characters; it cannot be a key",
-             path, sizeof(line) - 2);
+             "characters; it cannot be a %s",
+             path, sizeof(line) - 2, what);
     goto out;
   }
-  /* Trim: editors add blanks and a CR; a key never holds any. */
+  /* Trim: editors add blanks and a CR; neither a key nor a secret holds
+   * any. */
   size_t start = strspn(line, " \t");
   while (end > start && strchr(" \t\r", line[end - 1]) != NULL)
     end--;
   char reason[160];
-  if (config_check_key(line + start, end - start, reason, sizeof(reason)) !=
-      0) {
+  if (check(line + start, end - start, reason, sizeof(reason)) != 0) {
     snprintf(why, why_size, "\"%s\": %s on its first line", path, reason);
     goto out;
   }
   line[end] = 0;
-  key = secret_strdup(line + start);
-  if (key == NULL)
+  secret = secret_strdup(line + start);
+  if (secret == NULL)
     snprintf(why, why_size, "out of memory");
 out:
-  memset(line, 0, sizeof(line)); /* no copy of the key left on the stack */
+  memset(line, 0, sizeof(line)); /* no copy of the secret left on the stack */
   __asm__ __volatile__("" : : "r"(line) : "memory");
-  return key;
+  return secret;
+}
+
+char *config_read_key_file(const char *path, bool *loose, char *why,
+                           size_t why_size) {
+  return read_secret_line(path, "key", config_check_key, loose, why, why_size);
+}
+
+char *config_read_pair_secret(const char *path, bool *loose, char *why,
+                              size_t why_size) {
+  return read_secret_line(path, "secret", config_check_pair_secret, loose, why,
+                          why_size);
 }
 
 /* Plain http never goes through a proxy (it would carry the key in clear);

@@ -1,7 +1,7 @@
 /* The checks of what an <Account> or <QueueStats> block gives once its
  * options are read: the URL, the transport, the key file and the key, the
- * series names; and the StateFile option. They log only through plugin_log,
- * so the unit tests call them directly. */
+ * series names; the StateFile option, and the hub pair's secret file. They
+ * log only through plugin_log, so the unit tests call them directly. */
 #ifndef ANTICAPTCHA_CONFIG_CHECK_H
 #define ANTICAPTCHA_CONFIG_CHECK_H
 
@@ -25,6 +25,13 @@ char *config_read_key_file(const char *path, bool *loose, char *why,
 /* 0 when the len bytes at key can be a key: 1 to CLIENT_KEY_MAX characters,
  * no blank, NUL or control character. */
 int config_check_key(const char *key, size_t len, char *why, size_t why_size);
+/* PairSecretFile: read with the rules of config_read_key_file(), the first
+ * line checked by config_check_pair_secret(): PAIR_SECRET_MIN to
+ * PAIR_SECRET_MAX characters, no blank, NUL or control character. */
+char *config_read_pair_secret(const char *path, bool *loose, char *why,
+                              size_t why_size);
+int config_check_pair_secret(const char *secret, size_t len, char *why,
+                             size_t why_size);
 /* Logs one line and returns -1 on error. Plain http never through a Proxy;
  * VerifyPeer/VerifyHost false warn (what is at risk depends on whether a
  * key is sent). */

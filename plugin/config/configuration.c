@@ -189,6 +189,28 @@ static int state_file_option(void *block, const oconfig_item_t *o,
   return config_state_file(block, o, where);
 }
 
+/* The hub pair's MAC key, read as ClientKeyFile is (config_check.h). */
+static int pair_secret_option(void *block, const char *path,
+                              const char *where) {
+  plugin_config_t *cfg = block;
+  char why[256];
+  bool loose = false;
+  if (cfg->pair_secret != NULL) {
+    CONF_ERROR(where, "PairSecretFile", "given twice; give it once.");
+    return -1;
+  }
+  cfg->pair_secret = config_read_pair_secret(path, &loose, why, sizeof(why));
+  if (cfg->pair_secret == NULL) {
+    CONF_ERROR(where, "PairSecretFile", "%s.", why);
+    return -1;
+  }
+  if (loose)
+    WARNING("anticaptcha plugin: %s: option \"PairSecretFile\": \"%s\" may "
+            "be read by group or others; make it mode 0600.",
+            where, path);
+  return 0;
+}
+
 static const config_option_t global_options[] = {
     OPTION_SKIP("Account"), /* read in the first pass */
     OPTION_CALL("Report", report_option),
@@ -210,6 +232,7 @@ static const config_option_t global_options[] = {
                  PAIR_HOLD_MIN, PAIR_HOLD_MAX),
     OPTION_RANGE("PairTimeout", OPT_SECONDS, plugin_config_t, pair_timeout,
                  PAIR_TIMEOUT_MIN, PAIR_TIMEOUT_MAX),
+    OPTION_TEXT("PairSecretFile", pair_secret_option),
 };
 
 void config_init(plugin_config_t *cfg) {
@@ -234,8 +257,18 @@ int config_add_block(const oconfig_item_t *ci, plugin_config_t *cfg) {
 }
 
 /* The hub pair's times: the defaults, and a hold that leaves the peer's
- * share time to go before Window closes. */
+ * share time to go before Window closes; and its secret: without it any
+ * host could speak for the peer. */
 static int pair_finish(plugin_config_t *cfg) {
+  if (cfg->pair_peer != NULL && cfg->pair_secret == NULL) {
+    CONF_ERROR("Plugin anticaptcha", "PairSecretFile",
+               "required with PairPeer: the hubs sign their messages with "
+               "it. Give both hubs the same file (doc/hub-pair.md).");
+    return -1;
+  }
+  if (cfg->pair_peer == NULL && cfg->pair_secret != NULL)
+    WARNING("anticaptcha plugin: Plugin anticaptcha: option "
+            "\"PairSecretFile\": unused without PairPeer.");
   if (cfg->pair_hold_back == 0)
     cfg->pair_hold_back = TIME_T_TO_CDTIME_T(PAIR_DEFAULT_HOLD_BACK_S);
   if (cfg->pair_timeout == 0)
@@ -300,6 +333,7 @@ void config_free(plugin_config_t *cfg) {
   free(cfg->rules);
   free(cfg->names);
   free(cfg->state_file);
+  secret_free(cfg->pair_secret);
   queue_config_free(cfg->queue_stats);
   config_option_free(global_options, STATIC_ARRAY_SIZE(global_options), cfg);
   memset(cfg, 0, sizeof(*cfg));

@@ -47,6 +47,8 @@ typedef struct {
   char *pair_peer;         /* PairPeer */
   cdtime_t pair_hold_back; /* PairHoldBack */
   cdtime_t pair_timeout;   /* PairTimeout */
+  char *pair_secret;       /* PairSecretFile's first line: secret memory, never
+                            * logged; the key of the pair's MAC */
 } plugin_config_t;
 
 #define DEFAULT_QUEUE_LIMIT 10000
@@ -89,5 +91,9 @@ typedef struct {
 #define URL_MAX 480
 /* Anti-Captcha issues keys of 32 characters. */
 #define CLIENT_KEY_MAX 32
+/* PairSecretFile: at least as long as `openssl rand -base64 24`, and 32
+ * characters of hex already hold 128 bits. */
+#define PAIR_SECRET_MIN 32
+#define PAIR_SECRET_MAX 256
 
 #endif

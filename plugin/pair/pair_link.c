@@ -8,7 +8,10 @@
 #include <pthread.h>
 
 #include "api/api_errors.h"
+#include "api/response.h"
 #include "pair/hub_pair.h"
+#include "pair/pair_auth.h"
+#include "pair/pair_trust.h"
 #include "util/dispatch.h"
 
 /* How often the thread looks for held reports that are due. */
@@ -39,6 +42,7 @@ struct pair_link_s {
   report_sender_t *sender;
   char self[DATA_MAX_NAME_LEN], peer[DATA_MAX_NAME_LEN];
   cdtime_t heartbeat_every;
+  pair_trust_t *trust; /* signs and checks the messages; locks on its own */
 
   pthread_mutex_t lock; /* guards the fields up to `thread` */
   pthread_cond_t wake;
@@ -48,7 +52,7 @@ struct pair_link_s {
   cdtime_t pending_since; /* when the first of them was accepted */
   uint64_t unconfirmed;   /* confirmations not sent: PENDING_MAX was reached */
   bool heartbeat_now, stopping;
-  c_complain_t stranger, bad_message;
+  c_complain_t bad_message, cannot_sign;
 
   pthread_t thread; /* the thread's own from here */
   bool started, registered, was_up;
@@ -84,8 +88,8 @@ int pair_link_create(const plugin_config_t *cfg, report_sender_t *sender,
   pl->was_up = true;
   pthread_mutex_init(&pl->lock, NULL);
   pthread_cond_init(&pl->wake, NULL);
-  C_COMPLAIN_INIT(&pl->stranger);
   C_COMPLAIN_INIT(&pl->bad_message);
+  C_COMPLAIN_INIT(&pl->cannot_sign);
   cdtime_t margin = cfg->window / 10 < TIME_T_TO_CDTIME_T(1)
                         ? cfg->window / 10
                         : TIME_T_TO_CDTIME_T(1);
@@ -96,7 +100,11 @@ int pair_link_create(const plugin_config_t *cfg, report_sender_t *sender,
                      .margin = margin,
                      .max_held = cfg->queue_limit};
   pl->pending = calloc(PENDING_MAX, sizeof(*pl->pending));
-  if (pl->pending == NULL ||
+  /* config_finish() refused a PairPeer without PairSecretFile. Messages
+   * further from this hub's clock than PairTimeout are stale anyway. */
+  pl->trust =
+      pair_trust_create(cfg->pair_secret, cfg->pair_peer, timeout, cdtime());
+  if (pl->pending == NULL || pl->trust == NULL ||
       pair_init(&pl->hp, &p, cfg->num_accounts, cdtime()) != 0) {
     ERROR("anticaptcha plugin: hub pair: cannot set up (out of memory).");
     pair_link_destroy(pl);
@@ -113,6 +121,7 @@ void pair_link_destroy(pair_link_t *pl) {
     return;
   pair_link_stop(pl);
   pair_destroy(&pl->hp);
+  pair_trust_destroy(pl->trust);
   free(pl->pending);
   pthread_cond_destroy(&pl->wake);
   pthread_mutex_destroy(&pl->lock);
@@ -158,21 +167,25 @@ static size_t account_index(const pair_link_t *pl, const char *name) {
   return SIZE_MAX;
 }
 
+/* A confirmation the peer signed: its payload lists task ids. */
 static void take_confirmation(pair_link_t *pl, const notification_t *n,
-                              cdtime_t now) {
+                              const char *payload, cdtime_t now) {
   task_id_t ids[NOTIF_MAX_MSG_LEN / 2];
   size_t account = account_index(pl, n->plugin_instance);
-  int count = pair_parse_ids(n->message, ids, STATIC_ARRAY_SIZE(ids));
+  int count = pair_parse_ids(payload, ids, STATIC_ARRAY_SIZE(ids));
   pthread_mutex_lock(&pl->lock);
-  if (account == SIZE_MAX || count < 0)
+  if (account == SIZE_MAX || count < 0) {
+    char name[4 * DATA_MAX_NAME_LEN];
+    response_escape(name, sizeof(name), n->plugin_instance,
+                    strnlen(n->plugin_instance, DATA_MAX_NAME_LEN));
     c_complain(LOG_WARNING, &pl->bad_message,
                "anticaptcha plugin: hub pair: ignoring a confirmation from "
                "\"%s\" for account \"%s\": %s. Both hubs need the same "
                "<Account> names and plugin version.",
-               n->host, n->plugin_instance,
+               pl->peer, name,
                account == SIZE_MAX ? "no such account here"
                                    : "its message is not a list of task ids");
-  else
+  } else
     for (int i = 0; i < count; i++)
       pair_confirm(&pl->hp, account, ids[i], now);
   pthread_mutex_unlock(&pl->lock);
@@ -185,19 +198,13 @@ bool pair_link_intercept(pair_link_t *pl, const notification_t *n) {
   /* Our own messages come back through the local dispatch. */
   if (pl == NULL || strcmp(n->host, pl->self) == 0)
     return true;
-  if (strcmp(n->host, pl->peer) != 0) {
-    pthread_mutex_lock(&pl->lock);
-    c_complain_once(LOG_WARNING, &pl->stranger,
-                    "anticaptcha plugin: hub pair: ignoring pair messages "
-                    "from \"%s\": PairPeer is \"%s\". Give each pair its "
-                    "own network port.",
-                    n->host, pl->peer);
-    pthread_mutex_unlock(&pl->lock);
-    return true;
-  }
+  /* Another host's, or not signed by the peer, or not new: ignored. */
   cdtime_t now = cdtime();
+  const char *payload = pair_trust_open(pl->trust, n, now);
+  if (payload == NULL)
+    return true;
   if (kind == PAIR_MSG_REPORTED) {
-    take_confirmation(pl, n, now);
+    take_confirmation(pl, n, payload, now);
     return true;
   }
   pthread_mutex_lock(&pl->lock);
@@ -222,25 +229,29 @@ bool pair_link_route(pair_link_t *pl, report_request_t *req) {
 
 /* ---- The thread ---- */
 
-static void send_message(const pair_link_t *pl, const char *account,
-                         const char *type, const char *type_instance,
-                         const char *message) {
-  notification_t n = {.severity = NOTIF_OKAY, .time = cdtime()};
+/* From the pair's thread, or once it has stopped. */
+static void send_message(pair_link_t *pl, const char *account, const char *type,
+                         const char *type_instance, const char *payload) {
+  notification_t n = {.severity = NOTIF_OKAY};
   sstrncpy(n.host, pl->self, sizeof(n.host));
   sstrncpy(n.plugin, PAIR_PLUGIN, sizeof(n.plugin));
   sstrncpy(n.plugin_instance, account, sizeof(n.plugin_instance));
   sstrncpy(n.type, type, sizeof(n.type));
   sstrncpy(n.type_instance, type_instance, sizeof(n.type_instance));
-  sstrncpy(n.message, message, sizeof(n.message));
+  if (pair_trust_seal(pl->trust, &n, payload, cdtime()) != 0) {
+    c_complain(LOG_ERR, &pl->cannot_sign,
+               "anticaptcha plugin: hub pair: cannot sign a message to the "
+               "peer (libcrypto failed); it is not sent.");
+    return;
+  }
   plugin_dispatch_notification(&n);
 }
 
 /* One notification carries as many ids as its message holds (12 to 25):
  * the logfile plugin writes a line per notification. */
-static void send_confirmations(const pair_link_t *pl, const confirm_t *c,
-                               size_t n) {
+static void send_confirmations(pair_link_t *pl, const confirm_t *c, size_t n) {
   task_id_t ids[TURN_MAX];
-  char text[NOTIF_MAX_MSG_LEN];
+  char text[PAIR_PAYLOAD_MAX + 1]; /* the message also holds the tag */
   for (size_t a = 0; a < pl->cfg->num_accounts; a++) {
     size_t k = 0;
     for (size_t i = 0; i < n; i++)
@@ -292,6 +303,7 @@ static bool release_due_and_confirm(pair_link_t *pl, cdtime_t *next_heartbeat) {
   pthread_mutex_unlock(&pl->lock);
 
   log_peer_state(pl, up);
+  pair_trust_tick(pl->trust, now);
   for (size_t i = 0; i < num_due; i++)
     sender_submit(pl->sender, &due[i]); /* counted there if late or full */
   send_confirmations(pl, confirms, num_confirms);
@@ -346,6 +358,7 @@ static int read_counters(user_data_t *ud) {
   dispatch_gauge("", "gauge", "pair-peer-up", up ? 1 : 0, 0, 0);
   dispatch_gauge("", "gauge", "pair-held", held, 0, 0);
   dispatch_derive("", "pair-unconfirmed", unconfirmed);
+  dispatch_derive("", "pair-forged", pair_trust_forged(pl->trust));
   return 0;
 }
 

@@ -2,7 +2,8 @@
  * (PairPeer), share the reports of one fleet. Each sends its own share at
  * once and holds the peer's back for PairHoldBack; confirmations of accepted
  * reports and heartbeats cross to the peer as notifications that collectd's
- * network plugin carries. Decisions live in plugin/hub_pair.c. */
+ * network plugin carries, signed with PairSecretFile's secret
+ * (pair_trust.h). Decisions live in plugin/pair/hub_pair.c. */
 #ifndef ANTICAPTCHA_PAIR_LINK_H
 #define ANTICAPTCHA_PAIR_LINK_H
 
@@ -25,8 +26,9 @@ void pair_link_stop(pair_link_t *pl);
 void pair_link_destroy(pair_link_t *pl);
 
 /* From the notification callback, before report matching: true when n is a
- * pair message (taken in, or ignored without a pair); such a message is
- * never a report request. pl may be NULL. */
+ * pair message (taken in when the peer signed it and it is new; ignored
+ * otherwise, and without a pair); such a message is never a report request.
+ * pl may be NULL. */
 bool pair_link_intercept(pair_link_t *pl, const notification_t *n);
 /* From the notification callback for a report request: true when the pair
  * holds it (the caller then does not submit it). May mark req as a takeover.

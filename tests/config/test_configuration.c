@@ -517,6 +517,90 @@ static void test_read_key_file_direct(void **state) {
   assert_non_null(strstr(why, "/nonexistent/dir/key"));
 }
 
+/* ---- the hub pair's secret ---- */
+
+#define PAIR_SECRET                                                            \
+  "5f1c0e9a7b3d42c6a8e1f07d9b2c4e6a1d3f5b7c9e0a2c4e6f8b0d2f4a6c8e0b"
+
+static void pair_with_secret_file(fixture_t *f, const char *path) {
+  reset_root(f);
+  account(f, "acct-main", KEY);
+  opt_str(&f->root, "PairPeer", "hub-b");
+  if (path != NULL)
+    opt_str(&f->root, "PairSecretFile", path);
+}
+
+static void assert_secret_not_logged(void) {
+  for (size_t i = 0; i < stub_log_count(); i++)
+    if (strstr(stub_log_line(i)->text, PAIR_SECRET) != NULL)
+      fail_msg("the pair's secret was logged: %s", stub_log_line(i)->text);
+}
+
+static void test_pair_secret_file(void **state) {
+  fixture_t *f = *state;
+  const char *path = write_file(f, "pair", "  " PAIR_SECRET "\r\n", 0600);
+  pair_with_secret_file(f, path);
+  parse_ok(f);
+  assert_string_equal(f->cfg.pair_secret, PAIR_SECRET);
+  assert_true(secret_owns(f->cfg.pair_secret));
+  assert_int_equal(stub_log_count(), 0);
+
+  /* Required with PairPeer: without it any host speaks for the peer. */
+  pair_with_secret_file(f, NULL);
+  expect_error(f, "Plugin anticaptcha", "PairSecretFile");
+  assert_true(stub_log_contains("required with PairPeer"));
+
+  pair_with_secret_file(f, path);
+  opt_str(&f->root, "PairSecretFile", path);
+  expect_error(f, "Plugin anticaptcha", "PairSecretFile");
+
+  /* Without PairPeer it is unused, and said so. */
+  reset_root(f);
+  account(f, "acct-main", KEY);
+  opt_str(&f->root, "PairSecretFile", path);
+  parse_ok(f);
+  assert_int_equal(stub_log_count_level(LOG_WARNING), 1);
+  assert_true(stub_log_contains("unused without PairPeer"));
+  assert_secret_not_logged();
+}
+
+static void test_pair_secret_file_refused(void **state) {
+  fixture_t *f = *state;
+  char secret[PAIR_SECRET_MAX + 3];
+  /* 31 and 257 characters; a blank inside; a symbolic link. */
+  memset(secret, 'a', sizeof(secret));
+  snprintf(secret + PAIR_SECRET_MIN - 1, 2, "\n");
+  const char *bad[] = {write_file(f, "short", secret, 0600), NULL, NULL, NULL};
+  memset(secret, 'a', sizeof(secret));
+  snprintf(secret + PAIR_SECRET_MAX + 1, 2, "\n");
+  bad[1] = write_file(f, "long", secret, 0600);
+  bad[2] = write_file(f, "blank", "0123456789abcdef 0123456789abcdef\n", 0600);
+  char link_path[160];
+  snprintf(link_path, sizeof(link_path), "%s/link", f->dir);
+  const char *target = write_file(f, "target", PAIR_SECRET "\n", 0600);
+  assert_int_equal(symlink(target, link_path), 0);
+  bad[3] = link_path;
+  for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+    pair_with_secret_file(f, bad[i]);
+    expect_error(f, "Plugin anticaptcha", "PairSecretFile");
+    assert_secret_not_logged();
+  }
+  assert_true(stub_log_contains("symbolic link"));
+  unlink(link_path);
+
+  /* The bounds themselves are accepted. */
+  char why[160];
+  memset(secret, 'a', sizeof(secret));
+  assert_int_equal(
+      config_check_pair_secret(secret, PAIR_SECRET_MIN, why, sizeof(why)), 0);
+  assert_int_equal(
+      config_check_pair_secret(secret, PAIR_SECRET_MAX, why, sizeof(why)), 0);
+  assert_int_equal(
+      config_check_pair_secret(secret, PAIR_SECRET_MIN - 1, why, sizeof(why)),
+      -1);
+  assert_non_null(strstr(why, "give 32 to 256"));
+}
+
 /* The key shows in no log line, whatever goes wrong after it is read. */
 static void test_key_never_logged(void **state) {
   fixture_t *f = *state;
@@ -1521,6 +1605,8 @@ int main(void) {
       T(test_key_file_loose_mode_warning),
       T(test_read_key_file_direct),
       T(test_key_never_logged),
+      T(test_pair_secret_file),
+      T(test_pair_secret_file_refused),
       T(test_unknown_option_in_account),
       T(test_unknown_option_in_report),
       T(test_unknown_option_top_level),

@@ -3,11 +3,17 @@ each configured with the other as PairPeer, only collectd's network plugin
 between them) and one edge collectd sending every report notification to
 both. Each task is reported once while both are up, by the survivor while
 hub A is stopped (SIGTERM, and SIGKILL in a second run), and once again when
-hub A is back; the peer's reports are never counted as refusals."""
+hub A is back; the peer's reports are never counted as refusals. The hubs
+sign their messages with the secret of PairSecretFile; a pair option given
+wrong is refused."""
 
 import collections
+import hashlib
+import hmac
 import os
 import re
+import socket
+import struct
 import threading
 import time
 import unittest
@@ -20,6 +26,10 @@ REPORTS = ("reportCorrectRecaptcha", "reportIncorrectRecaptcha",
            "reportIncorrectImageCaptcha")
 HOLD_BACK = 3
 TIMEOUT = 2
+# Both hubs' PairSecretFile, as `openssl rand -hex 32` makes one. A secret:
+# no artefact may hold it (assert_no_key).
+PAIR_SECRET = "5f1c0e9a7b3d42c6a8e1f07d9b2c4e6a1d3f5b7c9e0a2c4e6f8b0d2f4a6c8e0b"
+SECRET_FILE = "pair.secret"
 
 
 def udp_port():
@@ -32,15 +42,67 @@ def hub_config(url, peer):
     return account_block(url) + '''
   PairPeer "%s"
   PairHoldBack %d
-  PairTimeout %d''' % (peer, HOLD_BACK, TIMEOUT)
+  PairTimeout %d
+  PairSecretFile "@TMP@/%s"''' % (peer, HOLD_BACK, TIMEOUT, SECRET_FILE)
 
 
-def hub(name, peer, url, listen, peer_port):
+def hub(name, peer, url, listen, peer_port, secret=PAIR_SECRET):
     net = ('<Plugin network>\n  Listen "127.0.0.1" "%d"\n'
            '  Server "127.0.0.1" "%d"\n</Plugin>' % (listen, peer_port))
-    return Collectd(hub_config(url, peer), files=KEY_FILES,
+    return Collectd(hub_config(url, peer),
+                    files=dict(KEY_FILES, **{SECRET_FILE: secret + "\n"}),
                     plugins=("network",), extra_config=net,
                     global_config='Hostname "%s"' % name)
+
+
+# The collectd network protocol's parts (collectd's network.h): strings,
+# and the numbers a notification carries.
+PART_STRINGS = {0x0000: "host", 0x0002: "plugin", 0x0003: "plugin_instance",
+                0x0004: "type", 0x0005: "type_instance", 0x0100: "message"}
+PART_TIME_HR, PART_SEVERITY, SEVERITY_OKAY = 0x0008, 0x0101, 4
+
+
+def notification_packet(when=None, **fields):
+    """A network plugin packet holding one notification (severity OKAY)
+    with the given string fields (str or bytes), as any host on the network
+    can send it; when: epoch seconds, or a cdtime (int) as is."""
+    when = time.time() if when is None else when
+    cdtime = when if isinstance(when, int) else int(when * 2 ** 30)
+    out = struct.pack(">HHQ", PART_TIME_HR, 12, cdtime)
+    out += struct.pack(">HHQ", PART_SEVERITY, 12, SEVERITY_OKAY)
+    for kind, name in PART_STRINGS.items():
+        value = fields.get(name)
+        if value is None:
+            continue
+        value = value.encode() if isinstance(value, str) else value
+        out += struct.pack(">HH", kind, len(value) + 5) + value + b"\0"
+    return out
+
+
+def send_packet(port, packet):
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.sendto(packet, ("127.0.0.1", port))
+
+
+def signed_packet(host, type, payload, plugin_instance="", type_instance="",
+                  secret=PAIR_SECRET, when=None):
+    """A pair message signed as plugin/pair/pair_auth.h describes it, written
+    apart from the plugin's code: HMAC-SHA256 over a label, time, severity
+    and the length-prefixed fields, its first 16 bytes in hex before the
+    payload."""
+    cdtime = int((time.time() if when is None else when) * 2 ** 30)
+    fields = [host, "anticaptcha", plugin_instance, type, type_instance,
+              payload]
+    data = b"collectd-anticaptcha pair message 1\0"
+    data += struct.pack(">QI", cdtime, SEVERITY_OKAY)
+    for f in fields:
+        f = f.encode()
+        data += struct.pack(">H", len(f)) + f
+    tag = hmac.new(secret.encode(), data, hashlib.sha256).hexdigest()[:32]
+    return notification_packet(cdtime, host=host, plugin="anticaptcha",
+                               plugin_instance=plugin_instance, type=type,
+                               type_instance=type_instance,
+                               message=tag + " " + payload)
 
 
 def edge(ports):
@@ -193,7 +255,9 @@ class Pair(unittest.TestCase):
                 self.assertEqual(a.log().count("type = reported"), confirmations)
                 for cd in (a, b):
                     self.assertNotIn("was refused", cd.log())
+                    self.assertNotIn("forged", cd.log())
                     cd.assert_no_key()
+                    cd.assert_no_key(PAIR_SECRET)
 
     def stop_a_and_restart(self, kill):
         with Sim() as sim:
@@ -324,6 +388,45 @@ class Config(unittest.TestCase):
     def test_timeout_below_a_second(self):
         self.check_refused("PairTimeout 0.2", '"PairTimeout"')
 
+    def test_peer_without_secret_file(self):
+        """Without the secret any host could speak for the peer."""
+        with Sim() as sim:
+            body = hub_config(sim.http_url, "hub-b").replace(
+                'PairSecretFile "@TMP@/%s"' % SECRET_FILE, "")
+            code, out = plugin_config_test_with_key(body, "hub-a")
+        errors = [l for l in out.splitlines() if "anticaptcha plugin:" in l
+                  and '"PairSecretFile"' in l and "required with PairPeer" in l]
+        self.assertNotEqual(code, 0, out)
+        self.assertEqual(len(errors), 1, out)
+        self.assertNotIn("hub pair: \"", out)
+
+    def test_secret_too_short(self):
+        code, out = self.secret_file_test("too-short-a-secret")
+        self.assertNotEqual(code, 0, out)
+        self.assertIn("the secret has 18 characters; give 32 to 256", out)
+        self.assertNotIn("too-short-a-secret", out)
+
+    def test_secret_through_a_link(self):
+        code, out = self.secret_file_test(PAIR_SECRET, link=True)
+        self.assertNotEqual(code, 0, out)
+        self.assertIn('"PairSecretFile"', out)
+        self.assertIn("symbolic link", out)
+
+    def test_loose_secret_file_warns(self):
+        code, out = self.secret_file_test(PAIR_SECRET, mode=0o644)
+        self.assertIn('option "PairSecretFile": ', out)
+        self.assertIn("may be read by group or others; make it mode 0600", out)
+        self.assertIn('hub pair: "hub-a" with peer "hub-b"', out)
+        self.assertNotIn(PAIR_SECRET, out)
+
+    def secret_file_test(self, secret, link=False, mode=0o600):
+        """collectd -T with PairSecretFile holding `secret` (through a
+        symbolic link with link, with the given mode)."""
+        with Sim() as sim:
+            return plugin_config_test_with_key(
+                hub_config(sim.http_url, "hub-b"), "hub-a", secret=secret,
+                link=link, mode=mode)
+
     def test_hold_back_within_window(self):
         with Sim() as sim:
             body = hub_config(sim.http_url, "hub-b") + "\nWindow 20"
@@ -333,9 +436,11 @@ class Config(unittest.TestCase):
         self.assertIn('hub pair: "hub-a" with peer "hub-b"', out)
 
 
-def plugin_config_test_with_key(body, hostname):
-    """collectd -T with the key file in place (plugin_config_test writes no
-    files: the body reads it from a path given here)."""
+def plugin_config_test_with_key(body, hostname, secret=PAIR_SECRET,
+                                link=False, mode=0o600):
+    """collectd -T with the key file and the pair's secret file in place
+    (plugin_config_test writes no files: the body reads them from paths
+    given here)."""
     import tempfile
     d = tempfile.mkdtemp(prefix="ac-pairkey-")
     try:
@@ -343,8 +448,17 @@ def plugin_config_test_with_key(body, hostname):
         with open(key, "w") as f:
             f.write(TEST_KEY + "\n")
         os.chmod(key, 0o600)
-        return plugin_config_test(body.replace("@TMP@/" + KEY_FILE, key),
-                                  global_config='Hostname "%s"' % hostname)
+        path = os.path.join(d, SECRET_FILE)
+        with open(path + ".real", "w") as f:
+            f.write(secret + "\n")
+        os.chmod(path + ".real", mode)
+        if link:
+            os.symlink(path + ".real", path)
+        else:
+            os.rename(path + ".real", path)
+        body = body.replace("@TMP@/" + KEY_FILE, key).replace(
+            "@TMP@/" + SECRET_FILE, path)
+        return plugin_config_test(body, global_config='Hostname "%s"' % hostname)
     finally:
         import shutil
         shutil.rmtree(d, ignore_errors=True)
@@ -386,9 +500,10 @@ class Messages(unittest.TestCase):
                            "the warning")
                 time.sleep(0.5)
                 self.assertEqual(a.log().count("ignoring pair messages from"), 1)
-                # A confirmation with a bad id list, from the peer: one warning.
-                a.putnotif("okay", message="1 x", plugin="anticaptcha",
-                           plugin_instance="main", type="reported", host="hub-b")
+                # A confirmation with a bad id list, signed by the peer: one
+                # warning.
+                send_packet(b_port(a), signed_packet(
+                    "hub-b", "reported", "1 x", plugin_instance="main"))
                 a.wait_for(lambda: "not a list of task ids" in a.log(), 10,
                            "the bad-message warning")
 

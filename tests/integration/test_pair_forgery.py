@@ -4,7 +4,8 @@ and a stranger: a stock collectd (no anticaptcha plugin) whose Hostname is a
 hub's name, sending pair messages through unixsock to the hubs' network
 port. Whatever the stranger sends, every task is reported exactly once; a
 captured message sent again (raw UDP, through a relay between the hubs)
-changes nothing either."""
+changes nothing either, nor does a hub with another secret. Every message
+that fails is counted (anticaptcha/derive-pair-forged) and logged once."""
 
 import socket
 import struct
@@ -28,9 +29,16 @@ def stranger(name, ports):
                     global_config='Hostname "%s"' % name)
 
 
+# A stranger cannot compute the tag, but can copy the form of a signed
+# message (pair_auth.h): every forged message goes out both as 0.3.1 sent
+# them and behind a made-up tag.
+FAKE_TAG = "0123456789abcdef0123456789abcdef "
+
+
 class Forger(threading.Thread):
     """Sends messages() (a list of putnotif keyword arguments) through the
-    stranger every `period` seconds until stopped; counts what it sent."""
+    stranger every `period` seconds until stopped, each in both forms;
+    counts what it sent."""
 
     def __init__(self, cd, messages, period):
         super().__init__(daemon=True)
@@ -41,8 +49,10 @@ class Forger(threading.Thread):
     def run(self):
         while not self.stopped.is_set():
             for m in self.messages():
-                self.cd.putnotif("okay", plugin="anticaptcha", **m)
-                self.sent += 1
+                for prefix in ("", FAKE_TAG):
+                    self.cd.putnotif("okay", plugin="anticaptcha",
+                                     **dict(m, message=prefix + m["message"]))
+                    self.sent += 1
             self.stopped.wait(self.period)
 
     def __enter__(self):
@@ -184,33 +194,6 @@ class PairedHubs(unittest.TestCase):
                 self.assertIn("holding the peer's share", a.log())
 
 
-# The collectd network protocol's part types (collectd's network.h).
-PART_STRINGS = {0x0000: "host", 0x0002: "plugin", 0x0003: "plugin_instance",
-                0x0004: "type", 0x0005: "type_instance", 0x0100: "message"}
-PART_TIME_HR, PART_SEVERITY, SEVERITY_OKAY = 0x0008, 0x0101, 4
-
-
-def notification_packet(when=None, **fields):
-    """A network plugin packet holding one notification (severity OKAY) with
-    the given string fields (bytes or str), as any host on the network can
-    send it."""
-    when = time.time() if when is None else when
-    out = struct.pack(">HHQ", PART_TIME_HR, 12, int(when * 2 ** 30))
-    out += struct.pack(">HHQ", PART_SEVERITY, 12, SEVERITY_OKAY)
-    for kind, name in PART_STRINGS.items():
-        value = fields.get(name)
-        if value is None:
-            continue
-        value = value.encode() if isinstance(value, str) else value
-        out += struct.pack(">HH", kind, len(value) + 5) + value + b"\0"
-    return out
-
-
-def send_packet(port, packet):
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-        s.sendto(packet, ("127.0.0.1", port))
-
-
 def notification_fields(packet):
     """The string parts of a network plugin packet: {"type": ..., ...};
     empty for a packet of values (they have no message part)."""
@@ -219,11 +202,45 @@ def notification_fields(packet):
         kind, length = struct.unpack_from(">HH", packet, i)
         if length < 4:
             break
-        if kind in PART_STRINGS:
-            fields[PART_STRINGS[kind]] = packet[i + 4:i + length].rstrip(
+        if kind in hp.PART_STRINGS:
+            fields[hp.PART_STRINGS[kind]] = packet[i + 4:i + length].rstrip(
                 b"\0").decode("utf-8", "replace")
         i += length
     return fields if "message" in fields else {}
+
+
+class WrongSecret(unittest.TestCase):
+    """Two hubs whose secret files differ: each takes the other's messages
+    for forged, counts them and says so once, and reports alone (every task
+    twice then: errorId 16 for the second, as with two unpaired hubs)."""
+
+    def test_hubs_with_different_secrets_do_not_pair(self):
+        pa, pb = hp.udp_port(), hp.udp_port()
+        tasks = list(range(9601, 9611))
+        with Sim() as sim:
+            a = hp.hub("hub-a", "hub-b", sim.http_url, pa, pb)
+            b = hp.hub("hub-b", "hub-a", sim.http_url, pb, pa,
+                       secret="another-secret-" + hp.PAIR_SECRET[15:])
+            with a, b, hp.edge([pa, pb]) as e:
+                for cd in (a, b):
+                    cd.wait_for(lambda cd=cd: "is down" in cd.log(),
+                                hp.TIMEOUT + 5, "each hub to give up")
+                for t in tasks:
+                    hp.raise_task(e, t)
+                reached(sim, tasks, 10)
+                for cd, h, peer in ((a, "hub-a", "hub-b"),
+                                    (b, "hub-b", "hub-a")):
+                    cd.wait_for(lambda cd=cd, h=h: forged(cd, h) > 0, 5,
+                                "the forged messages counted")
+                    self.assertEqual(cd.log().count("forged pair message"), 1)
+                    self.assertFalse('peer "%s" is back' % peer in cd.log())
+                    self.assertEqual(
+                        hp.counter(cd, h, "pair-peer-reported"), 0)
+                    self.assertEqual(hp.getval(cd, h, "gauge-pair-peer-up",
+                                               "anticaptcha"), 0)
+                    cd.assert_no_key(hp.PAIR_SECRET)
+                seen = hp.attempts(sim)
+                self.assertTrue(all(len(seen[t]) == 2 for t in tasks), seen)
 
 
 class Relay(threading.Thread):
@@ -296,7 +313,8 @@ class Replay(unittest.TestCase):
                 self.assertEqual(hp.getval(a, "hub-a", "gauge-pair-peer-up",
                                            "anticaptcha"), 0)
                 self.assertGreater(forged(a, "hub-a"), 0)
-                self.assertEqual(a.log().count("replayed pair message"), 1)
+                self.assertEqual(
+                    a.log().count("replayed or delayed pair message"), 1)
 
 
 # What an attacker would put into a field: a line of its own, and a
@@ -322,13 +340,29 @@ class LogLines(unittest.TestCase):
         with Sim() as sim:
             a = hp.hub("hub-a", "hub-b", sim.http_url, pa, hp.udp_port())
             with a:
-                send_packet(pa, notification_packet(
+                hp.send_packet(pa, hp.notification_packet(
                     host="hub-z" + EVIL, plugin="anticaptcha", type="pair",
                     type_instance="alone", message="x"))
                 a.wait_for(lambda: "ignoring pair messages" in a.log(), 10,
                            "the stranger warning")
                 line = self.warning(a, "ignoring pair messages")
                 self.assertIn('"hub-z%s"' % EVIL_ESCAPED, line)
+
+    def test_confirmation_warning(self):
+        """A confirmation the peer signed (here by the test, from the format
+        doc/hub-pair.md gives) for an account this hub does not have."""
+        pa = hp.udp_port()
+        with Sim() as sim:
+            a = hp.hub("hub-a", "hub-b", sim.http_url, pa, hp.udp_port())
+            with a:
+                hp.send_packet(pa, hp.signed_packet(
+                    "hub-b", "reported", "9301",
+                    plugin_instance="nosuch" + EVIL))
+                a.wait_for(lambda: "ignoring a confirmation" in a.log(), 10,
+                           "the warning")
+                line = self.warning(a, "ignoring a confirmation")
+                self.assertIn('account "nosuch%s"' % EVIL_ESCAPED, line)
+                self.assertNotIn("forged", a.log())
 
     def test_report_request_warning(self):
         rule = ('\n<Report "solved">\n  Type "solved"\n  TaskId type_instance\n'
@@ -338,7 +372,7 @@ class LogLines(unittest.TestCase):
         with Sim() as sim, Collectd(account_block(sim.http_url) + rule,
                                     files=KEY_FILES, plugins=("network",),
                                     extra_config=net) as cd:
-            send_packet(port, notification_packet(
+            hp.send_packet(port, hp.notification_packet(
                 host="edge", plugin="solver" + EVIL, type="solved",
                 type_instance="not-a-task", message="x"))
             cd.wait_for(lambda: "ignoring a report request" in cd.log(), 10,
