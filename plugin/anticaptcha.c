@@ -8,6 +8,7 @@
 #include <curl/curl.h>
 #include <pthread.h>
 
+#include "api/response.h"
 #include "config/configuration.h"
 #include "model/report_match.h"
 #include "pair/pair_link.h"
@@ -164,14 +165,21 @@ static int prepare(context_t *c) {
   return status;
 }
 
+/* The notification's fields may come from any host on the network: escaped
+ * as the API's strings are, they cannot forge or colour a log line. */
 static void complain_bad(context_t *c, const notification_t *n,
                          const char *why) {
+  char plugin[4 * DATA_MAX_NAME_LEN], type[4 * DATA_MAX_NAME_LEN];
+  response_escape(plugin, sizeof(plugin), n->plugin,
+                  strnlen(n->plugin, DATA_MAX_NAME_LEN));
+  response_escape(type, sizeof(type), n->type,
+                  strnlen(n->type, DATA_MAX_NAME_LEN));
   pthread_mutex_lock(&c->log_lock);
   c->invalid++;
   c_complain(LOG_WARNING, &c->bad_notification,
              "anticaptcha plugin: ignoring a report request (plugin \"%s\", "
              "type \"%s\"): %s. Nothing was sent; fix what raises it.",
-             n->plugin, n->type, why);
+             plugin, type, why);
   pthread_mutex_unlock(&c->log_lock);
 }
 
