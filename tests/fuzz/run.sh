@@ -17,7 +17,7 @@ cd "$(dirname "$0")/../.."
 
 seconds=${1:-20}
 jobs=${FUZZ_JOBS:-1}
-targets="fuzz_response fuzz_report_match fuzz_state_file"
+targets="fuzz_response fuzz_report_match fuzz_state_file fuzz_pair_message"
 CC=${FUZZ_CC:-clang}
 
 if ! command -v "$CC" >/dev/null; then
@@ -46,6 +46,13 @@ $CC $flags -o "$work/fuzz_report_match" tests/fuzz/fuzz_report_match.c \
 $CC $flags -o "$work/fuzz_state_file" tests/fuzz/fuzz_state_file.c \
   plugin/state/state_file.c plugin/model/report_match.c \
   plugin/model/task_id.c $yajl_flags
+# The pair's messages, with libcrypto for their MAC.
+crypto_flags=$(pkg-config --cflags --libs libcrypto 2>/dev/null || echo -lcrypto)
+# shellcheck disable=SC2086
+$CC $flags -o "$work/fuzz_pair_message" tests/fuzz/fuzz_pair_message.c \
+  plugin/pair/pair_auth.c plugin/pair/pair_mac.c plugin/pair/hub_pair.c \
+  plugin/reports/report_queue.c plugin/model/report_match.c \
+  plugin/model/task_id.c $crypto_flags
 
 status=0
 for t in $targets; do
