@@ -247,8 +247,9 @@ static void send_message(pair_link_t *pl, const char *account, const char *type,
   plugin_dispatch_notification(&n);
 }
 
-/* One notification carries as many ids as its message holds (12 to 25):
- * the logfile plugin writes a line per notification. */
+/* One notification carries as many ids as its message holds after the tag
+ * (11 to 22 numbers, 6 UUIDs): the logfile plugin writes a line per
+ * notification. */
 static void send_confirmations(pair_link_t *pl, const confirm_t *c, size_t n) {
   task_id_t ids[TURN_MAX];
   char text[PAIR_PAYLOAD_MAX + 1]; /* the message also holds the tag */
