@@ -54,22 +54,30 @@ static int key_option(void *block, const char *value, const char *where) {
   return a->client_key != NULL ? 0 : -1;
 }
 
-static int key_file_option(void *block, const char *path, const char *where) {
-  account_t *a = block;
+/* ClientKeyFile and PairSecretFile: the secret in secret memory, or NULL
+ * after one error line; a file others may read is used, with a warning. */
+static char *secret_file(const char *option, const char *path,
+                         const char *where,
+                         char *(*read)(const char *, bool *, char *, size_t)) {
   char why[256];
   bool loose = false;
+  char *secret = read(path, &loose, why, sizeof(why));
+  if (secret == NULL)
+    CONF_ERROR(where, option, "%s.", why);
+  else if (loose)
+    WARNING("anticaptcha plugin: %s: option \"%s\": \"%s\" may be read by "
+            "group or others; make it mode 0600.",
+            where, option, path);
+  return secret;
+}
+
+static int key_file_option(void *block, const char *path, const char *where) {
+  account_t *a = block;
   if (second_key(a, "ClientKeyFile", where))
     return -1;
-  a->client_key = config_read_key_file(path, &loose, why, sizeof(why));
-  if (a->client_key == NULL) {
-    CONF_ERROR(where, "ClientKeyFile", "%s.", why);
-    return -1;
-  }
-  if (loose)
-    WARNING("anticaptcha plugin: %s: option \"ClientKeyFile\": \"%s\" may be "
-            "read by group or others; make it mode 0600.",
-            where, path);
-  return 0;
+  a->client_key =
+      secret_file("ClientKeyFile", path, where, config_read_key_file);
+  return a->client_key != NULL ? 0 : -1;
 }
 
 static const config_option_t account_options[] = {
@@ -193,22 +201,13 @@ static int state_file_option(void *block, const oconfig_item_t *o,
 static int pair_secret_option(void *block, const char *path,
                               const char *where) {
   plugin_config_t *cfg = block;
-  char why[256];
-  bool loose = false;
   if (cfg->pair_secret != NULL) {
     CONF_ERROR(where, "PairSecretFile", "given twice; give it once.");
     return -1;
   }
-  cfg->pair_secret = config_read_pair_secret(path, &loose, why, sizeof(why));
-  if (cfg->pair_secret == NULL) {
-    CONF_ERROR(where, "PairSecretFile", "%s.", why);
-    return -1;
-  }
-  if (loose)
-    WARNING("anticaptcha plugin: %s: option \"PairSecretFile\": \"%s\" may "
-            "be read by group or others; make it mode 0600.",
-            where, path);
-  return 0;
+  cfg->pair_secret =
+      secret_file("PairSecretFile", path, where, config_read_pair_secret);
+  return cfg->pair_secret != NULL ? 0 : -1;
 }
 
 static const config_option_t global_options[] = {
