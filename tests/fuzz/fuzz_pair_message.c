@@ -26,32 +26,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz_check.h"
 #include "pair/hub_pair.h"
 #include "pair/pair_auth.h"
 #include "pair/pair_mac.h"
 
-#define CHECK(cond)                                                            \
-  do {                                                                         \
-    if (!(cond)) {                                                             \
-      fprintf(stderr, "fuzz_pair_message: %s:%d: check failed: %s\n",          \
-              __FILE__, __LINE__, #cond);                                      \
-      abort();                                                                 \
-    }                                                                          \
-  } while (0)
-
 /* The seeds in tests/fuzz/corpus/fuzz_pair_message are signed with it. */
 static const char KEY[] = "fuzz-pair-secret-0123456789abcdef";
 #define NOW ((cdtime_t)1700000000 << 30)
-
-static void next_field(const uint8_t **p, const uint8_t *end, char *dst,
-                       size_t size) {
-  const uint8_t *nl = memchr(*p, '\n', (size_t)(end - *p));
-  size_t n = (size_t)((nl != NULL ? nl : end) - *p);
-  size_t copy = n < size - 1 ? n : size - 1;
-  memcpy(dst, *p, copy);
-  dst[copy] = 0;
-  *p = nl != NULL ? nl + 1 : end;
-}
 
 static const char *verify(const notification_t *n) {
   return pair_verify(KEY, strlen(KEY), n);
@@ -167,12 +149,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   uint8_t flags = data[8];
   n.severity = NOTIF_OKAY;
   const uint8_t *p = data + 9, *end = data + size;
-  next_field(&p, end, n.host, sizeof(n.host));
-  next_field(&p, end, n.plugin, sizeof(n.plugin));
-  next_field(&p, end, n.plugin_instance, sizeof(n.plugin_instance));
-  next_field(&p, end, n.type, sizeof(n.type));
-  next_field(&p, end, n.type_instance, sizeof(n.type_instance));
-  next_field(&p, end, n.message, sizeof(n.message));
+  fuzz_next_field(&p, end, n.host, sizeof(n.host));
+  fuzz_next_field(&p, end, n.plugin, sizeof(n.plugin));
+  fuzz_next_field(&p, end, n.plugin_instance, sizeof(n.plugin_instance));
+  fuzz_next_field(&p, end, n.type, sizeof(n.type));
+  fuzz_next_field(&p, end, n.type_instance, sizeof(n.type_instance));
+  fuzz_next_field(&p, end, n.message, sizeof(n.message));
 
   check_received(&n);
   check_signed(&n, flags);

@@ -24,17 +24,9 @@
 #include <yajl/yajl_tree.h>
 
 #include "api/request.h"
+#include "fuzz_check.h"
 #include "model/report_match.h"
 #include "util/secret.h"
-
-#define CHECK(cond)                                                            \
-  do {                                                                         \
-    if (!(cond)) {                                                             \
-      fprintf(stderr, "fuzz_report_match: %s:%d: check failed: %s\n",          \
-              __FILE__, __LINE__, #cond);                                      \
-      abort();                                                                 \
-    }                                                                          \
-  } while (0)
 
 #define MAX_META 4
 static const char KEY[] = "fuzz-key-\"quoted\\\"-\xc3\xa9";
@@ -62,18 +54,6 @@ static report_rule_t rules[] = {
      .type = "image_failed",
      .source = TASK_ID_TYPE_INSTANCE},
 };
-
-/* Copies the next '\n'-separated piece of input into dst (size bytes,
- * truncated like collectd's sstrncpy). */
-static void next_field(const uint8_t **p, const uint8_t *end, char *dst,
-                       size_t size) {
-  const uint8_t *nl = memchr(*p, '\n', (size_t)(end - *p));
-  size_t n = (size_t)((nl != NULL ? nl : end) - *p);
-  size_t copy = n < size - 1 ? n : size - 1;
-  memcpy(dst, *p, copy);
-  dst[copy] = 0;
-  *p = nl != NULL ? nl + 1 : end;
-}
 
 /* The value of the decimal-only string s, or 0 when it is anything else. */
 static uint64_t digits_value(const char *s) {
@@ -128,17 +108,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   n.severity = severities[flags & 3];
   n.time = (flags & 8) ? 0 : ((cdtime_t)1700000000 << 30);
   snprintf(n.message, sizeof(n.message), "fuzz");
-  next_field(&p, end, n.plugin, sizeof(n.plugin));
-  next_field(&p, end, n.plugin_instance, sizeof(n.plugin_instance));
-  next_field(&p, end, n.type, sizeof(n.type));
-  next_field(&p, end, n.type_instance, sizeof(n.type_instance));
+  fuzz_next_field(&p, end, n.plugin, sizeof(n.plugin));
+  fuzz_next_field(&p, end, n.plugin_instance, sizeof(n.plugin_instance));
+  fuzz_next_field(&p, end, n.type, sizeof(n.type));
+  fuzz_next_field(&p, end, n.type_instance, sizeof(n.type_instance));
 
   notification_meta_t meta[MAX_META];
   char values[MAX_META][256];
   size_t num_meta = 0;
   while (p < end && num_meta < MAX_META) {
     char entry[DATA_MAX_NAME_LEN + 256];
-    next_field(&p, end, entry, sizeof(entry));
+    fuzz_next_field(&p, end, entry, sizeof(entry));
     notification_meta_t *m = &meta[num_meta];
     memset(m, 0, sizeof(*m));
     char *eq = strchr(entry, '=');

@@ -21,15 +21,7 @@
 #include <string.h>
 
 #include "api/response.h"
-
-#define CHECK(cond)                                                            \
-  do {                                                                         \
-    if (!(cond)) {                                                             \
-      fprintf(stderr, "fuzz_response: %s:%d: check failed: %s\n", __FILE__,    \
-              __LINE__, #cond);                                                \
-      abort();                                                                 \
-    }                                                                          \
-  } while (0)
+#include "fuzz_check.h"
 
 /* The parser state is large (48 records): keep it off the stack. */
 static response_t parses[3];
