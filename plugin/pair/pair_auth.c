@@ -63,10 +63,7 @@ cdtime_t pair_send_time(cdtime_t *last_sent, cdtime_t now) {
   return *last_sent;
 }
 
-void pair_replay_init(pair_replay_t *r, cdtime_t start) {
-  memset(r, 0, sizeof(*r));
-  r->floor = start;
-}
+void pair_replay_init(pair_replay_t *r) { memset(r, 0, sizeof(*r)); }
 
 pair_fresh_t pair_replay_check(pair_replay_t *r, cdtime_t sent, cdtime_t now,
                                cdtime_t max_skew) {

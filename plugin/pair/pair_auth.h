@@ -50,8 +50,10 @@ const char *pair_split_message(const char *message);
 cdtime_t pair_send_time(cdtime_t *last_sent, cdtime_t now);
 
 /* What the receiver knows of the times it took: every message is taken at
- * most once, and none sent before this hub started. Out of order delivery
- * is accepted up to PAIR_RECENT messages late. */
+ * most once while this hub runs. Out of order delivery is accepted up to
+ * PAIR_RECENT messages late. (A message in flight when this hub starts is
+ * taken: so may be, once, a message of the peer's last max_skew that
+ * someone captured; it only tells what the peer did or said then.) */
 #define PAIR_RECENT 64
 typedef struct {
   cdtime_t floor; /* nothing sent at or before it is taken */
@@ -61,11 +63,11 @@ typedef struct {
 
 typedef enum {
   PAIR_FRESH,    /* taken: remembered from now on */
-  PAIR_REPLAYED, /* taken before, or sent before this hub started */
+  PAIR_REPLAYED, /* taken before, or older than every time kept */
   PAIR_OFF_CLOCK /* more than max_skew away from this hub's clock */
 } pair_fresh_t;
 
-void pair_replay_init(pair_replay_t *r, cdtime_t start);
+void pair_replay_init(pair_replay_t *r);
 /* Decides on the time of a message whose MAC was right; only PAIR_FRESH
  * changes r. */
 pair_fresh_t pair_replay_check(pair_replay_t *r, cdtime_t sent, cdtime_t now,

@@ -100,10 +100,10 @@ int pair_link_create(const plugin_config_t *cfg, report_sender_t *sender,
                      .margin = margin,
                      .max_held = cfg->queue_limit};
   pl->pending = calloc(PENDING_MAX, sizeof(*pl->pending));
-  /* config_finish() refused a PairPeer without PairSecretFile. Messages
-   * further from this hub's clock than PairTimeout are stale anyway. */
-  pl->trust =
-      pair_trust_create(cfg->pair_secret, cfg->pair_peer, timeout, cdtime());
+  /* config_finish() refused a PairPeer without PairSecretFile. A message
+   * further from this hub's clock than Window concerns no task that can
+   * still be reported; the edges' clocks must be as close already. */
+  pl->trust = pair_trust_create(cfg->pair_secret, cfg->pair_peer, cfg->window);
   if (pl->pending == NULL || pl->trust == NULL ||
       pair_init(&pl->hp, &p, cfg->num_accounts, cdtime()) != 0) {
     ERROR("anticaptcha plugin: hub pair: cannot set up (out of memory).");

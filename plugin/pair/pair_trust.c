@@ -29,7 +29,7 @@ struct pair_trust_s {
 };
 
 pair_trust_t *pair_trust_create(const char *secret, const char *peer,
-                                cdtime_t max_skew, cdtime_t now) {
+                                cdtime_t max_skew) {
   pair_trust_t *t = calloc(1, sizeof(*t));
   if (t == NULL)
     return NULL;
@@ -38,7 +38,7 @@ pair_trust_t *pair_trust_create(const char *secret, const char *peer,
   sstrncpy(t->peer, peer, sizeof(t->peer));
   t->max_skew = max_skew;
   pthread_mutex_init(&t->lock, NULL);
-  pair_replay_init(&t->replay, now);
+  pair_replay_init(&t->replay);
   C_COMPLAIN_INIT(&t->stranger);
   C_COMPLAIN_INIT(&t->unsigned_msg);
   C_COMPLAIN_INIT(&t->replayed);
@@ -103,8 +103,8 @@ static void complain_replayed(pair_trust_t *t, const notification_t *n,
       "message (type \"%s\") from \"%s\": %s. Counted as pair-forged.",
       type, t->peer,
       why == PAIR_REPLAYED
-          ? "it was taken before, or sent before this hub started"
-          : "it was sent more than PairTimeout away from this hub's clock; "
+          ? "it was taken before"
+          : "it was sent more than Window away from this hub's clock; "
             "unless someone replays the peer's messages, the hubs' clocks "
             "differ: keep them in sync (NTP)");
 }

@@ -15,10 +15,9 @@ typedef struct pair_trust_s pair_trust_t;
 
 /* secret (NUL-terminated, the caller's: it must outlive the result), peer:
  * the peer's Hostname, max_skew: how far a message's time may be from this
- * hub's clock, now: this hub's start (nothing sent before it is believed).
- * Returns NULL when out of memory. */
+ * hub's clock. Returns NULL when out of memory. */
 pair_trust_t *pair_trust_create(const char *secret, const char *peer,
-                                cdtime_t max_skew, cdtime_t now);
+                                cdtime_t max_skew);
 void pair_trust_destroy(pair_trust_t *t);
 
 /* Sets n's time and its message: the tag and payload (which must not point

@@ -102,7 +102,7 @@ static void check_replay(const notification_t *n, uint8_t flags) {
   cdtime_t taken[NOTIF_MAX_MSG_LEN / 2];
   size_t num_taken = 0;
   cdtime_t skew = (cdtime_t)(flags & 7) << 28;
-  pair_replay_init(&r, NOW - ((cdtime_t)(flags >> 3) << 26));
+  pair_replay_init(&r);
   size_t len = strlen(n->message);
   for (size_t i = 0; i + 2 <= len; i += 2) {
     uint16_t v;
