@@ -9,8 +9,8 @@ import shutil
 import unittest
 
 from harness import (Sim, TEST_KEY, STOCK_PLUGIN_DIR, assert_no_key_in,
-                     make_tmpdir, plugin_build_dir, plugin_config_test,
-                     remove_tmpdir, run_config_test)
+                     free_port, make_tmpdir, plugin_build_dir,
+                     plugin_config_test, remove_tmpdir, run_config_test)
 import runner
 
 REPO = os.environ.get("ANTICAPTCHA_SRCDIR") or os.path.join(
@@ -57,6 +57,17 @@ class DropIns(unittest.TestCase):
                           r'\1URL "%s"' % sim.http_url, text, flags=re.M)
             text = text.replace("/var/log/solver/results.log",
                                 os.path.join(tmp, "results.log"))
+            # The hub pair's: its secret file, and this machine's addresses
+            # (a free port to listen on) for the private network's.
+            secret = os.path.join(tmp, "anticaptcha-pair.secret")
+            with open(secret, "w") as f:
+                f.write("0123456789abcdef" * 4 + "\n")
+            os.chmod(secret, 0o600)
+            text = text.replace("/etc/collectd/anticaptcha-pair.secret", secret)
+            text = re.sub(r'Listen "10\.0\.0\.\d+" "25826"',
+                          'Listen "127.0.0.1" "%d"' % free_port(), text)
+            text = re.sub(r'Server "10\.0\.0\.(\d+)"', r'Server "127.0.0.\1"',
+                          text)
             open(os.path.join(tmp, "results.log"), "w").close()
             drop_in = os.path.join(tmp, os.path.basename(path))
             with open(drop_in, "w") as f:
