@@ -52,10 +52,11 @@ struct pair_link_s {
   cdtime_t pending_since; /* when the first of them was accepted */
   uint64_t unconfirmed;   /* confirmations not sent: PENDING_MAX was reached */
   bool heartbeat_now, stopping;
-  c_complain_t bad_message, cannot_sign;
+  c_complain_t bad_message;
 
-  pthread_t thread; /* the thread's own from here */
+  pthread_t thread; /* the thread's own from here (and stop's, after it) */
   bool started, registered, was_up;
+  c_complain_t cannot_sign;
 };
 
 static bool on_outcome(void *ud, const report_request_t *req, bool accepted,
