@@ -477,11 +477,14 @@ def panel_options(ptype, extra):
     if ptype == "stat":
         return {"reduceOptions": reduce, "colorMode": "value", "graphMode": "area",
                 "justifyMode": "auto", "orientation": "auto", "textMode": "value_and_name",
-                "wideLayout": True, "showPercentChange": False}
+                "wideLayout": True, "showPercentChange": False,
+                "percentChangeColorMode": "standard"}
     if ptype == "bargauge":
         return {"reduceOptions": reduce, "orientation": "horizontal", "displayMode": "basic",
                 "valueMode": "color", "namePlacement": "left", "showUnfilled": True,
-                "sizing": "auto", "minVizHeight": 16, "minVizWidth": 8, "maxVizHeight": 300}
+                "sizing": "auto", "minVizHeight": 16, "minVizWidth": 8, "maxVizHeight": 300,
+                "legend": {"displayMode": "list", "placement": "bottom", "showLegend": False,
+                           "calcs": []}}
     if ptype == "state-timeline":
         return {"mergeValues": True, "showValue": "auto", "alignValue": "left",
                 "rowHeight": 0.9, "legend": {"displayMode": "list", "placement": "bottom",
@@ -629,7 +632,7 @@ def variables(backend):
     for name, label in (("account", "Account"), ("queue", "Queue")):
         query, regex = VARIABLE_QUERIES[backend][name]
         out.append({"type": "query", "name": name, "label": label, "datasource": ds,
-                    "query": query, "definition": query, "regex": regex, "refresh": 2,
+                    "query": query, "regex": regex, "refresh": 2,
                     "sort": 1, "multi": True, "includeAll": True, "hide": 0,
                     "current": {"selected": True, "text": ["All"], "value": ["$__all"]},
                     "options": [], "skipUrlSync": False})
