@@ -495,7 +495,7 @@ class Dashboards(unittest.TestCase):
                  if p["title"] == "Money per queue and hour"][0]
         target = b.interpolate(panel["targets"][0]["target"], {})
         status, png = self.web.get("/render", {
-            "target": target, "from": "-24h", "until": "now", "format": "png",
+            "target": target, "from": "-24h", "until": "now", "format": "png", "tz": "UTC",
             "width": 900, "height": 340, "title": "Anti-Captcha: money per queue and hour "
             "(simulated account)", "vtitle": "USD per hour", "yMin": 0,
             "lineMode": "staircase", "lineWidth": 2, "bgcolor": "ffffff",

@@ -136,7 +136,7 @@ for f in /usr/lib/collectd/anticaptcha.so \
          /usr/share/doc/$PKG/copyright; do
   check "the package holds $f" grep -qx "$f" "$TMP/contents"
 done
-for f in writers.md reports.md; do
+for f in writers.md reports.md dashboards.md; do
   check "the package holds /usr/share/doc/$PKG/$f(.gz)" \
     grep -qxE "/usr/share/doc/$PKG/$f(\.gz)?" "$TMP/contents"
 done
@@ -148,6 +148,11 @@ done
 for f in $(grep -oE 'conf\.d/[A-Za-z0-9._-]+' "$SRC/README.md" | sort -u); do
   check "the package ships $f, which README.md names" \
     grep -qx "/usr/share/doc/$PKG/examples/${f#conf.d/}" "$TMP/contents"
+done
+DASHBOARDS="graphite.json influxdb.json prometheus.json"
+for f in $DASHBOARDS; do
+  check "the package holds the Grafana dashboard $f" \
+    grep -qx "/usr/share/$PKG/dashboards/$f" "$TMP/contents"
 done
 check "the package holds no libtool archive" bash -c "! grep -q '\.la$' '$TMP/contents'"
 check "the package's version is $VERSION" test "$(dpkg-deb -f "$DEB" Version)" = "$VERSION"
@@ -185,6 +190,9 @@ check "$PKG is installed, version $VERSION" \
 check "the plugin is in collectd's plugin directory" test -f /usr/lib/collectd/anticaptcha.so
 for f in $EXAMPLES; do
   check "installed example $f is conf.d/$f" cmp -s "/usr/share/doc/$PKG/examples/$f" "$SRC/conf.d/$f"
+done
+for f in $DASHBOARDS; do
+  check "installed dashboard $f is dashboards/$f" cmp -s "/usr/share/$PKG/dashboards/$f" "$SRC/dashboards/$f"
 done
 
 # ---- The man page ----
