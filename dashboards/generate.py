@@ -104,24 +104,59 @@ def prom(expr, legend, interval="1m", instant=False):
 
 OUTCOME_GLOB = "{%s}" % ",".join(OUTCOMES)
 
+
+def per_queue_hourly(ctype, suffix):
+    """Each hourly record (<type>-<queue>-<suffix>) per account and queue."""
+    return {
+        "graphite": [graphite(g_alias("%s%s-$queue-%s" % (G, ctype, suffix),
+                                      G_ACCT + r"%s-(.+)-%s$" % (ctype, suffix), r"\1 \2"))],
+        "influxdb": [influx('SELECT sum("value") FROM %s WHERE "type" = \'%s\' AND %s AND '
+                            '"type_instance" =~ /^$queue-%s$/ AND $timeFilter '
+                            'GROUP BY time(1h), "instance", "type_instance" fill(none)'
+                            % (M, ctype, I_ACCT, suffix), "$tag_instance $tag_type_instance")],
+        "prometheus": [prom(p_queue("collectd_anticaptcha_" + ctype, suffix),
+                            "{{anticaptcha}} {{queue}}")],
+    }
+
+
+def per_account(ctype, ti, stat, name=""):
+    """One series per account, <type>-<type instance>: a stat panel's last
+    value (an instant query for Prometheus), or every point. `name`: what
+    the legend adds to the account."""
+    last = 'last("value")' if stat else '"value"'
+    return {
+        "graphite": [graphite(g_alias("%s%s-%s" % (G, ctype, ti),
+                                      G_ACCT + "%s-%s$" % (ctype, ti), r"\1" + name))],
+        "influxdb": [influx('SELECT %s FROM %s WHERE "type" = \'%s\' AND "type_instance" = \'%s\' '
+                            'AND %s AND $timeFilter GROUP BY "instance"'
+                            % (last, M, ctype, ti, I_ACCT), "$tag_instance" + name)],
+        "prometheus": [prom('collectd_anticaptcha_%s{%s, type="%s"}' % (ctype, P_ACCT, ti),
+                            "{{anticaptcha}}" + name, instant=stat)],
+    }
+
+
+def queue_figure(ctype, figure):
+    """<QueueStats>' <type>-<queue>-<figure>, one series per queue."""
+    return {
+        "graphite": [graphite(g_alias("%s%s-*-%s" % (GQ, ctype, figure),
+                                      r"^.*\.%s-(.+)-%s$" % (ctype, figure), r"\1"))],
+        "influxdb": [influx('SELECT "value" FROM %s WHERE "instance" = \'queues\' AND '
+                            '"type" = \'%s\' AND "type_instance" =~ /-%s$/ AND $timeFilter '
+                            'GROUP BY "type_instance"' % (M, ctype, figure), "$tag_type_instance")],
+        "prometheus": [prom('label_replace(collectd_anticaptcha_%s{anticaptcha="queues", '
+                            'type=~".+-%s"}, "queue", "$1", "type", "(.+)-%s")'
+                            % (ctype, figure, figure), "{{queue}}")],
+    }
+
+
+def joined(*queries):
+    """The targets of several query sets, in order, per back end."""
+    return {k: [t for q in queries for t in q[k]] for k in BACKENDS}
+
+
 QUERIES = {
-    "balance": {
-        "graphite": [graphite(g_alias(G + "gauge-balance", G_ACCT + "gauge-balance$", r"\1"))],
-        "influxdb": [influx('SELECT last("value") FROM %s WHERE "type" = \'gauge\' AND '
-                            '"type_instance" = \'balance\' AND %s AND $timeFilter '
-                            'GROUP BY "instance"' % (M, I_ACCT), "$tag_instance")],
-        "prometheus": [prom('collectd_anticaptcha_gauge{%s, type="balance"}' % P_ACCT,
-                            "{{anticaptcha}}", instant=True)],
-    },
-    "hours_left": {
-        "graphite": [graphite(g_alias(G + "timeleft-balance_hours", G_ACCT + "timeleft-balance_hours$",
-                                      r"\1"))],
-        "influxdb": [influx('SELECT last("value") FROM %s WHERE "type" = \'timeleft\' AND '
-                            '"type_instance" = \'balance_hours\' AND %s AND $timeFilter '
-                            'GROUP BY "instance"' % (M, I_ACCT), "$tag_instance")],
-        "prometheus": [prom('collectd_anticaptcha_timeleft{%s, type="balance_hours"}' % P_ACCT,
-                            "{{anticaptcha}}", instant=True)],
-    },
+    "balance": per_account("gauge", "balance", stat=True),
+    "hours_left": per_account("timeleft", "balance_hours", stat=True),
     "money_24h": {
         "graphite": [graphite(g_alias(G + "gauge-$queue-money_24h", G_ACCT + r"gauge-(.+)-money_24h$",
                                       r"\1 \2"))],
@@ -132,26 +167,8 @@ QUERIES = {
         "prometheus": [prom(p_queue("collectd_anticaptcha_gauge", "money_24h"),
                             "{{anticaptcha}} {{queue}}", instant=True)],
     },
-    "money_hourly": {
-        "graphite": [graphite(g_alias(G + "gauge-$queue-money_1h", G_ACCT + r"gauge-(.+)-money_1h$",
-                                      r"\1 \2"))],
-        "influxdb": [influx('SELECT sum("value") FROM %s WHERE "type" = \'gauge\' AND %s AND '
-                            '"type_instance" =~ /^$queue-money_1h$/ AND $timeFilter '
-                            'GROUP BY time(1h), "instance", "type_instance" fill(none)' % (M, I_ACCT),
-                            "$tag_instance $tag_type_instance")],
-        "prometheus": [prom(p_queue("collectd_anticaptcha_gauge", "money_1h"),
-                            "{{anticaptcha}} {{queue}}")],
-    },
-    "tasks_hourly": {
-        "graphite": [graphite(g_alias(G + "count-$queue-volume_1h", G_ACCT + r"count-(.+)-volume_1h$",
-                                      r"\1 \2"))],
-        "influxdb": [influx('SELECT sum("value") FROM %s WHERE "type" = \'count\' AND %s AND '
-                            '"type_instance" =~ /^$queue-volume_1h$/ AND $timeFilter '
-                            'GROUP BY time(1h), "instance", "type_instance" fill(none)' % (M, I_ACCT),
-                            "$tag_instance $tag_type_instance")],
-        "prometheus": [prom(p_queue("collectd_anticaptcha_count", "volume_1h"),
-                            "{{anticaptcha}} {{queue}}")],
-    },
+    "money_hourly": per_queue_hourly("gauge", "money_1h"),
+    "tasks_hourly": per_queue_hourly("count", "volume_1h"),
     "cost_per_1000": {
         # Money and tasks sorted alike (by account, then queue), divided
         # pairwise.
@@ -189,26 +206,8 @@ QUERIES = {
                                     "last_over_time(%s[$__interval])"),
                             "{{anticaptcha}} {{queue}}", interval="1d")],
     },
-    "balance_forecast": {
-        "graphite": [
-            graphite(g_alias(G + "gauge-balance", G_ACCT + "gauge-balance$", r"\1 balance")),
-            graphite(g_alias(G + "timeleft-balance_hours", G_ACCT + "timeleft-balance_hours$",
-                             r"\1 hours left")),
-        ],
-        "influxdb": [
-            influx('SELECT "value" FROM %s WHERE "type" = \'gauge\' AND "type_instance" = \'balance\' '
-                   'AND %s AND $timeFilter GROUP BY "instance"' % (M, I_ACCT),
-                   "$tag_instance balance"),
-            influx('SELECT "value" FROM %s WHERE "type" = \'timeleft\' AND '
-                   '"type_instance" = \'balance_hours\' AND %s AND $timeFilter GROUP BY "instance"'
-                   % (M, I_ACCT), "$tag_instance hours left"),
-        ],
-        "prometheus": [
-            prom('collectd_anticaptcha_gauge{%s, type="balance"}' % P_ACCT, "{{anticaptcha}} balance"),
-            prom('collectd_anticaptcha_timeleft{%s, type="balance_hours"}' % P_ACCT,
-                 "{{anticaptcha}} hours left"),
-        ],
-    },
+    "balance_forecast": joined(per_account("gauge", "balance", False, " balance"),
+                               per_account("timeleft", "balance_hours", False, " hours left")),
     "reports_hourly": {
         "graphite": [graphite(g_alias(g_hourly(G + "derive-reports-" + OUTCOME_GLOB),
                                       G_ACCT + r"derive-reports-([a-z]+).*$", r"\1 \2"))],
@@ -282,22 +281,8 @@ QUERIES = {
                             '"method", "$1", "type", "(.+)-failures")',
                             "{{anticaptcha}} {{method}}")],
     },
-    "queue_load": {
-        "graphite": [graphite(g_alias(GQ + "percent-*-load", r"^.*\.percent-(.+)-load$", r"\1"))],
-        "influxdb": [influx('SELECT "value" FROM %s WHERE "instance" = \'queues\' AND '
-                            '"type" = \'percent\' AND "type_instance" =~ /-load$/ AND $timeFilter '
-                            'GROUP BY "type_instance"' % M, "$tag_type_instance")],
-        "prometheus": [prom('label_replace(collectd_anticaptcha_percent{anticaptcha="queues", '
-                            'type=~".+-load"}, "queue", "$1", "type", "(.+)-load")', "{{queue}}")],
-    },
-    "queue_bid": {
-        "graphite": [graphite(g_alias(GQ + "gauge-*-bid", r"^.*\.gauge-(.+)-bid$", r"\1"))],
-        "influxdb": [influx('SELECT "value" FROM %s WHERE "instance" = \'queues\' AND '
-                            '"type" = \'gauge\' AND "type_instance" =~ /-bid$/ AND $timeFilter '
-                            'GROUP BY "type_instance"' % M, "$tag_type_instance")],
-        "prometheus": [prom('label_replace(collectd_anticaptcha_gauge{anticaptcha="queues", '
-                            'type=~".+-bid"}, "queue", "$1", "type", "(.+)-bid")', "{{queue}}")],
-    },
+    "queue_load": queue_figure("percent", "load"),
+    "queue_bid": queue_figure("gauge", "bid"),
     "pair_peer": {
         "graphite": [graphite(g_alias('consolidateBy(%sgauge-pair-peer-up, "min")' % GP,
                                       G_HOST + "gauge-pair-peer-up.*$", r"\1"))],

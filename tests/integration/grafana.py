@@ -83,8 +83,11 @@ class Backend:
 
     kind = None
 
-    def __init__(self, dashboard, now=None):
+    def __init__(self, dashboard, server, now=None):
+        """server: servers.GraphiteWeb, InfluxDB or Prometheus; now: the
+        clock of the requests (default: the time of each)."""
         self.dashboard = dashboard
+        self.server = server
         self.range_s = self.default_range()
         self.variables = {}
         self.now = now
@@ -186,15 +189,11 @@ def escape_regex(value):
 class Graphite(Backend):
     kind = "graphite"
 
-    def __init__(self, dashboard, web, now=None):
-        super().__init__(dashboard, now)
-        self.web = web
-
     def format(self, values, multi):
         return values[0] if len(values) == 1 else "{%s}" % ",".join(values)
 
     def variable_values(self, query):
-        return [n["text"] for n in self.web.find(query, **{"from": "-%ds" % self.range_s,
+        return [n["text"] for n in self.server.find(query, **{"from": "-%ds" % self.range_s,
                                                              "until": "now"})]
 
     def run_target(self, panel, target, scoped):
@@ -202,7 +201,7 @@ class Graphite(Backend):
                   "from": "-%ds" % self.panel_range(panel), "until": "now",
                   "maxDataPoints": panel["maxDataPoints"]}
         out = {}
-        for s in self.web.render(params):
+        for s in self.server.render(params):
             out.setdefault(s["target"], []).extend(
                 (t, v) for v, t in s["datapoints"] if v is not None)
         return out
@@ -215,17 +214,13 @@ class Graphite(Backend):
 class InfluxQL(Backend):
     kind = "influxdb"
 
-    def __init__(self, dashboard, influx, now=None):
-        super().__init__(dashboard, now)
-        self.influx = influx
-
     def format(self, values, multi):
         escaped = [escape_regex(v) for v in values]
         return escaped[0] if len(escaped) == 1 else "(%s)" % "|".join(escaped)
 
     def variable_values(self, query):
         out = []
-        for s in self.influx.query(query, db=self.influx.database):
+        for s in self.server.query(query, db=self.server.database):
             col = s["columns"].index("value")
             out += [row[col] for row in s.get("values", [])]
         return out
@@ -237,7 +232,7 @@ class InfluxQL(Backend):
         q = self.interpolate(target["query"], scoped)
         alias = target.get("alias", "")
         out = {}
-        for s in self.influx.query(q, db=self.influx.database, epoch="ms"):
+        for s in self.server.query(q, db=self.server.database, epoch="ms"):
             tags = s.get("tags") or {}
             name = re.sub(r"\$tag_(\w+)", lambda m: tags.get(m.group(1), ""), alias)
             name = self.interpolate(name, scoped)
@@ -268,10 +263,6 @@ def prom_escape(value):
 class PromQL(Backend):
     kind = "prometheus"
 
-    def __init__(self, dashboard, prom, now=None):
-        super().__init__(dashboard, now)
-        self.prom = prom
-
     def format(self, values, multi):
         if not multi:
             return values[0]
@@ -283,7 +274,7 @@ class PromQL(Backend):
         if not m:
             raise ValueError("variable query %r" % query)
         end = self.clock()
-        return self.prom.api("label/%s/values" % m.group(2), **{
+        return self.server.api("label/%s/values" % m.group(2), **{
             "match[]": m.group(1), "start": int(end - self.range_s), "end": int(end)})
 
     def step(self, panel, target):
@@ -304,7 +295,7 @@ class PromQL(Backend):
         scoped["__range"] = "%ds" % rng
         if target.get("instant"):
             expr = self.interpolate(target["expr"], scoped)
-            data = self.prom.api("query", query=expr, time="%.3f" % now)
+            data = self.server.api("query", query=expr, time="%.3f" % now)
             series = [(r["metric"], [r["value"]]) for r in data["result"]]
         else:
             step = self.step(panel, target)
@@ -314,7 +305,7 @@ class PromQL(Backend):
             expr = self.interpolate(target["expr"], scoped)
             end = math.ceil(now / step) * step
             start = (end - rng) // step * step
-            data = self.prom.api("query_range", query=expr, start=start, end=end, step=step)
+            data = self.server.api("query_range", query=expr, start=start, end=end, step=step)
             series = [(r["metric"], r["values"]) for r in data["result"]]
         out = {}
         for labels, values in series:
@@ -326,5 +317,5 @@ class PromQL(Backend):
 
 
 def backend(kind, dashboard, server, now=None):
-    cls = {"graphite": Graphite, "influxdb": InfluxQL, "prometheus": PromQL}[kind]
-    return cls(dashboard, server, now)
+    return {"graphite": Graphite, "influxdb": InfluxQL,
+            "prometheus": PromQL}[kind](dashboard, server, now)

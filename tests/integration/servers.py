@@ -358,6 +358,25 @@ class CarbonCache(_Server):
         return whisper_module().info(self.path(metric))
 
 
+def anticaptcha_schemas(retentions, hourly):
+    """storage-schemas.conf with the sections doc/writers.md recommends (same
+    patterns, same order): `hourly` for the *_1h records, `retentions` for
+    the other values of the plugin, one minute for anything else."""
+    return """\
+[anticaptcha_hourly]
+pattern = \\.anticaptcha.*_1h$
+retentions = %s
+
+[anticaptcha]
+pattern = \\.anticaptcha
+retentions = %s
+
+[default]
+pattern = .*
+retentions = 60s:1d
+""" % (hourly, retentions)
+
+
 _whisper = None
 
 

@@ -33,7 +33,8 @@ import grafana
 import harness
 from harness import (Collectd, HarnessError, KEY_FILE, KEY_FILES, Sim,
                      assert_no_key_in, timeout_factor)
-from servers import CarbonCache, GraphiteWeb, InfluxDB, Prometheus, free_port
+from servers import (CarbonCache, GraphiteWeb, InfluxDB, Prometheus, anticaptcha_schemas,
+                     free_port)
 from test_hub_pair import owner
 import runner
 
@@ -50,19 +51,7 @@ PEER_SHARE, OWN_SHARE = 0, 1
 
 # doc/writers.md's storage schemas, with one second for the values polled
 # every second (a rate needs its own slot) kept for the dashboards' 24 hours.
-SCHEMAS = """\
-[anticaptcha_hourly]
-pattern = \\.anticaptcha.*_1h$
-retentions = 1h:400d
-
-[anticaptcha]
-pattern = \\.anticaptcha
-retentions = 1s:1d
-
-[default]
-pattern = .*
-retentions = 60s:1d
-"""
+SCHEMAS = anticaptcha_schemas("1s:1d", hourly="1h:400d")
 
 # What the notifications of send_reports() must come to, per account, and per
 # account and report method (outcomes not named: 0).
@@ -220,7 +209,8 @@ class Dashboards(unittest.TestCase):
                 return False
         if not (cls.carbon.fetch("testhost.anticaptcha-main.derive-pair-taken-over")
                 and cls.carbon.fetch("testhost.anticaptcha.derive-notifications-invalid")
-                and cls.carbon.fetch("testhost.anticaptcha-queues.percent-recaptcha_proxyless-load")):
+                and cls.carbon.fetch(
+                    "testhost.anticaptcha-queues.percent-recaptcha_proxyless-load")):
             return False
         for instance, ti in (("main", "reports-sent"), ("eu.shop", "reports-sent"),
                              ("main", "pair-taken-over"), (None, "notifications-invalid"),
