@@ -1,7 +1,8 @@
 """Real downstream servers for the integration tests: carbon-cache (Debian
 `graphite-carbon`; its whisper files are read back with Debian's
-`python3-whisper` module) and InfluxDB 1.x (Debian `influxdb`) with its
-collectd input.
+`python3-whisper` module), graphite-web's render API over them (Debian
+`graphite-web`), InfluxDB 1.x (Debian `influxdb`) with its collectd input,
+and Prometheus (Debian `prometheus`).
 
     from servers import CarbonCache, InfluxDB
 
