@@ -259,7 +259,6 @@ static void test_minimal_defaults(void **state) {
   assert_string_equal(a->name, "acct-main");
   assert_string_equal(a->client_key, KEY);
   assert_string_equal(a->transport.url, "https://api.anti-captcha.com");
-  assert_string_equal(a->transport.url, DEFAULT_URL);
   assert_true(a->total);
   assert_true(a->balance);
   assert_true(a->interval == TIME_T_TO_CDTIME_T(300));
@@ -878,7 +877,7 @@ static void test_blocks_combined(void **state) {
 
   stub_log_reset();
   config_init(&f->cfg);
-  assert_int_equal(f->cfg.queue_limit, DEFAULT_QUEUE_LIMIT);
+  assert_int_equal(f->cfg.queue_limit, 10000); /* the default */
   assert_int_equal(config_add_block(&f->root, &f->cfg), 0);
   assert_int_equal(config_add_block(&f->root2, &f->cfg), 0);
   assert_int_equal(config_finish(&f->cfg), 0);
@@ -1159,7 +1158,7 @@ static void test_queue_stats_defaults_beside_account(void **state) {
   opt_num(queue_stats(&f->root), "Queue", 6);
   parse_ok(f);
   const queue_stats_config_t *c = f->cfg.queue_stats;
-  assert_string_equal(c->transport.url, DEFAULT_URL);
+  assert_string_equal(c->transport.url, "https://api.anti-captcha.com");
   assert_true(c->interval == TIME_T_TO_CDTIME_T(60));
   assert_string_equal(c->slugs[0], "recaptcha_v2_without_proxy");
   assert_true(f->cfg.accounts[0].incorrect_share == 0); /* guard off */

@@ -16,7 +16,8 @@ static void test_hours(void **state) {
   assert_int_equal(forecast_hours(48, 24, &h), 0);
   assert_true(h == 48);
   assert_int_equal(forecast_hours(12.345678, 7.4, &h), 0);
-  assert_true(fabs(h - 12.345678 / (7.4 / 24)) < 1e-9);
+  /* 7.4 USD a day: 12.345678 USD last 12.345678 * 24 / 7.4 hours. */
+  assert_true(fabs(h - 40.04003675675676) < 1e-9);
   assert_int_equal(forecast_hours(0, 3, &h), 0); /* nothing left */
   assert_true(h == 0);
 }
