@@ -31,7 +31,6 @@ import os
 import re
 import shutil
 import subprocess
-import tempfile
 import threading
 import time
 import unittest
@@ -143,9 +142,8 @@ class SmallBacklog(unittest.TestCase):
         """exec + curl, as bench/run measures it: NotificationExec runs
         bench/baseline-notify.sh per notification, at most `window` at once
         (exec forks without bound)."""
-        work = tempfile.mkdtemp(prefix="ac-base-", dir="/tmp")
+        work = make_tmpdir("ac-base-", mode=0o755)  # the script runs as nobody
         try:
-            os.chmod(work, 0o755)  # the script runs as nobody under root
             script = os.path.join(work, "notify.sh")
             shutil.copy(os.path.join(REPO, "bench", "baseline-notify.sh"), script)
             os.chmod(script, 0o755)
@@ -175,7 +173,7 @@ class SmallBacklog(unittest.TestCase):
                         time.sleep(0.005)
                 cd.assert_no_key()
         finally:
-            shutil.rmtree(work, ignore_errors=True)
+            remove_tmpdir(work)
         times = [r["time"] for r in report_log(sim)[base:]]
         return rate(times)
 
