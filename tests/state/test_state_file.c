@@ -253,7 +253,6 @@ static void test_every_truncation_refused(void **unused) {
   state_free(&st);
 }
 
-/* Unknown members are ignored: a later minor change may add some. */
 /* CapSolver's UUIDs are written as strings and read back as UUIDs; a
  * number is written as a number only, so a string holding digits is
  * refused. */
@@ -291,6 +290,7 @@ static void test_uuid_task_ids_round_trip(void **unused) {
           "remembered task 1 is not");
 }
 
+/* Unknown members are ignored: a later minor change may add some. */
 static void test_unknown_members_ignored(void **unused) {
   (void)unused;
   const char *text = "{\"version\":1,\"written\":5,\"accounts\":[{\"name\":"
