@@ -8,15 +8,15 @@
 #include <curl/curl.h>
 #include <pthread.h>
 
-#include "configuration.h"
-#include "dispatch.h"
-#include "pair_link.h"
-#include "queue_reader.h"
-#include "reader.h"
-#include "report_limit.h"
-#include "report_match.h"
-#include "report_sender.h"
-#include "state_store.h"
+#include "config/configuration.h"
+#include "model/report_match.h"
+#include "pair/pair_link.h"
+#include "readers/queue_reader.h"
+#include "readers/reader.h"
+#include "reports/report_limit.h"
+#include "reports/report_sender.h"
+#include "state/state_store.h"
+#include "util/dispatch.h"
 
 #ifndef ANTICAPTCHA_VERSION
 #define ANTICAPTCHA_VERSION "unknown"
@@ -31,7 +31,11 @@ typedef struct {
   plugin_config_t cfg;
   report_sender_t *sender; /* set once prepared; NULL again at shutdown */
   pair_link_t *pair;       /* NULL without PairPeer; set before sender */
-  bool prepared;           /* guarded by prepare_lock */
+  state_store_t *state;    /* NULL without a state file; set before sender */
+  /* The report-rate guards (IncorrectReportShare), per account; NULL where
+   * it is off. Set before sender. */
+  report_limit_t **limits;
+  bool prepared; /* guarded by prepare_lock */
   int prepare_status;
   pthread_mutex_t log_lock; /* c_complain_t has no lock of its own */
   c_complain_t bad_notification, late_notification, full_queue;
@@ -78,7 +82,7 @@ static void sender_teardown(context_t *c) {
   pair_link_stop(c->pair);
   /* What is left unsent goes into the file; the queue stays as it is, since
    * submits are refused from here on. */
-  state_store_close();
+  state_store_close(c->state);
   if (gate_close() != 0) {
     WARNING("anticaptcha plugin: notification calls still running at "
             "shutdown; the report queue is left allocated.");
@@ -96,8 +100,10 @@ static void context_free(void *arg) {
     return; /* a call is still inside: leaking beats a crash at exit */
   sender_teardown(c);
   pair_link_destroy(c->pair);
-  for (size_t i = 0; i < c->cfg.num_accounts; i++)
-    limit_destroy(c->cfg.accounts[i].limit);
+  state_store_destroy(c->state);
+  for (size_t i = 0; c->limits != NULL && i < c->cfg.num_accounts; i++)
+    limit_destroy(c->limits[i]);
+  free(c->limits);
   config_free(&c->cfg);
   pthread_mutex_destroy(&c->log_lock);
   free(c);
@@ -107,10 +113,16 @@ static void context_free(void *arg) {
 
 /* The report-rate guards (IncorrectReportShare), before the sender is
  * published: the notification callback asks them, the readers feed them. */
-static int make_limits(plugin_config_t *cfg) {
-  for (size_t i = 0; i < cfg->num_accounts; i++) {
-    account_t *a = &cfg->accounts[i];
-    if (a->incorrect_share > 0 && (a->limit = limit_create(a)) == NULL) {
+static int make_limits(context_t *c) {
+  c->limits = calloc(c->cfg.num_accounts + 1, sizeof(*c->limits));
+  if (c->limits == NULL) {
+    ERROR("anticaptcha plugin: cannot set up the report-rate guards (out of "
+          "memory).");
+    return -1;
+  }
+  for (size_t i = 0; i < c->cfg.num_accounts; i++) {
+    const account_t *a = &c->cfg.accounts[i];
+    if (a->incorrect_share > 0 && (c->limits[i] = limit_create(a)) == NULL) {
       ERROR("anticaptcha plugin: Account \"%s\": cannot set up the "
             "report-rate guard (out of memory).",
             a->name);
@@ -130,7 +142,7 @@ static int prepare(context_t *c) {
   if (!c->prepared) {
     c->prepared = true;
     c->prepare_status = -1;
-    if (config_finish(&c->cfg) == 0 && make_limits(&c->cfg) == 0) {
+    if (config_finish(&c->cfg) == 0 && make_limits(c) == 0) {
       report_sender_t *s = sender_create(&c->cfg);
       if (s == NULL)
         ERROR("anticaptcha plugin: cannot set up the report sender (out of "
@@ -141,7 +153,7 @@ static int prepare(context_t *c) {
         /* Before any notification reaches the sender (the remembered task
          * ids), the readers (their last hours) and the worker's start.
          * Once, at startup: other early notifications wait a moment. */
-        state_store_open(&c->cfg, s);
+        c->state = state_store_open(&c->cfg, s);
         __atomic_store_n(&c->sender, s, __ATOMIC_RELEASE);
         c->prepare_status = 0;
       }
@@ -166,12 +178,13 @@ static void complain_bad(context_t *c, const notification_t *n,
 /* Late requests are counted per account as "expired"; logged apart from the
  * invalid ones so neither hides the other. */
 static void complain_late(context_t *c, const report_request_t *req) {
+  char id[TASK_ID_TEXT_MAX];
   pthread_mutex_lock(&c->log_lock);
   c_complain(LOG_WARNING, &c->late_notification,
-             "anticaptcha plugin: Account \"%s\": task %" PRIu64 " finished "
+             "anticaptcha plugin: Account \"%s\": task %s finished "
              "more than Window seconds ago; no report sent. Raise report "
              "notifications promptly and keep clocks in sync.",
-             c->cfg.names[req->account], req->task_id);
+             c->cfg.names[req->account], task_id_format(req->task_id, id));
   pthread_mutex_unlock(&c->log_lock);
 }
 
@@ -226,8 +239,15 @@ static void notify(context_t *c, report_sender_t *sender,
   default:
     return;
   }
+  /* Anti-Captcha issues numbers; a UUID names another vendor's task. */
+  if (task_id_is_uuid(req.task_id)) {
+    complain_bad(c, n,
+                 "the task id is a UUID; this account's tasks have "
+                 "numeric ids");
+    return;
+  }
   /* The report-rate guard (IncorrectReportShare) may withhold it. */
-  report_limit_t *limit = c->cfg.accounts[req.account].limit;
+  report_limit_t *limit = c->limits[req.account];
   if (!limit_admit(limit, &req)) {
     sender_count_withheld(sender, &req);
     return;
@@ -350,6 +370,36 @@ static void init_failed(context_t *c, bool counters, size_t readers) {
   gate_close();
 }
 
+/* ---- What the spending readers ask of the rest (reader_hooks.h) ---- */
+
+static int64_t hook_last_hour(void *ud, const account_t *a, const char *slug) {
+  return state_store_series_last(((context_t *)ud)->state, a->name, slug);
+}
+
+static void hook_hour_done(void *ud, const account_t *a, const char *slug,
+                           int64_t last_till) {
+  state_store_series_set(((context_t *)ud)->state, a->name, slug, last_till);
+}
+
+static void hook_volumes(void *ud, const account_t *a, const char *const *slugs,
+                         const double *volumes, const bool *ok, size_t n,
+                         long total_index) {
+  context_t *c = ud;
+  limit_tasks(c->limits[a - c->cfg.accounts], slugs, volumes, ok, n,
+              total_index);
+}
+
+static int register_readers(context_t *c, size_t *registered) {
+  reader_hooks_t hooks = {.ud = c,
+                          .last_hour = hook_last_hour,
+                          .hour_done = hook_hour_done,
+                          .volumes = hook_volumes};
+  for (*registered = 0; *registered < c->cfg.num_accounts; (*registered)++)
+    if (reader_register(&c->cfg.accounts[*registered], &hooks) != 0)
+      return -1;
+  return 0;
+}
+
 /* All or nothing: the steps that can fail without side effects come first,
  * the readers (which collectd may call at once) last. */
 static int ac_init(void) {
@@ -379,11 +429,11 @@ static int ac_init(void) {
     init_failed(ctx, false, 0);
     return -1;
   }
-  for (size_t i = 0; i < ctx->cfg.num_accounts; i++)
-    if (reader_register(&ctx->cfg.accounts[i]) != 0) {
-      init_failed(ctx, true, i);
-      return -1;
-    }
+  size_t readers;
+  if (register_readers(ctx, &readers) != 0) {
+    init_failed(ctx, true, readers);
+    return -1;
+  }
   /* Nothing to undo when it fails: it registered nothing. */
   if (ctx->cfg.queue_stats != NULL &&
       queue_reader_register(ctx->cfg.queue_stats) != 0) {

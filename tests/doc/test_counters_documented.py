@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """The report counters have one source: the REPORT_COUNTERS table in
-plugin/report_sender.h, from which the sender's struct, its dispatch
+plugin/reports/report_sender.h, from which the sender's struct, its dispatch
 (derive-reports-<name>) and this check follow. doc/values.tsv's "reports"
 rows must say exactly what the table says, in its order.
 
@@ -21,7 +21,7 @@ def read(rel):
 
 
 def table():
-    header = read("plugin/report_sender.h")
+    header = read("plugin/reports/report_sender.h")
     m = re.search(r"#define REPORT_COUNTERS\(X\)(.*?)\n\n", header, re.S)
     body = m.group(1).replace("\\\n", " ")
     rows = []
@@ -43,7 +43,7 @@ def documented():
 def main():
     code, doc = table(), documented()
     ok = bool(code) and code == doc
-    print("%s - the report counters of plugin/report_sender.h are "
+    print("%s - the report counters of plugin/reports/report_sender.h are "
           "doc/values.tsv's \"reports\" rows" % ("ok" if ok else "not ok"))
     if not ok:
         print("  code: %s\n  doc:  %s" % (code, doc))

@@ -67,14 +67,14 @@ def generated_files_in_sync():
 
 def options_match_the_code():
     # <Report> and <QueueStats> are parsed apart.
-    code = "".join(read("plugin/%s.c" % m) for m in CONFIG_MODULES)
+    code = "".join(read("plugin/config/%s.c" % m) for m in CONFIG_MODULES)
     accepted = set(re.findall(r'OPTION\w*\(\s*"(\w+)"', code))
     accepted -= {"Report"}  # the <Report> block itself
     documented = set()
     for line in read("doc/options.tsv").splitlines()[1:]:
         if line.strip():
             documented |= set(re.findall(r"`(\w+)", line.split("\t")[1]))
-    check(len(accepted) > 10, "options found in plugin/configuration.c")
+    check(len(accepted) > 10, "options found in plugin/config/configuration.c")
     check(accepted == documented, "doc/options.tsv documents exactly the "
           "options the plugin accepts",
           "  accepted, undocumented: %s\n  documented, not accepted: %s"
@@ -101,27 +101,28 @@ def option_rows(section=None):
 
 
 def c_constants():
-    """Integer and string #defines of plugin/*.h, and INT32_MAX."""
+    """Integer and string #defines of plugin/*/*.h, and INT32_MAX."""
     consts = {"INT32_MAX": "2147483647"}
     plugin = os.path.join(SRCDIR, "plugin")
-    for name in sorted(os.listdir(plugin)):
-        if name.endswith(".h"):
-            for m in re.finditer(r'^#define\s+(\w+)\s+("[^"]*"|[\d.]+|INT32_MAX)'
-                                 r'\s*(/\*.*\*/)?\s*$',
-                                 read("plugin/" + name), re.M):
-                v = m.group(2).strip('"')
-                v = {"INT32_MAX": "2147483647"}.get(v, v)
-                if re.fullmatch(r"\d+\.0", v):  # 1.0 is written 1
-                    v = v[:-2]
-                consts[m.group(1)] = v
+    headers = sorted(os.path.relpath(os.path.join(d, n), SRCDIR)
+                     for d, _, names in os.walk(plugin)
+                     for n in names if n.endswith(".h"))
+    for rel in headers:
+        for m in re.finditer(r'^#define\s+(\w+)\s+("[^"]*"|[\d.]+|INT32_MAX)'
+                             r'\s*(/\*.*\*/)?\s*$', read(rel), re.M):
+            v = m.group(2).strip('"')
+            v = {"INT32_MAX": "2147483647"}.get(v, v)
+            if re.fullmatch(r"\d+\.0", v):  # 1.0 is written 1
+                v = v[:-2]
+            consts[m.group(1)] = v
     return consts
 
 
-# A numeric row of an option table (plugin/config_option.h):
+# A numeric row of an option table (plugin/config/config_option.h):
 # OPTION_RANGE("Name", OPT_KIND, type, field, min, max); percentages are
 # written "> 0 to 100" and are left out.
 RANGE_ROW = re.compile(r'OPTION_RANGE\(\s*"(\w+)",\s*OPT_(SIZE|INT|INT64|SECONDS),'
-                       r'\s*\w+,\s*[\w()]+,\s*([\w.]+),\s*([\w.]+)\s*\)')
+                       r'\s*\w+,\s*[\w().]+,\s*([\w.]+),\s*([\w.]+)\s*\)')
 
 
 def table_ranges(rel):
@@ -134,22 +135,22 @@ def table_ranges(rel):
 
 def ranges_match_the_code():
     checked = 0
-    for name, want in sorted(table_ranges("plugin/configuration.c").items()):
+    for name, want in sorted(table_ranges("plugin/config/configuration.c").items()):
         row = option_rows().get(name, {})
         checked += 1
         check(row.get("range") == want, "%s: range %r (the code checks %s)"
               % (name, row.get("range"), want))
-    check(checked >= 5, "numeric options found in plugin/configuration.c (%d)"
+    check(checked >= 5, "numeric options found in plugin/config/configuration.c (%d)"
           % checked)
     # <QueueStats> shares option names with <Account>: its own rows.
     qchecked = 0
     rows = option_rows("queuestats")
-    for name, want in sorted(table_ranges("plugin/queue_config.c").items()):
+    for name, want in sorted(table_ranges("plugin/config/queue_config.c").items()):
         qchecked += 1
         check(rows.get(name, {}).get("range") == want, "QueueStats %s: range "
               "%r (the code checks %s)" % (name, rows.get(name, {}).get("range"),
                                            want))
-    check(qchecked >= 2, "numeric options found in plugin/queue_config.c (%d)"
+    check(qchecked >= 2, "numeric options found in plugin/config/queue_config.c (%d)"
           % qchecked)
 
 
@@ -161,14 +162,19 @@ def tsv_default(row):
 
 def defaults_match():
     rows, consts = option_rows(), c_constants()
-    code = read("plugin/configuration.c")
-    # The code's defaults: the sender's macros, the account's initializer.
+    code = read("plugin/config/configuration.c")
+    # The code's defaults: the sender's macros, the account's initializer
+    # and the transport's (TRANSPORT_DEFAULTS, settings.h).
     in_code = {"QueueLimit": consts.get("DEFAULT_QUEUE_LIMIT"),
                "MaxInFlight": consts.get("DEFAULT_MAX_IN_FLIGHT"),
                "Window": consts.get("MAX_WINDOW_SECONDS"),
                "URL": consts.get("DEFAULT_URL")}
     init = re.search(r"\*a = \(account_t\)\{(.*?)\};", code, re.S)
     fields = dict(re.findall(r"\.(\w+) = ([^,}]+)", init.group(1))) if init else {}
+    transport = re.search(r"#define TRANSPORT_DEFAULTS(.*?)\n\n",
+                          read("plugin/config/settings.h"), re.S)
+    fields.update(re.findall(r"\.(\w+) = ([^,}\\]+)", transport.group(1))
+                  if transport else [])
     for name, field in (("Interval", "interval"), ("Timeout", "timeout"),
                         ("Total", "total"), ("Balance", "balance"),
                         ("VerifyPeer", "verify_peer"), ("VerifyHost", "verify_host")):

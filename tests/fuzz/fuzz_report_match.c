@@ -23,9 +23,9 @@
 
 #include <yajl/yajl_tree.h>
 
-#include "report_match.h"
-#include "request.h"
-#include "secret.h"
+#include "api/request.h"
+#include "model/report_match.h"
+#include "util/secret.h"
 
 #define CHECK(cond)                                                            \
   do {                                                                         \
@@ -86,6 +86,15 @@ static uint64_t digits_value(const char *s) {
     v = v * 10 + (uint64_t)(*s - '0');
   }
   return v;
+}
+
+/* Whether text names id: a number's digits, or a UUID in either case. */
+static bool spells(const char *text, task_id_t id) {
+  char canonical[TASK_ID_TEXT_MAX];
+  if (!task_id_is_uuid(id))
+    return id.hi == 0 && digits_value(text) == id.lo;
+  task_id_format(id, canonical);
+  return strlen(text) == strlen(canonical) && strcasecmp(text, canonical) == 0;
 }
 
 static void check_request(uint64_t task_id) {
@@ -173,7 +182,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     CHECK(why[0] != 0);
     break;
   case MATCH_REPORT: {
-    CHECK(req.task_id >= 1 && req.task_id <= (uint64_t)INT64_MAX);
+    CHECK(task_id_is_uuid(req.task_id) ||
+          (req.task_id.lo >= 1 && req.task_id.lo <= (uint64_t)INT64_MAX));
     CHECK(req.account < accounts.count);
     CHECK(req.method < REPORT_METHOD_COUNT);
     /* There is no correct-hCaptcha report: only FAILURE asks for one. */
@@ -181,14 +191,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
       CHECK(req.method == REPORT_INCORRECT_HCAPTCHA &&
             n.severity == NOTIF_FAILURE);
     CHECK(req.completed == n.time && n.time != 0);
-    /* The id is spelled, digits only, by one of the fields. */
-    bool found = digits_value(n.type_instance) == req.task_id ||
-                 digits_value(n.plugin_instance) == req.task_id;
+    /* The id is spelled by one of the fields: digits only, or a UUID. */
+    bool found = spells(n.type_instance, req.task_id) ||
+                 spells(n.plugin_instance, req.task_id);
     for (size_t i = 0; i < num_meta && !found; i++)
       found = meta[i].type == NM_TYPE_STRING &&
-              digits_value(meta[i].nm_value.nm_string) == req.task_id;
+              spells(meta[i].nm_value.nm_string, req.task_id);
     CHECK(found);
-    check_request(req.task_id);
+    if (!task_id_is_uuid(req.task_id))
+      check_request(req.task_id.lo);
     break;
   }
   default:
@@ -200,10 +211,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   size_t rn = size - 1 < sizeof(raw) - 1 ? size - 1 : sizeof(raw) - 1;
   memcpy(raw, data + 1, rn);
   raw[rn] = 0;
-  uint64_t id = 0;
-  if (report_parse_task_id(raw, &id) == 0) {
-    CHECK(id >= 1 && id <= (uint64_t)INT64_MAX);
-    CHECK(digits_value(raw) == id);
-  }
+  task_id_t id;
+  if (task_id_parse(raw, &id) == 0)
+    CHECK(spells(raw, id) &&
+          (task_id_is_uuid(id) || (id.lo >= 1 && id.lo <= INT64_MAX)));
   return 0;
 }

@@ -20,7 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "response.h"
+#include "api/response.h"
 
 #define CHECK(cond)                                                            \
   do {                                                                         \

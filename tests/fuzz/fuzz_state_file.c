@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "state_file.h"
+#include "state/state_file.h"
 
 #define CHECK(cond)                                                            \
   do {                                                                         \
@@ -30,16 +30,19 @@ static void check_entries(const state_t *st) {
     CHECK(a->name[0] != 0 && memchr(a->name, 0, sizeof(a->name)) != NULL);
     CHECK(state_find(st, a->name) == a);
     for (size_t k = 0; k < a->num_reports; k++) {
-      CHECK(a->reports[k].task_id >= 1 &&
-            a->reports[k].task_id <= (uint64_t)INT64_MAX);
+      CHECK(task_id_is_uuid(a->reports[k].task_id) ||
+            (a->reports[k].task_id.lo >= 1 &&
+             a->reports[k].task_id.lo <= (uint64_t)INT64_MAX));
       CHECK(a->reports[k].method < REPORT_METHOD_COUNT);
       CHECK(a->reports[k].attempts <= STATE_MAX_ATTEMPTS);
       CHECK(a->reports[k].completed_ms >= 0 &&
             a->reports[k].completed_ms <= STATE_MAX_SECONDS * 1000);
     }
     for (size_t k = 0; k < a->num_seen; k++)
-      CHECK(a->seen[k].task_id >= 1 && a->seen[k].expires_ms >= 0 &&
-            a->seen[k].expires_ms <= STATE_MAX_SECONDS * 1000);
+      CHECK(
+          (task_id_is_uuid(a->seen[k].task_id) || a->seen[k].task_id.lo >= 1) &&
+          a->seen[k].expires_ms >= 0 &&
+          a->seen[k].expires_ms <= STATE_MAX_SECONDS * 1000);
     for (size_t k = 0; k < a->num_series; k++)
       CHECK(a->series[k].slug[0] != 0 && a->series[k].last_till >= 0);
   }

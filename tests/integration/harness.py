@@ -12,8 +12,11 @@
         cd.wait_for(lambda: sim.requests("getBalance"), 10, "a getBalance call")
         cd.assert_no_key()
 
-Every file written goes into a temporary directory removed afterwards, unless
-the environment has KEEP_TMP=1 (the kept paths are printed on stderr).
+Every file written goes into a temporary directory (make_tmpdir) removed
+afterwards, unless the environment has KEEP_TMP=1 (the kept paths are
+printed on stderr): when its test ends, or at the latest when the
+interpreter exits, also after a failure, KeyboardInterrupt, SIGTERM or SIGHUP
+(make's deadline), which first kill the daemons still running.
 
 Environment:
   ANTICAPTCHA_PLUGIN_DIR  directory holding the built anticaptcha.so
@@ -26,7 +29,8 @@ Environment:
                           tool logs named asan.*, ubsan.*, valgrind.* are
                           read when collectd stops: a report whose stack
                           holds the plugin's code fails (scripts/sanitize)
-  KEEP_TMP=1              keep the temporary directories
+  KEEP_TMP=1              keep the temporary directories (the one switch
+                          for every test script of the project)
 """
 
 import atexit
@@ -99,9 +103,11 @@ class HarnessError(Exception):
 
 # Sim and Collectd objects started and not yet stopped: their process is
 # killed and their temp dir removed when the interpreter exits, e.g. after a
-# setUpClass that failed half-way (tearDownClass is then not called). The sim
+# setUpClass that failed half-way (tearDownClass is then not called), and so
+# are the temp dirs make_tmpdir made and nobody removed (_TMPDIRS). The sim
 # also watches its parent process (--watch-parent) in case we are killed.
 _LIVE = set()
+_TMPDIRS = set()
 
 
 @atexit.register
@@ -109,9 +115,35 @@ def _abandon_leftovers():
     for obj in list(_LIVE):
         proc = obj.proc
         if proc is not None and proc.poll() is None:
-            proc.kill()
+            try:  # a daemon in its own session: its children too
+                if os.getpgid(proc.pid) == proc.pid:
+                    os.killpg(proc.pid, signal.SIGKILL)
+                else:
+                    proc.kill()
+            except ProcessLookupError:
+                pass
             proc.wait()
         remove_tmpdir(obj.dir)
+    _LIVE.clear()
+    for path in list(_TMPDIRS):
+        remove_tmpdir(path)
+
+
+def _terminated(signum, frame):
+    """SIGTERM or SIGHUP (make's `timeout` at the deadline, a cancelled CI
+    job): no graceful stops, whose waits could outlast the grace before
+    SIGKILL; kill the daemons, remove the temp dirs, die of the signal."""
+    sys.stderr.write("harness: %s: killing the daemons, removing the "
+                     "temporary directories\n" % signal.Signals(signum).name)
+    _abandon_leftovers()
+    signal.signal(signum, signal.SIG_DFL)
+    os.kill(os.getpid(), signum)
+
+
+if threading.current_thread() is threading.main_thread():
+    for _sig in (signal.SIGTERM, signal.SIGHUP):
+        if signal.getsignal(_sig) == signal.SIG_DFL:
+            signal.signal(_sig, _terminated)
 
 
 # ---------------------------------------------------------------------------
@@ -122,16 +154,40 @@ def keep_tmp():
     return os.environ.get("KEEP_TMP") == "1"
 
 
-def make_tmpdir(prefix):
+def make_tmpdir(prefix, mode=None):
+    """A new directory under $TMPDIR, removed by remove_tmpdir() or at exit
+    at the latest. mode: e.g. 0o755 for a program that runs as nobody (then
+    under /tmp if others cannot reach into $TMPDIR)."""
     # Short names under /tmp: a unix socket path must fit in 108 bytes.
     base = os.environ.get("TMPDIR", "/tmp")
-    if len(base) > 40:
+    if len(base) > 40 or (mode is not None and not _others_reach(base)):
         base = "/tmp"
-    return tempfile.mkdtemp(prefix=prefix, dir=base)
+    path = tempfile.mkdtemp(prefix=prefix, dir=base)
+    _TMPDIRS.add(path)
+    if mode is not None:
+        os.chmod(path, mode)
+    return path
+
+
+def _others_reach(path):
+    """Whether every directory of path lets others through (o+x)."""
+    path = os.path.abspath(path)
+    while True:
+        try:
+            if not os.stat(path).st_mode & 0o001:
+                return False
+        except OSError:
+            return False
+        if path == os.path.dirname(path):
+            return True
+        path = os.path.dirname(path)
 
 
 def remove_tmpdir(path):
-    if path is None or not os.path.isdir(path):
+    if path is None:
+        return
+    _TMPDIRS.discard(path)
+    if not os.path.isdir(path):
         return
     if keep_tmp():
         sys.stderr.write("harness: kept %s\n" % path)
@@ -298,7 +354,8 @@ class Sim:
             cmd += ["--https-port", "0",
                     "--tls-cert", os.path.join(self.tls_dir, self.cert + ".pem"),
                     "--tls-key", os.path.join(self.tls_dir, self.cert + ".key")]
-        key_fd, key_file = tempfile.mkstemp(prefix="ac-sim-keys-")
+        key_file = os.path.join(self.dir, "keys")
+        key_fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         try:
             with os.fdopen(key_fd, "w") as f:
                 f.write("".join(k + "\n" for k in self.keys))
@@ -573,9 +630,14 @@ def collectd_command(conf_path, *args):
 def run_config_test(path, timeout=60, env=None):
     """`collectd -T -C path` (load, init, one read round, exit).
     Returns (exit code, stdout+stderr)."""
+    # What the daemon or its wrapper leaves in TMPDIR (valgrind's vgdb
+    # FIFOs when it is killed) goes with the test's temp dir.
+    d = os.path.dirname(os.path.abspath(path))
+    tmp = {"TMPDIR": d} if d in _TMPDIRS else {}
     run = subprocess.run(collectd_command(path, "-T"), stdin=subprocess.DEVNULL,
                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                         timeout=timeout * timeout_factor(), env=clean_env(env))
+                         timeout=timeout * timeout_factor(),
+                         env=clean_env(dict(tmp, **(env or {}))))
     return run.returncode, run.stdout.decode("utf-8", "replace")
 
 
@@ -614,15 +676,13 @@ def plugin_config_test(config, timeout=60, env=None, **conf_args):
 # Tool logs that COLLECTD_WRAPPER writes into collectd's temp dir (@TMP@).
 TOOL_LOG_RE = re.compile(r"^(asan|lsan|ubsan|valgrind)\.")
 # A stack frame in the plugin: its module, or one of its source files
-# (plugin/*.c; the stock daemon and libraries carry no line information).
+# (every .c and .h under plugin/; the stock daemon and libraries carry no
+# line information).
+PLUGIN_SOURCES = sorted({os.path.splitext(name)[0]
+                         for _, _, names in os.walk(os.path.join(REPO, "plugin"))
+                         for name in names if name.endswith((".c", ".h"))})
 PLUGIN_FRAME_RE = re.compile(
-    r"anticaptcha\.so|\b(anticaptcha|api_client|configuration|dispatch|reader|"
-    r"report_match|report_queue|report_sender|request|response|spending|"
-    r"sender_worker|sender_persist|send_pacing|multi_driver|secret|config_check|"
-    r"queue_stats|queue_config|queue_reader|report_guard|report_limit|forecast|"
-    r"state_file|state_store|"
-    r"hub_pair|pair_link)"
-    r"\.[ch]:\d+")
+    r"anticaptcha\.so|\b(%s)\.[ch]:\d+" % "|".join(PLUGIN_SOURCES))
 
 
 def tool_reports_in_plugin(directory):
@@ -658,7 +718,9 @@ class Collectd:
         collectd without the plugin; files: {name: text} written into the
         temp dir (mode 0600) before start, e.g. a key file;
     expect_exit: exit code required after SIGTERM (None: do not check);
-    env: extra environment for collectd (proxy variables are always removed).
+    env: extra environment for collectd (proxy variables are always removed;
+        TMPDIR is the temp dir, so what collectd or a wrapper leaves in it
+        goes with it).
     """
 
     def __init__(self, config="", interval=1, plugins=(), extra_config="",
@@ -733,7 +795,8 @@ class Collectd:
             self.proc = subprocess.Popen(
                 collectd_command(self.conf_path, "-f"), stdin=subprocess.DEVNULL,
                 stdout=out, stderr=subprocess.STDOUT, cwd=self.dir,
-                env=clean_env(self.env), start_new_session=True)
+                env=clean_env(dict({"TMPDIR": self.dir}, **(self.env or {}))),
+                start_new_session=True)
         _LIVE.add(self)
         deadline = time.monotonic() + self.start_timeout
         while True:

@@ -169,7 +169,8 @@ class _Server:
     drop_env_prefix = None
 
     def _env(self):
-        env = clean_env(self.environment())
+        # Their temporary files go with the server's temp dir.
+        env = clean_env(dict({"TMPDIR": self.dir}, **self.environment()))
         if self.drop_env_prefix:
             env = {k: v for k, v in env.items()
                    if not k.startswith(self.drop_env_prefix)}

@@ -4,7 +4,9 @@
 # page, runs `collectd -T` with the installed example drop-in (only the key
 # file and the URL edited, as a user would) against the simulated API, and
 # purges the package again, leaving the system's packages as they were.
-# Prints "N passed, N failed"; exits non-zero on any failure.
+# Prints "N passed, N failed"; exits non-zero on any failure. Its files go in
+# a directory under $TMPDIR, removed at the end whatever happened (KEEP_TMP=1
+# keeps it).
 #
 # Needs: dpkg-dev, debhelper, fakeroot, man-db, collectd-core and the build
 # dependencies of debian/control (scripts/test installs them).
@@ -38,7 +40,7 @@ for tool in dpkg-buildpackage dh fakeroot man collectd; do
 done
 COLLECTD=$(command -v collectd || echo /usr/sbin/collectd)
 
-TMP=$(mktemp -d /tmp/collectd-anticaptcha-deb.XXXXXX)
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/collectd-anticaptcha-deb.XXXXXX")
 SIM_PID=
 INSTALLED=
 PULLED=
@@ -83,7 +85,11 @@ cleanup() {
     echo "# removing $PKG (cleanup after a failure)"
     remove_package >/dev/null 2>&1
   fi
-  rm -rf "$TMP"
+  if [ "${KEEP_TMP:-}" = 1 ]; then
+    echo "# kept $TMP"
+  else
+    rm -rf "$TMP"
+  fi
   exit $rc
 }
 trap cleanup EXIT
@@ -218,7 +224,7 @@ od -An -tx1 -N16 /dev/urandom | tr -d ' \n' >"$KEYFILE"
 check "the key file is mode 0600" test "$(stat -c %a "$KEYFILE")" = 600
 
 python3 "$SRC/tests/sim/anticaptcha_sim.py" --port 0 --key-file "$KEYFILE" \
-  --ready-file "$TMP/sim.ready" --quiet >"$TMP/sim.log" 2>&1 &
+  --ready-file "$TMP/sim.ready" --quiet --watch-parent >"$TMP/sim.log" 2>&1 &
 SIM_PID=$!
 for _ in $(seq 100); do
   [ -s "$TMP/sim.ready" ] || ! kill -0 "$SIM_PID" 2>/dev/null && break

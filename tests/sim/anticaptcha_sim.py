@@ -32,7 +32,8 @@ connections used for it are not counted in "connections"):
          clock for getSpendingStats), offset (s added to the real clock when
          now is null: a running clock moved ahead, or behind), queue_stats
          ({queueId: {waiting, load, bid, speed, total}}: served as given for
-         that queue id)
+         that queue id), idle ([[from, till], ...]: the hours starting in
+         [from, till) had no task, so getSpendingStats has no record for them)
   GET    /_sim/queue_stats?queueId=N   the getQueueStats fields served now
          for N, native numbers (the answer sends bid as a string)
   POST   /_sim/reset     clears log, stats, reported task ids, faults, state
@@ -135,6 +136,7 @@ DEFAULT_STATE = {
     "now": None,               # fixed clock for getSpendingStats, epoch secs
     "offset": 0,               # else the real clock plus this, seconds
     "queue_stats": {},         # queueId (string) -> getQueueStats answer fields
+    "idle": [],                # [[from, till], ...]: hours without a record
 }
 
 # Matches the value of a clientKey member in raw JSON text, even when the text
@@ -199,12 +201,13 @@ def queue_record(queue, date_from):
     return volume, round(volume * queue_price(queue), 6)
 
 
-def spending_records(queue, count, date=None, now=None):
+def spending_records(queue, count, date=None, now=None, idle=()):
     """Without `date`: the `count` completed clock hours before now, oldest
     first. With `date` (getSpendingStats' parameter, API.md): the hours from
     date's clock hour on, at most `count`, those completed by now only.
     queue None or "" means the total over KNOWN_QUEUES. `now`: the sim's
-    clock (default the real one)."""
+    clock (default the real one). `idle`: [from, till) ranges whose hours
+    had no task: no record for them (the API's answers hold 0 to 24)."""
     if now is None:
         now = time.time()
     end = int(now) - int(now) % 3600  # no statistics for unfinished hours
@@ -216,7 +219,7 @@ def spending_records(queue, count, date=None, now=None):
                   if first + 3600 * k < end]
     records = []
     for date_from in starts:
-        if date_from < 0:
+        if date_from < 0 or any(a <= date_from < b for a, b in idle):
             continue
         if queue:
             volume, money = queue_record(queue, date_from)
@@ -423,10 +426,10 @@ class Sim:
         now = self.now()
         cache_key = (queue or "", int(now) // 3600,
                      None if date is None else int(date) // 3600, count,
-                     as_strings)
+                     as_strings, tuple(map(tuple, self.state["idle"])))
         if not self.state["shuffle"] and cache_key in self.answer_cache:
             return self.answer_cache[cache_key]
-        records = spending_records(queue, count, date, now)
+        records = spending_records(queue, count, date, now, self.state["idle"])
         if self.state["shuffle"]:
             random.shuffle(records)
             return '{"errorId":0,"data":%s}' % render_records(records, as_strings)
@@ -839,7 +842,8 @@ class Sim:
                 # with native numbers and in chronological order.
                 date = int(q["date"][0]) if "date" in q else None
                 answer = spending_records(q.get("queue", [None])[0],
-                                          self.state["records"], date, self.now())
+                                          self.state["records"], date, self.now(),
+                                          self.state["idle"])
             else:
                 status, answer = 404, {"error": "unknown control request %s %s"
                                                 % (req.verb, req.path)}
@@ -870,6 +874,11 @@ class Sim:
             if k == "queue_stats" and not (isinstance(v, dict) and all(
                     isinstance(x, dict) for x in v.values())):
                 raise ValueError("queue_stats must map queue ids to objects")
+            if k == "idle" and not (isinstance(v, list) and all(
+                    isinstance(r, list) and len(r) == 2 and all(is_json_int(x)
+                                                                for x in r)
+                    for r in v)):
+                raise ValueError("idle must be a list of [from, till] epochs")
             if k == "captcha_credits" and not (v is None or is_json_int(v)):
                 raise ValueError("captcha_credits must be an integer or null")
             # balance: any JSON value on purpose (to test wrong types).

@@ -1,0 +1,28 @@
+/* What a spending reader asks of the rest of the plugin, handed in by
+ * anticaptcha.c: the readers know neither the state file nor the report-rate
+ * guard. Every hook may be NULL; all are called on the reader's thread. */
+#ifndef ANTICAPTCHA_READER_HOOKS_H
+#define ANTICAPTCHA_READER_HOOKS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config/settings.h"
+
+typedef struct {
+  void *ud; /* handed back to every hook; outlives the reader */
+  /* The newest hourly record of (account, slug) dispatched before, as the
+   * state file remembers it; 0: unknown. */
+  int64_t (*last_hour)(void *ud, const account_t *a, const char *slug);
+  /* The series' hourly records up to last_till went out. */
+  void (*hour_done)(void *ud, const account_t *a, const char *slug,
+                    int64_t last_till);
+  /* After each poll: the series' slugs, 24-hour task volumes and whether
+   * each answered; total_index: the total's series, or -1. */
+  void (*volumes)(void *ud, const account_t *a, const char *const *slugs,
+                  const double *volumes, const bool *ok, size_t n,
+                  long total_index);
+} reader_hooks_t;
+
+#endif

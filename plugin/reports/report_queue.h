@@ -1,0 +1,98 @@
+/* The report queue's pure parts: the set of task ids already reported, the
+ * bounded FIFO of jobs, and the window and retry decisions.
+ * No collectd calls, no locking: the sender holds its lock around the shared
+ * queue and the seen set; the worker alone uses its accounts' rings. */
+#ifndef ANTICAPTCHA_REPORT_QUEUE_H
+#define ANTICAPTCHA_REPORT_QUEUE_H
+
+#include "collectd/core/daemon/collectd.h"
+#include "collectd/core/daemon/utils_time.h"
+
+#include "model/report_match.h"
+
+/* ---- Seen task ids: at most one report per task and account. ----
+ * Entries are kept in arrival order and forgotten from the oldest on, once
+ * expired: O(1) per add. Memory is taken at init and doubled only when more
+ * ids than that are live at once, up to max_live. An entry whose expiry is
+ * earlier than an older one's waits for it, so ids are forgotten late, never
+ * early. */
+typedef struct {
+  task_id_t task_id;
+  uint32_t account;
+  cdtime_t expires;
+} seen_entry_t;
+
+typedef struct {
+  uint32_t *table;    /* open addressing: 1 + index into ring, 0 = empty */
+  size_t mask;        /* table size - 1 (a power of two >= 2 * capacity) */
+  seen_entry_t *ring; /* entries in arrival order */
+  size_t capacity, head, count;
+  size_t max_live; /* the capacity it may grow to */
+} seen_set_t;
+
+typedef enum { SEEN_NEW, SEEN_DUPLICATE, SEEN_FULL } seen_result_t;
+
+/* Allocates room for `initial` ids, to grow up to max_live; returns 0 or -1
+ * (ENOMEM). */
+int seen_init(seen_set_t *s, size_t initial, size_t max_live);
+void seen_destroy(seen_set_t *s);
+/* Records (account, task) until expires unless it is already remembered and
+ * not expired at now. SEEN_FULL: max_live unexpired ids are remembered (or
+ * growing failed for want of memory). */
+seen_result_t seen_add(seen_set_t *s, uint32_t account, task_id_t task_id,
+                       cdtime_t now, cdtime_t expires);
+
+/* ---- Jobs ---- */
+typedef struct {
+  report_request_t req;
+  cdtime_t deadline; /* completed + Window: never sent after this */
+  unsigned attempts;
+  /* An attempt may have reached the API though its answer was lost (a
+   * timeout, a connection cut mid-way, an unreadable 2xx body). */
+  bool maybe_delivered;
+} report_job_t;
+
+typedef struct {
+  report_job_t *items;
+  size_t capacity, head, count;
+} job_ring_t;
+
+/* Takes the memory for capacity jobs now (pages touched). */
+int job_ring_init(job_ring_t *q, size_t capacity);
+void job_ring_destroy(job_ring_t *q);
+/* Returns 0, or -1 when full. */
+int job_ring_push(job_ring_t *q, const report_job_t *job);
+/* Returns 0 and fills *job, or -1 when empty. */
+int job_ring_pop(job_ring_t *q, report_job_t *job);
+/* Puts a job before the others (a retry: older than what is queued).
+ * Returns 0, or -1 when full. */
+int job_ring_push_front(job_ring_t *q, const report_job_t *job);
+/* The next job, or NULL when empty. */
+static inline const report_job_t *job_ring_peek(const job_ring_t *q) {
+  return q->count > 0 ? &q->items[q->head] : NULL;
+}
+
+/* ---- Decisions ---- */
+static inline bool report_window_open(const report_job_t *job, cdtime_t now) {
+  return now < job->deadline;
+}
+
+typedef enum {
+  OUTCOME_ACCEPTED,  /* errorId 0 */
+  OUTCOME_API_ERROR, /* errorId != 0: final, never retried */
+  OUTCOME_TRANSIENT, /* transport error, HTTP 5xx/429, unparsable body */
+} report_outcome_t;
+
+typedef enum {
+  DECISION_ACCEPTED,
+  DECISION_REJECTED,
+  DECISION_RETRY,   /* back to the front of its account's queue */
+  DECISION_EXPIRED, /* the window has closed */
+} report_decision_t;
+
+/* When a retry goes is the account's pacing (send_pacing.h): one back-off
+ * per account, not one per job. */
+report_decision_t report_decide(report_job_t *job, report_outcome_t outcome,
+                                cdtime_t now);
+
+#endif

@@ -1,0 +1,123 @@
+/* The report sender's state, shared by report_sender.c (the queue: submit,
+ * counters, start and stop) and sender_worker.c (the worker's loop). Not for
+ * other modules. */
+#ifndef ANTICAPTCHA_SENDER_INTERNAL_H
+#define ANTICAPTCHA_SENDER_INTERNAL_H
+
+#include "reports/report_sender.h"
+
+#include "collectd/core/daemon/utils_complain.h"
+
+#include <pthread.h>
+
+#include "api/api_client.h"
+#include "api/multi_driver.h"
+#include "reports/report_queue.h"
+#include "reports/send_pacing.h"
+
+/* One request in flight (or a free place for one). */
+typedef struct {
+  api_call_t call; /* call.user points back here */
+  report_job_t job;
+  bool busy;
+  bool opening;         /* it found no idle connection: it opens one */
+  char retry_after[64]; /* the answer's Retry-After header, if any */
+} slot_t;
+
+/* One account: what other threads read (atomically), then the worker's
+ * own view. */
+typedef struct {
+  report_counters_t counters;                       /* atomic increments */
+  report_counters_t by_method[REPORT_METHOD_COUNT]; /* likewise */
+  int state;                                        /* pace_state_t; atomic */
+  cdtime_t paused_until; /* submits before it are counted paused; atomic */
+
+  job_ring_t ready; /* taken from the shared queue, oldest first */
+  pace_t pace;
+  conn_gate_t *gate;                    /* its host's */
+  c_complain_t rejected, failing, held; /* log once per outage */
+} account_tx_t;
+
+struct report_sender_s {
+  const plugin_config_t *cfg;
+  CURLM *multi;
+  multi_driver_t driver; /* its wake_fd: a first job was queued, or stop */
+
+  pthread_mutex_t lock; /* guards the fields up to `stopping` */
+  job_ring_t queue;
+  seen_set_t seen;
+  /* Queued (here and in the accounts' rings), what QueueLimit bounds:
+   * written under the lock, read without it by sender_submit's fast path. */
+  size_t backlog;
+  bool stopping;
+
+  /* The worker's own. */
+  pthread_t thread;
+  bool started;
+  slot_t *slots;
+  size_t *free_slots, num_free; /* a stack of indices into slots */
+  size_t in_flight;
+  account_tx_t *tx;    /* per account (+ 1: none may be configured) */
+  conn_gate_t *gates;  /* per distinct URL */
+  size_t parked;       /* jobs in the accounts' rings */
+  size_t next_account; /* round robin */
+
+  /* The state file's (sender_persist.c). */
+  void (*checkpoint)(void *ud); /* set before start, then read-only */
+  void *checkpoint_ud;
+  cdtime_t checkpoint_interval, next_checkpoint; /* the worker's */
+  bool keep_pending;
+  uint64_t changes; /* atomic: events that change what the file holds */
+
+  sender_outcome_fn on_outcome; /* the hub pair's hook; may be NULL */
+  void *on_outcome_ud;
+};
+
+/* Every counted event, and every job queued, changes what the state file
+ * should hold: it is written again only after one. */
+static inline void sender_changed(report_sender_t *s) {
+  __atomic_fetch_add(&s->changes, 1, __ATOMIC_RELAXED);
+}
+
+/* Counters are bumped on many threads and read by the counters' read
+ * callback: atomics, so that neither waits for the queue's lock. */
+#define COUNT(s, req, field)                                                   \
+  do {                                                                         \
+    account_tx_t *t_ = &(s)->tx[(req).account];                                \
+    __atomic_fetch_add(&t_->counters.field, 1, __ATOMIC_RELAXED);              \
+    __atomic_fetch_add(&t_->by_method[(req).method].field, 1,                  \
+                       __ATOMIC_RELAXED);                                      \
+    sender_changed(s);                                                         \
+  } while (0)
+
+/* With the lock held. */
+static inline void set_backlog(report_sender_t *s, size_t n) {
+  __atomic_store_n(&s->backlog, n, __ATOMIC_RELAXED);
+}
+
+/* sender_worker.c */
+void *sender_worker(void *arg);
+/* Lets what is in flight finish, for up to grace (the worker has ended). */
+void sender_drain(report_sender_t *s, cdtime_t grace);
+/* Ends what is still in flight and counts it, with the accounts' rings, as
+ * abandoned; returns how many (the worker has ended). */
+uint64_t sender_abandon_worker_jobs(report_sender_t *s);
+
+/* sender_persist.c: the worker's part of the state file. */
+/* Writes the state file when it is due (on the worker, between turns). */
+void sender_checkpoint(report_sender_t *s, cdtime_t now);
+/* next, or the checkpoint's time when it comes sooner. */
+cdtime_t sender_checkpoint_wake(const report_sender_t *s, cdtime_t now,
+                                cdtime_t next);
+/* What a lost answer means for the slot's job, after report_decide: true
+ * when the job is settled as unconfirmed (errorId 16 after an attempt that
+ * may have got through); false otherwise, having marked the job when this
+ * attempt's answer may have been lost. */
+bool sender_settle_unconfirmed(report_sender_t *s, slot_t *slot,
+                               report_decision_t d);
+/* Instead of sender_abandon_worker_jobs with the state file: what is in
+ * flight goes back to the front of its account's ring, and stays there with
+ * the rest for the last write; returns how many (the worker has ended). */
+uint64_t sender_keep_worker_jobs(report_sender_t *s);
+
+#endif
