@@ -254,22 +254,24 @@ class Errors(unittest.TestCase):
                         self.assertNotIn(LABEL[other], line[0])
 
     def test_capmonster_key_block_respected(self):
-        """A refused key at CapMonster: the reader polls no more for 10
-        minutes (Interval 1 would poll every second, and collectd's back-off
-        four times in 8 s), the sender pauses the reports for 10 minutes
-        too; so the sim (3 refusals within 60 s block the key) never blocks
-        it."""
+        """A refused key at CapMonster: the sender pauses the reports for 10
+        minutes, and the reader polls no more for 10 minutes either (with
+        Interval 1 collectd's back-off would poll again after 31 s, when
+        getBalance's 30 s have passed); so the sim (3 refusals within 60 s
+        block the key) never blocks it."""
         with services_sim() as sim, daemon(
                 account(sim, "capmonster", balance=True, interval=1,
                         key_file="wrong.key"),
                 files=key_files(**{"wrong.key": "0" * 32 + "\n"})) as cd:
             cd.wait_for(lambda: sim.requests(dialect="capmonster"), 10,
                         "the first getBalance")
+            first = time.monotonic()
             for tid in task_ids("capmonster", 3):
                 notify(cd, "capmonster", "failure", "image", tid)
                 time.sleep(2)
             cd.wait_for(lambda: counter(cd, "paused") == 2, 10,
                         "2 reports counted paused")
+            time.sleep(max(0.0, first + 40 - time.monotonic()))
             # One getBalance, one report: the reader and the sender each
             # learnt of the refusal once.
             self.assertEqual(sorted(r["method"] for r in
@@ -279,6 +281,8 @@ class Errors(unittest.TestCase):
             m = re.search(r"paused for (\d+) s", cd.log())
             self.assertTrue(m, cd.log())
             self.assertGreaterEqual(int(m.group(1)), 600)
+            self.assertIn("no poll for 600 s, as CapMonster Cloud asks",
+                          cd.log())
 
     def test_capmonster_zero_balance(self):
         """Balance 0 is a value; a report refused for zero balance pauses the
