@@ -167,10 +167,13 @@ const char *api_call_describe(const api_call_t *c, char *buf, size_t size) {
     snprintf(buf, size, "success");
     break;
   case API_ERROR:
-    snprintf(buf, size, "errorId %lld, errorCode %s (%s)",
+    /* CapMonster's error answers carry no description. */
+    snprintf(buf, size, "errorId %lld, errorCode %s%s%s%s",
              (long long)c->resp.error_id,
              c->resp.error_code[0] ? c->resp.error_code : "none",
-             c->resp.error_description);
+             c->resp.error_description[0] ? " (" : "",
+             c->resp.error_description,
+             c->resp.error_description[0] ? ")" : "");
     break;
   default:
     if (transport_failed(c)) {
