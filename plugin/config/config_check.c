@@ -15,9 +15,10 @@
 #include "model/spending.h"
 #include "util/secret.h"
 
-int config_finish_url(char **url, char *why, size_t why_size) {
+int config_finish_url(char **url, const char *default_url, char *why,
+                      size_t why_size) {
   why[0] = 0;
-  if (*url == NULL && (*url = strdup(DEFAULT_URL)) == NULL)
+  if (*url == NULL && (*url = strdup(default_url)) == NULL)
     return -1;
   size_t len = strlen(*url);
   while (len > 0 && (*url)[len - 1] == '/')
@@ -76,15 +77,20 @@ int config_check_url(const char *url, char *why, size_t why_size) {
 }
 
 int config_check_key(const char *key, size_t len, char *why, size_t why_size) {
+  return config_check_service_key(service_get(SERVICE_ANTI_CAPTCHA), key, len,
+                                  why, why_size);
+}
+
+int config_check_service_key(const service_t *svc, const char *key, size_t len,
+                             char *why, size_t why_size) {
   if (len == 0) {
     snprintf(why, why_size, "the key is empty");
     return -1;
   }
-  if (len > CLIENT_KEY_MAX) {
+  if (len > svc->key_max) {
     snprintf(why, why_size,
-             "the key is longer than the %d characters "
-             "Anti-Captcha issues",
-             CLIENT_KEY_MAX);
+             "the key is longer than the %zu characters %s issues",
+             svc->key_max, svc->label);
     return -1;
   }
   for (size_t i = 0; i < len; i++) {
@@ -154,6 +160,12 @@ static int open_key_file(const char *path, bool *loose, char *why,
 
 char *config_read_key_file(const char *path, bool *loose, char *why,
                            size_t why_size) {
+  return config_read_service_key_file(service_get(SERVICE_ANTI_CAPTCHA), path,
+                                      loose, why, why_size);
+}
+
+char *config_read_service_key_file(const service_t *svc, const char *path,
+                                   bool *loose, char *why, size_t why_size) {
   char line[CLIENT_KEY_MAX + 256];
   int fd = open_key_file(path, loose, why, why_size);
   if (fd < 0)
@@ -184,8 +196,8 @@ char *config_read_key_file(const char *path, bool *loose, char *why,
   while (end > start && strchr(" \t\r", line[end - 1]) != NULL)
     end--;
   char reason[160];
-  if (config_check_key(line + start, end - start, reason, sizeof(reason)) !=
-      0) {
+  if (config_check_service_key(svc, line + start, end - start, reason,
+                               sizeof(reason)) != 0) {
     snprintf(why, why_size, "\"%s\": %s on its first line", path, reason);
     goto out;
   }

@@ -46,12 +46,12 @@ $CC $flags -o "$work/fuzz_response" tests/fuzz/fuzz_response.c \
 # shellcheck disable=SC2086
 $CC $flags -o "$work/fuzz_report_match" tests/fuzz/fuzz_report_match.c \
   plugin/model/report_match.c plugin/model/task_id.c plugin/api/request.c \
-  plugin/util/secret.c \
+  plugin/api/service.c plugin/util/secret.c \
   $yajl_flags
 # shellcheck disable=SC2086
 $CC $flags -o "$work/fuzz_state_file" tests/fuzz/fuzz_state_file.c \
   plugin/state/state_file.c plugin/model/report_match.c \
-  plugin/model/task_id.c $yajl_flags
+  plugin/model/task_id.c plugin/api/service.c $yajl_flags
 
 status=0
 for t in $targets; do

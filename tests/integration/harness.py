@@ -295,14 +295,18 @@ class Sim:
     now: fixed clock (epoch) for getSpendingStats: e.g. now=time.time() keeps
           the records (and expected()) from moving when an hour ends during
           the test;
+    dialect_keys: {dialect: [keys]}: keys only that service accepts (the
+          other services of doc/services.md, reached under url(dialect));
     args: extra command-line arguments.
     """
 
     def __init__(self, https=False, cert="server", keys=(TEST_KEY,),
-                 latency=0.0, records=None, now=None, quiet=False, args=()):
+                 latency=0.0, records=None, now=None, quiet=False, args=(),
+                 dialect_keys=None):
         self.https = https
         self.cert = cert
         self.keys = list(keys)
+        self.dialect_keys = {d: list(k) for d, k in (dialect_keys or {}).items()}
         self.key = self.keys[0] if self.keys else None
         self.latency = latency
         self.records = records
@@ -354,12 +358,16 @@ class Sim:
             cmd += ["--https-port", "0",
                     "--tls-cert", os.path.join(self.tls_dir, self.cert + ".pem"),
                     "--tls-key", os.path.join(self.tls_dir, self.cert + ".key")]
-        key_file = os.path.join(self.dir, "keys")
-        key_fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        key_files = []
         try:
-            with os.fdopen(key_fd, "w") as f:
-                f.write("".join(k + "\n" for k in self.keys))
-            cmd += ["--key-file", key_file]
+            for dialect, keys in [(None, self.keys)] + sorted(self.dialect_keys.items()):
+                key_file = os.path.join(self.dir, "keys" + ("-" + dialect if dialect else ""))
+                key_fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+                key_files.append(key_file)
+                with os.fdopen(key_fd, "w") as f:
+                    f.write("".join(k + "\n" for k in keys))
+                cmd += (["--key-file", key_file] if dialect is None else
+                        ["--dialect-key-file", "%s=%s" % (dialect, key_file)])
             cmd += self.extra_args
             with open(self.log_path, "wb") as log:
                 self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL,
@@ -376,7 +384,8 @@ class Sim:
                                        % self.output())
                 time.sleep(0.02)
         finally:
-            os.unlink(key_file)
+            for key_file in key_files:
+                os.unlink(key_file)
         with open(ready) as f:
             info = json.load(f)
         self.port = info["http_port"]
@@ -445,10 +454,31 @@ class Sim:
                                % (verb, path, resp.status, text))
         return json.loads(text)
 
-    def requests(self, method=None):
-        """API requests received, in order (clientKey redacted, see key_ok)."""
-        q = "?" + urllib.parse.urlencode({"method": method}) if method else ""
-        return self.control("GET", "requests" + q)
+    def requests(self, method=None, dialect=None):
+        """API requests received, in order (clientKey redacted, see key_ok);
+        dialect: only those of one service ("capmonster", ...)."""
+        q = {k: v for k, v in (("method", method), ("dialect", dialect)) if v}
+        return self.control("GET", "requests" + (
+            "?" + urllib.parse.urlencode(q) if q else ""))
+
+    def url(self, dialect, tls=False):
+        """Base URL of one service the sim speaks (doc/services.md)."""
+        return "%s/%s" % (self.https_url if tls else self.http_url, dialect)
+
+    def tasks(self, dialect, completed):
+        """Tell the sim when tasks ({id: epoch}) were completed: a report
+        after the service's window is refused as the service would."""
+        return self.control("POST", "tasks", {"dialect": dialect,
+                                              "tasks": dict(completed)})
+
+    def mark_reported(self, dialect, ids):
+        """Tasks the service takes as reported already (by any key)."""
+        return self.control("POST", "reported", {"dialect": dialect,
+                                                 "tasks": list(ids)})
+
+    def service(self, dialect):
+        """A service's live state: {"blocked_until", "bad_requests"}."""
+        return self.control("GET", "service?dialect=" + urllib.parse.quote(dialect))
 
     def stats(self):
         """{"connections", "requests", "by_method", "by_status",
