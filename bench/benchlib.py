@@ -94,6 +94,7 @@ class LoopbackApi:
         self.log = open(os.path.join(self.dir, "api.log"), "wb")
         self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=self.log,
                                      stderr=subprocess.STDOUT)
+        harness._LIVE.add(self)  # killed at exit or SIGTERM if still running
         wait_until(lambda: os.path.exists(ready) or self.proc.poll() is not None,
                    10, "the loopback API")
         if self.proc.poll() is not None:
@@ -121,6 +122,7 @@ class LoopbackApi:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
+        harness._LIVE.discard(self)
         if self._counter is not None:
             self._counter.close()
             self._counter = None
@@ -250,8 +252,9 @@ class Collectd:
         self.proc = subprocess.Popen(
             harness.collectd_command(self.conf_path, "-f"), stdin=subprocess.DEVNULL,
             stdout=out, stderr=subprocess.STDOUT, cwd=self.dir,
-            env=harness.clean_env(), start_new_session=True)
+            env=harness.clean_env({"TMPDIR": self.dir}), start_new_session=True)
         out.close()
+        harness._LIVE.add(self)  # killed at exit or SIGTERM if still running
 
         def ready():
             if self.proc.poll() is not None:
@@ -288,8 +291,10 @@ class Collectd:
             except subprocess.TimeoutExpired:
                 os.killpg(self.proc.pid, signal.SIGKILL)
                 self.proc.wait()
+                harness._LIVE.discard(self)
                 if check:
                     raise BenchError("collectd did not stop within 30 s of SIGTERM")
+        harness._LIVE.discard(self)
         if check and self.proc.returncode != 0:
             raise BenchError("collectd exited with %s:\n%s"
                              % (self.proc.returncode, self.output()[-3000:]))

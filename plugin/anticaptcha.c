@@ -237,21 +237,17 @@ static void notify(context_t *c, report_sender_t *sender,
   if (pair_link_intercept(c->pair, n))
     return;
 
-  switch (report_match(n, c->cfg.rules, c->cfg.num_rules, names, &req, why,
-                       sizeof(why))) {
+  /* Then what the account's service makes of it: its task id form, its
+   * methods. */
+  match_result_t m = report_match(n, c->cfg.rules, c->cfg.num_rules, names,
+                                  &req, why, sizeof(why));
+  switch (report_fit_service(m, &req, c->cfg.services, why, sizeof(why))) {
   case MATCH_INVALID:
     complain_bad(c, n, why);
     return;
   case MATCH_REPORT:
     break;
   default:
-    return;
-  }
-  /* Anti-Captcha issues numbers; a UUID names another vendor's task. */
-  if (task_id_is_uuid(req.task_id)) {
-    complain_bad(c, n,
-                 "the task id is a UUID; this account's tasks have "
-                 "numeric ids");
     return;
   }
   /* The report-rate guard (IncorrectReportShare) may withhold it. */

@@ -1,4 +1,4 @@
-/* One Anti-Captcha API call over libcurl (see api_client.h). */
+/* One call of a service's API over libcurl (see api_client.h). */
 #include "api/api_client.h"
 
 #include "collectd/core/daemon/plugin.h"
@@ -96,6 +96,8 @@ int api_call_prepare(api_call_t *c, const api_transport_t *t,
   c->http_status = 0;
   c->seconds = 0;
   c->errbuf[0] = 0;
+  c->service =
+      t->service != NULL ? t->service : service_get(SERVICE_ANTI_CAPTCHA);
   if (body == NULL || response_init(&c->resp, kind) != 0)
     return -1;
   snprintf(c->url, sizeof(c->url), "%s/%s", t->url, method);
@@ -133,11 +135,16 @@ static bool transport_failed(const api_call_t *c) {
 api_result_t api_call_result(const api_call_t *c) {
   if (transport_failed(c))
     return API_TRANSIENT;
-  if (c->http_status < 200 || c->http_status > 299)
-    return (c->http_status >= 500 || c->http_status == 429 ||
-            c->http_status == 0)
-               ? API_TRANSIENT
+  if (c->http_status < 200 || c->http_status > 299) {
+    if (c->http_status >= 500 || c->http_status == 429 || c->http_status == 0)
+      return API_TRANSIENT;
+    /* CapSolver sends its error answers with HTTP 400 and 401: the body
+     * says whether the task or the account is refused. */
+    return c->service->errors_in_4xx && c->http_status < 500 &&
+                   c->status == RESPONSE_API_ERROR
+               ? API_ERROR
                : API_HTTP_FINAL;
+  }
   switch (c->status) {
   case RESPONSE_OK:
     return API_OK;
@@ -148,16 +155,25 @@ api_result_t api_call_result(const api_call_t *c) {
   }
 }
 
+service_error_t api_call_error(const api_call_t *c) {
+  if (api_call_result(c) != API_ERROR)
+    return SERVICE_ERROR_METHOD; /* an HTTP 4xx: a wrong URL, a refusal */
+  return service_error(c->service, c->resp.error_id, c->resp.error_code);
+}
+
 const char *api_call_describe(const api_call_t *c, char *buf, size_t size) {
   switch (api_call_result(c)) {
   case API_OK:
     snprintf(buf, size, "success");
     break;
   case API_ERROR:
-    snprintf(buf, size, "errorId %lld, errorCode %s (%s)",
+    /* CapMonster's error answers carry no description. */
+    snprintf(buf, size, "errorId %lld, errorCode %s%s%s%s",
              (long long)c->resp.error_id,
              c->resp.error_code[0] ? c->resp.error_code : "none",
-             c->resp.error_description);
+             c->resp.error_description[0] ? " (" : "",
+             c->resp.error_description,
+             c->resp.error_description[0] ? ")" : "");
     break;
   default:
     if (transport_failed(c)) {

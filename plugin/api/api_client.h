@@ -1,4 +1,4 @@
-/* One Anti-Captcha API call over libcurl, and a runner that performs a batch
+/* One call of a service's API over libcurl, and a runner that performs a batch
  * of calls concurrently on one multi handle (whose connection cache keeps
  * connections alive from one batch to the next). */
 #ifndef ANTICAPTCHA_API_CLIENT_H
@@ -7,11 +7,12 @@
 #include <curl/curl.h>
 
 #include "api/response.h"
+#include "api/service.h"
 #include "api/transport.h"
 
 typedef enum {
   API_OK,         /* errorId 0, every needed field present */
-  API_ERROR,      /* the API answered errorId != 0 */
+  API_ERROR,      /* the API answered errorId != 0 (api_call_error()) */
   API_TRANSIENT,  /* transport failure, HTTP 5xx/429, unparsable body */
   API_HTTP_FINAL, /* another non-2xx HTTP status: retrying will not help */
 } api_result_t;
@@ -21,7 +22,8 @@ typedef struct {
   struct curl_slist *headers;
   char *body; /* owned; holds the key, so it is wiped before it is freed */
   char url[512];
-  const char *method; /* static string: the API method name */
+  const char *method;       /* static string: the API method name */
+  const service_t *service; /* the endpoint's, set by api_call_prepare */
   response_t resp;
   response_status_t status;
   CURLcode code;
@@ -44,6 +46,10 @@ int api_call_prepare(api_call_t *c, const api_transport_t *t,
 void api_call_complete(api_call_t *c, CURLcode code);
 
 api_result_t api_call_result(const api_call_t *c);
+
+/* What an API_ERROR or API_HTTP_FINAL result means, read the way the
+ * service tells its errors; another HTTP 4xx concerns the account. */
+service_error_t api_call_error(const api_call_t *c);
 
 /* A short text for the log: errorCode, HTTP status or what went wrong. Never
  * contains the key. */

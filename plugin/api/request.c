@@ -97,6 +97,27 @@ char *request_balance(const char *client_key, size_t *len) {
   return gen_finish(g, status, len);
 }
 
+char *request_feedback(const char *client_key, const char *task_id,
+                       bool invalid, size_t *len) {
+  int status;
+  if (task_id == NULL || task_id[0] == 0)
+    return NULL;
+  yajl_gen g = gen_start(client_key, &status);
+  if (g == NULL)
+    return NULL;
+  if (status == 0)
+    status = gen_pair_str(g, "taskId", task_id);
+  if (status == 0)
+    status = gen_str(g, "result") == 0 &&
+                     yajl_gen_map_open(g) == yajl_gen_status_ok &&
+                     gen_str(g, "invalid") == 0 &&
+                     yajl_gen_bool(g, invalid) == yajl_gen_status_ok &&
+                     yajl_gen_map_close(g) == yajl_gen_status_ok
+                 ? 0
+                 : -1;
+  return gen_finish(g, status, len);
+}
+
 char *request_report(const char *client_key, uint64_t task_id, size_t *len) {
   int status;
   if (task_id == 0 || task_id > (uint64_t)INT64_MAX)

@@ -1,8 +1,9 @@
-/* Request bodies for the Anti-Captcha API, built with yajl_gen.
+/* Request bodies for the services' APIs, built with yajl_gen.
  * Pure: no collectd or curl calls, so the unit tests can check every byte. */
 #ifndef ANTICAPTCHA_REQUEST_H
 #define ANTICAPTCHA_REQUEST_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -19,6 +20,12 @@ typedef struct {
  * string is not valid UTF-8 or memory runs out. */
 char *request_spending(const spending_request_t *req, size_t *len);
 char *request_balance(const char *client_key, size_t *len);
+/* {clientKey, taskId}: a report by its method's name (Anti-Captcha,
+ * CapMonster, 2captcha); task_id 1 to 2^63-1. */
 char *request_report(const char *client_key, uint64_t task_id, size_t *len);
+/* CapSolver's feedbackTask: {clientKey, taskId: the id as a string,
+ * result: {invalid}}. */
+char *request_feedback(const char *client_key, const char *task_id,
+                       bool invalid, size_t *len);
 
 #endif

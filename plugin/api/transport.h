@@ -10,7 +10,10 @@
 #include <stdbool.h>
 #include <strings.h>
 
+#include "api/service.h"
+
 typedef struct {
+  const service_t *service; /* whose API it is; NULL: Anti-Captcha's */
   char *url;        /* base URL, no trailing '/'; the method is appended */
   cdtime_t timeout; /* of one request */
   char *ca_cert;    /* CACert; NULL: the system's CAs */

@@ -15,9 +15,10 @@
 #include "model/spending.h"
 #include "util/secret.h"
 
-int config_finish_url(char **url, char *why, size_t why_size) {
+int config_finish_url(char **url, const char *default_url, char *why,
+                      size_t why_size) {
   why[0] = 0;
-  if (*url == NULL && (*url = strdup(DEFAULT_URL)) == NULL)
+  if (*url == NULL && (*url = strdup(default_url)) == NULL)
     return -1;
   size_t len = strlen(*url);
   while (len > 0 && (*url)[len - 1] == '/')
@@ -94,15 +95,20 @@ static int check_word(const char *what, const char *s, size_t len, char *why,
 }
 
 int config_check_key(const char *key, size_t len, char *why, size_t why_size) {
+  return config_check_service_key(service_get(SERVICE_ANTI_CAPTCHA), key, len,
+                                  why, why_size);
+}
+
+int config_check_service_key(const service_t *svc, const char *key, size_t len,
+                             char *why, size_t why_size) {
   if (len == 0) {
     snprintf(why, why_size, "the key is empty");
     return -1;
   }
-  if (len > CLIENT_KEY_MAX) {
+  if (len > svc->key_max) {
     snprintf(why, why_size,
-             "the key is longer than the %d characters "
-             "Anti-Captcha issues",
-             CLIENT_KEY_MAX);
+             "the key is longer than the %zu characters %s issues",
+             svc->key_max, svc->label);
     return -1;
   }
   return check_word("key", key, len, why, why_size);
@@ -169,17 +175,22 @@ static int open_key_file(const char *path, bool *loose, char *why,
   return fd;
 }
 
-/* What a secret file's first line must be: config_check_key or
- * config_check_pair_secret. */
-typedef int (*line_check_fn)(const char *s, size_t len, char *why,
-                             size_t why_size);
+/* A secret file's first line is a service's key (svc given) or the pair's
+ * secret (svc NULL). */
+static int check_line(const service_t *svc, const char *s, size_t len,
+                      char *why, size_t why_size) {
+  return svc != NULL ? config_check_service_key(svc, s, len, why, why_size)
+                     : config_check_pair_secret(s, len, why, why_size);
+}
 
 /* Reads a file holding a secret on its first line (surrounding blanks and a
  * CR trimmed) and checks it; the line goes to secret memory. */
-static char *read_secret_line(const char *path, const char *what,
-                              line_check_fn check, bool *loose, char *why,
-                              size_t why_size) {
-  char line[PAIR_SECRET_MAX + 256];
+static char *read_secret_line(const char *path, const service_t *svc,
+                              bool *loose, char *why, size_t why_size) {
+  const char *what = svc != NULL ? "key" : "secret";
+  char line[(CLIENT_KEY_MAX > PAIR_SECRET_MAX ? CLIENT_KEY_MAX
+                                              : PAIR_SECRET_MAX) +
+            256];
   int fd = open_key_file(path, loose, why, why_size);
   if (fd < 0)
     return NULL;
@@ -211,7 +222,7 @@ static char *read_secret_line(const char *path, const char *what,
   while (end > start && strchr(" \t\r", line[end - 1]) != NULL)
     end--;
   char reason[160];
-  if (check(line + start, end - start, reason, sizeof(reason)) != 0) {
+  if (check_line(svc, line + start, end - start, reason, sizeof(reason)) != 0) {
     snprintf(why, why_size, "\"%s\": %s on its first line", path, reason);
     goto out;
   }
@@ -227,13 +238,18 @@ out:
 
 char *config_read_key_file(const char *path, bool *loose, char *why,
                            size_t why_size) {
-  return read_secret_line(path, "key", config_check_key, loose, why, why_size);
+  return config_read_service_key_file(service_get(SERVICE_ANTI_CAPTCHA), path,
+                                      loose, why, why_size);
+}
+
+char *config_read_service_key_file(const service_t *svc, const char *path,
+                                   bool *loose, char *why, size_t why_size) {
+  return read_secret_line(path, svc, loose, why, why_size);
 }
 
 char *config_read_pair_secret(const char *path, bool *loose, char *why,
                               size_t why_size) {
-  return read_secret_line(path, "secret", config_check_pair_secret, loose, why,
-                          why_size);
+  return read_secret_line(path, NULL, loose, why, why_size);
 }
 
 /* Plain http never goes through a proxy (it would carry the key in clear);

@@ -12,18 +12,25 @@
 
 /* 0 when url is https://, or http:// to a loopback address. */
 int config_check_url(const char *url, char *why, size_t why_size);
-/* Completes a URL option: DEFAULT_URL when none was given, trailing '/'
+/* Completes a URL option: default_url when none was given, trailing '/'
  * removed, then config_check_url(). Returns 0, or -1 with *why set (empty
  * when out of memory). */
-int config_finish_url(char **url, char *why, size_t why_size);
+int config_finish_url(char **url, const char *default_url, char *why,
+                      size_t why_size);
 /* Reads a key file: first line, surrounding blanks removed. Returns the key
  * in secret memory (free it with secret_free), or NULL with *why set. Only a
  * regular file, not through a symbolic link, opened without blocking.
- * *loose is set when group or others may read the file. */
+ * *loose is set when group or others may read the file. The key is
+ * checked as config_check_service_key() does for svc. */
+char *config_read_service_key_file(const service_t *svc, const char *path,
+                                   bool *loose, char *why, size_t why_size);
+/* 0 when the len bytes at key can be a key of svc: 1 to svc->key_max
+ * characters, no blank, NUL or control character. */
+int config_check_service_key(const service_t *svc, const char *key, size_t len,
+                             char *why, size_t why_size);
+/* The same for an Anti-Captcha key (32 characters at most). */
 char *config_read_key_file(const char *path, bool *loose, char *why,
                            size_t why_size);
-/* 0 when the len bytes at key can be a key: 1 to CLIENT_KEY_MAX characters,
- * no blank, NUL or control character. */
 int config_check_key(const char *key, size_t len, char *why, size_t why_size);
 /* PairSecretFile: read with the rules of config_read_key_file(), the first
  * line checked by config_check_pair_secret(): PAIR_SECRET_MIN to

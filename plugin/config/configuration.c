@@ -8,6 +8,7 @@
 #include "config/config_option.h"
 #include "config/queue_config.h"
 #include "config/report_config.h"
+#include "config/service_config.h"
 #include "util/secret.h"
 
 /* ---- <Account> ---- */
@@ -46,7 +47,8 @@ static int key_option(void *block, const char *value, const char *where) {
   char why[160];
   if (second_key(a, "ClientKey", where))
     return -1;
-  if (config_check_key(value, strlen(value), why, sizeof(why)) != 0) {
+  if (config_check_service_key(a->transport.service, value, strlen(value), why,
+                               sizeof(why)) != 0) {
     CONF_ERROR(where, "ClientKey", "%s.", why);
     return -1;
   }
@@ -54,14 +56,17 @@ static int key_option(void *block, const char *value, const char *where) {
   return a->client_key != NULL ? 0 : -1;
 }
 
-/* ClientKeyFile and PairSecretFile: the secret in secret memory, or NULL
- * after one error line; a file others may read is used, with a warning. */
+/* ClientKeyFile (a key of svc) and PairSecretFile (svc NULL): the secret in
+ * secret memory, or NULL after one error line; a file others may read is
+ * used, with a warning. */
 static char *secret_file(const char *option, const char *path,
-                         const char *where,
-                         char *(*read)(const char *, bool *, char *, size_t)) {
+                         const char *where, const service_t *svc) {
   char why[256];
   bool loose = false;
-  char *secret = read(path, &loose, why, sizeof(why));
+  char *secret =
+      svc != NULL
+          ? config_read_service_key_file(svc, path, &loose, why, sizeof(why))
+          : config_read_pair_secret(path, &loose, why, sizeof(why));
   if (secret == NULL)
     CONF_ERROR(where, option, "%s.", why);
   else if (loose)
@@ -76,11 +81,12 @@ static int key_file_option(void *block, const char *path, const char *where) {
   if (second_key(a, "ClientKeyFile", where))
     return -1;
   a->client_key =
-      secret_file("ClientKeyFile", path, where, config_read_key_file);
+      secret_file("ClientKeyFile", path, where, a->transport.service);
   return a->client_key != NULL ? 0 : -1;
 }
 
 static const config_option_t account_options[] = {
+    OPTION_SKIP("Service"), /* read first: the key and URL depend on it */
     OPTION_TEXT("ClientKey", key_option),
     OPTION_TEXT("ClientKeyFile", key_file_option),
     OPTION("URL", OPT_STRING, account_t, transport.url),
@@ -114,14 +120,18 @@ static int account_check(account_t *a, const char *where) {
     CONF_ERROR(where, "ClientKey", "the key is empty.");
     return -1;
   }
-  if (config_finish_url(&a->transport.url, why, sizeof(why)) != 0) {
+  if (config_finish_url(&a->transport.url, a->transport.service->default_url,
+                        why, sizeof(why)) != 0) {
     if (why[0] != 0)
       CONF_ERROR(where, "URL", "\"%s\": %s.", a->transport.url, why);
     return -1;
   }
-  if (config_check_transport(&a->transport, true, where) != 0)
+  if (config_check_transport(&a->transport, true, where) != 0 ||
+      service_config_check_account(a, where) != 0)
     return -1;
-  if (a->num_queues == 0 && !a->total && !a->balance) {
+  /* Reports alone are enough where the service has nothing else to poll. */
+  if (a->transport.service->spending && a->num_queues == 0 && !a->total &&
+      !a->balance) {
     CONF_ERROR(where, "Queue",
                "nothing to poll: give a Queue, or set Total "
                "or Balance to true.");
@@ -170,6 +180,8 @@ static int account_parse(plugin_config_t *cfg, const oconfig_item_t *ci) {
                    .catch_up_days = DEFAULT_CATCH_UP_DAYS};
   sstrncpy(a->name, name, sizeof(a->name));
   free(name);
+  if (service_config_read(a, ci, where) != 0)
+    return -1;
 
   for (int i = 0; i < ci->children_num; i++)
     if (config_option_read(account_options, STATIC_ARRAY_SIZE(account_options),
@@ -205,8 +217,7 @@ static int pair_secret_option(void *block, const char *path,
     CONF_ERROR(where, "PairSecretFile", "given twice; give it once.");
     return -1;
   }
-  cfg->pair_secret =
-      secret_file("PairSecretFile", path, where, config_read_pair_secret);
+  cfg->pair_secret = secret_file("PairSecretFile", path, where, NULL);
   return cfg->pair_secret != NULL ? 0 : -1;
 }
 
@@ -297,6 +308,8 @@ int config_finish(plugin_config_t *cfg) {
   for (size_t i = 0; i < cfg->num_rules; i++)
     if (report_config_resolve(cfg, &cfg->rules[i]) != 0)
       return -1;
+  if (service_config_finish(cfg) != 0)
+    return -1;
   free(cfg->names);
   cfg->names = calloc(cfg->num_accounts + 1, sizeof(*cfg->names));
   if (cfg->names == NULL)
@@ -331,6 +344,7 @@ void config_free(plugin_config_t *cfg) {
   free(cfg->accounts);
   free(cfg->rules);
   free(cfg->names);
+  free(cfg->services);
   free(cfg->state_file);
   secret_free(cfg->pair_secret);
   queue_config_free(cfg->queue_stats);

@@ -161,7 +161,7 @@ static int check(queue_stats_config_t *q) {
     qerror("Queue", "missing; list at least one queue.");
     return -1;
   }
-  if (config_finish_url(&t->url, why, sizeof(why)) != 0) {
+  if (config_finish_url(&t->url, DEFAULT_URL, why, sizeof(why)) != 0) {
     if (why[0] != 0)
       qerror("URL", "\"%s\": %s.", t->url, why);
     return -1;

@@ -16,12 +16,15 @@
 typedef struct {
   char name[ACCOUNT_NAME_MAX]; /* the plugin instance */
   char *client_key;            /* never logged */
-  api_transport_t transport;   /* URL, Timeout, Proxy, TLS */
+  /* Service, URL, Timeout, Proxy, TLS; transport.service is never NULL once
+   * the account is read. */
+  api_transport_t transport;
   char **queues;
   size_t num_queues;
   bool total;
-  int64_t soft_id; /* 0: not sent */
-  char *ip;        /* NULL: not sent */
+  bool total_given; /* Total was written: refused where there is no spending */
+  int64_t soft_id;  /* 0: not sent */
+  char *ip;         /* NULL: not sent */
   bool balance;
   cdtime_t interval;
   int catch_up_days; /* CatchUpDays: how far back missed hours are fetched */
@@ -31,13 +34,14 @@ typedef struct {
 typedef struct {
   account_t *accounts;
   size_t num_accounts;
-  const char **names; /* accounts[i].name, for report_match() */
+  const char **names;         /* accounts[i].name, for report_match() */
+  const service_t **services; /* accounts[i].transport.service, likewise */
   report_rule_t *rules;
   size_t num_rules;
   size_t queue_limit;     /* QueueLimit */
   size_t max_in_flight;   /* MaxInFlight */
   size_t max_connections; /* MaxConnectionsPerHost; 0: as MaxInFlight */
-  cdtime_t window;        /* Window, at most 60 s */
+  cdtime_t window;        /* Window, at most 60 s (and the service's) */
   bool dry_run;
   char *state_file;    /* StateFile; NULL: the default under BaseDir */
   bool state_file_off; /* StateFile false */
@@ -89,8 +93,9 @@ typedef struct {
 #define SOFT_ID_MAX INT32_MAX
 /* The longest URL: the call's buffer also holds '/' and the method name. */
 #define URL_MAX 480
-/* Anti-Captcha issues keys of 32 characters. */
-#define CLIENT_KEY_MAX 32
+/* The longest key read; each service's own limit is service_t.key_max
+ * (Anti-Captcha's 32 characters, CapSolver's longer keys). */
+#define CLIENT_KEY_MAX SERVICE_KEY_MAX
 /* PairSecretFile: at least as long as `openssl rand -base64 24`, and 32
  * characters of hex already hold 128 bits. */
 #define PAIR_SECRET_MIN 32

@@ -138,3 +138,20 @@ match_result_t report_match(const notification_t *n, const report_rule_t *rules,
       return apply_rule(&rules[i], n, out, why, why_size);
   return MATCH_NOT_OURS;
 }
+
+match_result_t report_fit_service(match_result_t m, const report_request_t *req,
+                                  const service_t *const *services, char *why,
+                                  size_t why_size) {
+  if (m != MATCH_REPORT)
+    return m;
+  const service_t *svc = services[req->account];
+  if (svc->method[req->method] == NULL)
+    return MATCH_NO_REPORT;
+  if (task_id_is_uuid(req->task_id) != svc->uuid_task_ids) {
+    snprintf(why, why_size, "the task id is %s; %s issues %s",
+             svc->uuid_task_ids ? "a number" : "a UUID", svc->label,
+             svc->uuid_task_ids ? "UUIDs" : "numeric ids");
+    return MATCH_INVALID;
+  }
+  return m;
+}

@@ -8,8 +8,11 @@
 #include "collectd/core/daemon/collectd.h"
 #include "collectd/core/daemon/plugin.h"
 
+#include "api/service.h"
 #include "model/task_id.h"
 
+/* The report kinds, named by Anti-Captcha's methods whatever the service
+ * (a service_t says which of its methods serves each). */
 typedef enum {
   REPORT_CORRECT_RECAPTCHA,
   REPORT_INCORRECT_RECAPTCHA,
@@ -17,6 +20,8 @@ typedef enum {
   REPORT_INCORRECT_HCAPTCHA, /* hCaptcha and Enterprise hCaptcha */
   REPORT_METHOD_COUNT
 } report_method_t;
+_Static_assert(REPORT_METHOD_COUNT == SERVICE_REPORT_KINDS,
+               "service_t.method is indexed by report_method_t");
 
 typedef enum {
   TASK_ID_TYPE_INSTANCE, /* the default */
@@ -64,5 +69,14 @@ int report_method_parse(const char *name, report_method_t *m);
 match_result_t report_match(const notification_t *n, const report_rule_t *rules,
                             size_t num_rules, account_names_t accounts,
                             report_request_t *out, char *why, size_t why_size);
+
+/* What report_match()'s answer m becomes at the account's service
+ * (services: the accounts' services, in config order): MATCH_NO_REPORT when
+ * the service has no method for the kind (OKAY at CapMonster), MATCH_INVALID
+ * when the task id is not of the form the service issues (a UUID at
+ * CapSolver, decimal elsewhere). Other answers are m. */
+match_result_t report_fit_service(match_result_t m, const report_request_t *req,
+                                  const service_t *const *services, char *why,
+                                  size_t why_size);
 
 #endif

@@ -7,7 +7,6 @@
 
 #include <pthread.h>
 
-#include "api/api_errors.h"
 #include "api/response.h"
 #include "pair/hub_pair.h"
 #include "pair/pair_auth.h"
@@ -60,7 +59,7 @@ struct pair_link_s {
 };
 
 static bool on_outcome(void *ud, const report_request_t *req, bool accepted,
-                       int64_t error_id);
+                       bool gone);
 
 int pair_link_create(const plugin_config_t *cfg, report_sender_t *sender,
                      pair_link_t **out) {
@@ -132,7 +131,7 @@ void pair_link_destroy(pair_link_t *pl) {
 /* ---- From the sender's worker: confirmations, and the peer's refusals ---- */
 
 static bool on_outcome(void *ud, const report_request_t *req, bool accepted,
-                       int64_t error_id) {
+                       bool gone) {
   pair_link_t *pl = ud;
   bool taken = false;
   pthread_mutex_lock(&pl->lock);
@@ -149,7 +148,7 @@ static bool on_outcome(void *ud, const report_request_t *req, bool accepted,
           (confirm_t){(uint32_t)req->account, req->task_id};
     else
       pl->unconfirmed++;
-  } else if (req->takeover && error_id == API_ERROR_NO_SUCH_CAPCHA_ID) {
+  } else if (req->takeover && gone) {
     /* "Already reported": the peer's report went, its confirmation did not
      * reach us in time. Not a refusal. */
     pl->hp.counters[req->account].peer_refused++;

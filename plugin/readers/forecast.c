@@ -30,3 +30,36 @@ int forecast_hours(double balance, double money_24h, double *hours) {
   *hours = balance / (money_24h / 24.0);
   return 0;
 }
+
+void trend_add(balance_trend_t *t, int64_t now, double balance) {
+  if (!isfinite(balance) || balance < 0)
+    return;
+  if (t->first == 0) {
+    t->first = now;
+    t->last = balance;
+    return;
+  }
+  double fall = t->last > balance ? t->last - balance : 0;
+  t->last = balance;
+  int64_t bucket = now - now % TREND_BUCKET_SECONDS;
+  if (t->count == 0 || t->start[t->newest] != bucket) {
+    t->newest = t->count == 0 ? 0 : (t->newest + 1) % TREND_BUCKETS;
+    t->start[t->newest] = bucket;
+    t->spent[t->newest] = 0;
+    if (t->count < TREND_BUCKETS)
+      t->count++;
+  }
+  t->spent[t->newest] += fall;
+}
+
+int trend_money_24h(const balance_trend_t *t, int64_t now, double *money_24h) {
+  if (t->first == 0 || now - t->first < TREND_MIN_SPAN)
+    return -1;
+  int64_t span = now - t->first < 86400 ? now - t->first : 86400;
+  double spent = 0;
+  for (size_t i = 0; i < t->count; i++)
+    if (t->start[i] >= now - 86400)
+      spent += t->spent[i];
+  *money_24h = spent * 86400.0 / (double)span;
+  return 0;
+}

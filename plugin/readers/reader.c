@@ -6,7 +6,6 @@
 #include "collectd/core/utils/common/common.h"
 
 #include "api/api_client.h"
-#include "api/api_errors.h"
 #include "api/request.h"
 #include "model/spending.h"
 #include "readers/forecast.h"
@@ -44,6 +43,10 @@ typedef struct {
    * failing API gets one request per method and poll. */
   bool probing;
   size_t probe;
+  /* After an account-level error at a service that blocks keys for a while
+   * (CapMonster), no poll before this: each would restart the block. */
+  cdtime_t not_before;
+  balance_trend_t trend; /* the spending rate where no statistics exist */
   c_complain_t complaint[M_COUNT];
   uint64_t requests[M_COUNT], failures[M_COUNT];
   series_t series[]; /* num_series */
@@ -113,25 +116,27 @@ static int prepare_balance(reader_t *r) {
                           method_names[M_BALANCE], body, len, RESPONSE_BALANCE);
 }
 
-/* What the user should do about a failure, by errorId. */
-static const char *advice(const api_call_t *c) {
+/* What the user should do about a failure, by what the answer says. */
+static const char *advice(const api_call_t *c, char *buf, size_t size) {
   if (api_call_result(c) != API_ERROR)
     return "check URL, Timeout, CACert and the network; collectd retries with "
            "a growing interval";
-  switch (c->resp.error_id) {
-  case API_ERROR_KEY_DOES_NOT_EXIST:
+  switch (api_call_error(c)) {
+  case SERVICE_ERROR_KEY:
     return "check ClientKey or ClientKeyFile";
-  case API_ERROR_ZERO_BALANCE:
+  case SERVICE_ERROR_ZERO_BALANCE:
     return "top up the account";
-  case API_ERROR_IP_NOT_ALLOWED:
+  case SERVICE_ERROR_IP:
     return "allow this host's IP address in the account's API settings";
-  case API_ERROR_NO_SUCH_METHOD:
-    return "check URL";
-  case API_ERROR_IP_BLOCKED:
-    return "this IP address is blocked; collectd backs off, do not restart "
-           "it in a loop";
-  case API_ERROR_ACCOUNT_SUSPENDED:
-    return "the account is suspended; contact Anti-Captcha";
+  case SERVICE_ERROR_METHOD:
+    return "check URL and Service";
+  case SERVICE_ERROR_BLOCKED:
+    return "this IP address or key is blocked; collectd backs off, do not "
+           "restart it in a loop";
+  case SERVICE_ERROR_SUSPENDED:
+    snprintf(buf, size, "the account is suspended; contact %s",
+             c->service->label);
+    return buf;
   default:
     return "see the errorCode in the API documentation";
   }
@@ -139,17 +144,33 @@ static const char *advice(const api_call_t *c) {
 
 static void complain(reader_t *r, int m, const api_call_t *c,
                      const char *queue) {
-  char what[512];
+  char what[512], help[128], wait[96] = "";
   int level = (api_call_result(c) == API_ERROR &&
-               c->resp.error_id == API_ERROR_ZERO_BALANCE)
+               api_call_error(c) == SERVICE_ERROR_ZERO_BALANCE)
                   ? LOG_WARNING
                   : LOG_ERR;
+  if (r->not_before != 0)
+    snprintf(wait, sizeof(wait), "; no poll for %u s, as %s asks",
+             c->service->pause_min, c->service->label);
   c_complain_once(
       level, &r->complaint[m],
-      "anticaptcha plugin: Account \"%s\": %s%s%s%s failed: %s; %s.",
+      "anticaptcha plugin: Account \"%s\": %s%s%s%s failed: %s; %s%s.",
       r->acct->name, method_names[m], queue ? " (queue \"" : "",
       queue ? queue : "", queue ? "\")" : "",
-      api_call_describe(c, what, sizeof(what)), advice(c));
+      api_call_describe(c, what, sizeof(what)), advice(c, help, sizeof(help)),
+      wait);
+}
+
+/* A refused key, a block or zero balance at a service that blocks keys for
+ * a while after them (CapMonster): the reader waits the block out. */
+static void note_block(reader_t *r, const api_call_t *c, cdtime_t now) {
+  const service_t *svc = c->service;
+  if (svc->pause_min == 0 || api_call_result(c) != API_ERROR)
+    return;
+  service_error_t e = api_call_error(c);
+  if (service_error_concerns_account(e) ||
+      (e == SERVICE_ERROR_ZERO_BALANCE && svc->zero_balance_pauses))
+    r->not_before = now + TIME_T_TO_CDTIME_T(svc->pause_min);
 }
 
 static void dispatch_sums(reader_t *r, size_t i, cdtime_t now) {
@@ -198,11 +219,12 @@ static bool check_call(reader_t *r, int m, size_t i, bool *method_ok) {
   r->requests[m]++;
   if (res == API_OK)
     return true;
+  note_block(r, c, cdtime());
   complain(r, m, c, m == M_SPENDING ? series_queue(r, i) : NULL);
   /* ERROR_ZERO_BALANCE is a state, not a failure: a balance of 0 is true,
    * and collectd must not stretch the interval while it lasts. */
   if (m == M_BALANCE && res == API_ERROR &&
-      c->resp.error_id == API_ERROR_ZERO_BALANCE)
+      api_call_error(c) == SERVICE_ERROR_ZERO_BALANCE)
     return true;
   r->failures[m]++;
   *method_ok = false;
@@ -268,8 +290,12 @@ static void dispatch_derived(reader_t *r, cdtime_t now) {
   }
   if (r->hooks.volumes != NULL)
     r->hooks.volumes(r->hooks.ud, a, slugs, volumes, ok, r->num_series, total);
-  if (a->balance && r->balance_known &&
-      forecast_money(money, ok, r->num_series, total, &money_24h) == 0 &&
+  /* Without spending statistics, the balance's own fall tells the rate. */
+  int rate =
+      a->transport.service->spending
+          ? forecast_money(money, ok, r->num_series, total, &money_24h)
+          : trend_money_24h(&r->trend, CDTIME_T_TO_TIME_T(now), &money_24h);
+  if (a->balance && r->balance_known && rate == 0 &&
       forecast_hours(r->balance_value, money_24h, &hours) == 0)
     dispatch_gauge(a->name, "timeleft", "balance_hours", hours, now, 0);
 }
@@ -280,6 +306,11 @@ static int reader_read(user_data_t *ud) {
   bool asked[r->num_series + 1];
   size_t n = 0, wanted = 0;
   cdtime_t now = cdtime();
+  if (now < r->not_before)
+    return 0; /* waiting out the vendor's block; logged when it began */
+  r->not_before = 0;
+  if (r->num_series == 0 && !r->acct->balance)
+    return 0; /* an account that only reports */
 
   for (size_t i = 0; i < r->num_series; i++) {
     asked[i] = !r->probing || i == r->probe;
@@ -326,7 +357,8 @@ static int reader_read(user_data_t *ud) {
   }
   dispatch_hours(r, fresh);
   note_dispatched(r, fresh);
-  report_health(r, M_SPENDING, 0, r->num_series, asked, ok[M_SPENDING]);
+  if (r->acct->transport.service->spending) /* else nothing to tell */
+    report_health(r, M_SPENDING, 0, r->num_series, asked, ok[M_SPENDING]);
   r->probing = r->num_series > 0 && answered == 0;
   if (r->probing)
     r->probe = (r->probe + 1) % r->num_series;
@@ -334,9 +366,11 @@ static int reader_read(user_data_t *ud) {
     const api_call_t *c = &r->batch.calls[r->num_series];
     r->balance_known = check_call(r, M_BALANCE, r->num_series, &ok[M_BALANCE]);
     r->balance_value = c->status == RESPONSE_OK ? c->resp.balance : 0.0;
-    if (r->balance_known)
+    if (r->balance_known) {
       dispatch_gauge(r->acct->name, "gauge", "balance", r->balance_value, now,
                      balance_interval(r));
+      trend_add(&r->trend, CDTIME_T_TO_TIME_T(now), r->balance_value);
+    }
     /* A zero balance goes on being logged as such, not as "works again". */
     report_health(r, M_BALANCE, r->num_series, 1, NULL,
                   ok[M_BALANCE] && c->status == RESPONSE_OK);

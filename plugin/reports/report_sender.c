@@ -60,6 +60,9 @@ static int make_accounts(report_sender_t *s) {
     pace_init(&t->pace, (unsigned)cfg->max_in_flight,
               (uint64_t)cdtime() ^ ((uint64_t)(i + 1) << 32) ^
                   (uint64_t)getpid());
+    /* CapMonster blocks a key for 10 minutes: a pause never ends sooner. */
+    t->pace.pause_min =
+        TIME_T_TO_CDTIME_T(cfg->accounts[i].transport.service->pause_min);
     C_COMPLAIN_INIT(&t->rejected);
     C_COMPLAIN_INIT(&t->failing);
     C_COMPLAIN_INIT(&t->held);

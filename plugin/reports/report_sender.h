@@ -95,10 +95,11 @@ void sender_count_withheld(report_sender_t *s, const report_request_t *req);
 int sender_state(report_sender_t *s, size_t account);
 
 /* Called on the worker thread for every final answer of the API: accepted,
- * or refused with error_id. Returns true when it has counted a refusal
- * itself (the sender then neither counts nor logs it). Must not block. */
+ * or refused (gone: "no such task, too late or already reported"). Returns
+ * true when it has counted a refusal itself (the sender then neither counts
+ * nor logs it). Must not block. */
 typedef bool (*sender_outcome_fn)(void *ud, const report_request_t *req,
-                                  bool accepted, int64_t error_id);
+                                  bool accepted, bool gone);
 /* Before sender_start(). */
 void sender_on_outcome(report_sender_t *s, sender_outcome_fn fn, void *ud);
 

@@ -112,7 +112,8 @@ bool pace_done(pace_t *p, pace_event_t ev, cdtime_t retry_at, cdtime_t now) {
     if (p->state == PACE_PAUSED && now < p->not_before)
       break;
     p->pauses++;
-    hold_until(p, now + jitter(p, pace_pause_delay(p->pauses)));
+    cdtime_t pause = jitter(p, pace_pause_delay(p->pauses));
+    hold_until(p, now + (pause > p->pause_min ? pause : p->pause_min));
     p->state = PACE_PAUSED;
     break;
   }

@@ -22,7 +22,7 @@ typedef enum {
   PACE_ANSWERED,      /* an answer about the task: errorId 0, 16, ... */
   PACE_TRANSIENT,     /* transport failure, HTTP 5xx/429, unusable body */
   PACE_RETRY_AFTER,   /* HTTP 429/503 with a valid Retry-After */
-  PACE_ACCOUNT_ERROR, /* api_error_concerns_account(), or another HTTP 4xx */
+  PACE_ACCOUNT_ERROR, /* service_error_concerns_account(), or an HTTP 4xx */
 } pace_event_t;
 
 /* Requests in flight at first and after an idle second. */
@@ -45,8 +45,9 @@ typedef enum {
 typedef struct {
   pace_state_t state;
   unsigned window, max_window, in_flight;
-  unsigned failures; /* consecutive transient failures */
-  unsigned pauses;   /* consecutive account-level pauses */
+  unsigned failures;  /* consecutive transient failures */
+  unsigned pauses;    /* consecutive account-level pauses */
+  cdtime_t pause_min; /* the least a pause lasts: the vendor's own block */
   cdtime_t not_before;
   cdtime_t last_done;
   uint64_t rng;

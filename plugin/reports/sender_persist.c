@@ -6,8 +6,6 @@
 #include "collectd/core/daemon/plugin.h"
 #include "collectd/core/utils/common/common.h"
 
-#include "api/api_errors.h"
-
 /* ---- Set up (before sender_start) ---- */
 
 void sender_set_checkpoint(report_sender_t *s, void (*fn)(void *ud), void *ud,
@@ -57,7 +55,7 @@ static bool answer_maybe_lost(const api_call_t *c) {
 bool sender_settle_unconfirmed(report_sender_t *s, slot_t *slot,
                                report_decision_t d) {
   if (d == DECISION_REJECTED && slot->job.maybe_delivered &&
-      slot->call.resp.error_id == API_ERROR_NO_SUCH_CAPCHA_ID) {
+      api_call_error(&slot->call) == SERVICE_ERROR_GONE) {
     /* "No such task" after an attempt whose answer was lost: most likely
      * that attempt got through. Not a refusal: counted apart, quietly. */
     COUNT(s, slot->job.req, unconfirmed);
@@ -137,6 +135,14 @@ submit_result_t sender_restore_job(report_sender_t *s,
   cdtime_t now = cdtime();
   submit_result_t result = SUBMIT_QUEUED;
   bool was_empty = false;
+  char why[128];
+  /* Written while the account had another Service: no report this one can
+   * send (its kind or its task id's form). */
+  if (report_fit_service(MATCH_REPORT, &job->req, s->cfg->services, why,
+                         sizeof(why)) != MATCH_REPORT) {
+    COUNT(s, job->req, dropped);
+    return SUBMIT_DROPPED;
+  }
   if (!report_window_open(job, now)) {
     COUNT(s, job->req, expired);
     return SUBMIT_EXPIRED;

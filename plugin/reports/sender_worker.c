@@ -11,7 +11,6 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "api/api_errors.h"
 #include "api/request.h"
 
 /* The worker's nice value (collectd's threads run at 0). */
@@ -96,11 +95,24 @@ static void take_queued(report_sender_t *s, cdtime_t now) {
   pthread_mutex_unlock(&s->lock);
 }
 
+/* The body of a report to the account's service, in secret memory. The
+ * notification path admits only task ids of the service's form. */
+static char *report_body(const account_t *a, const report_request_t *req,
+                         const char *id, size_t *len) {
+  if (a->transport.service->report_body == REPORT_BODY_FEEDBACK)
+    return request_feedback(a->client_key, id,
+                            req->method != REPORT_CORRECT_RECAPTCHA, len);
+  return task_id_is_uuid(req->task_id)
+             ? NULL
+             : request_report(a->client_key, req->task_id.lo, len);
+}
+
 /* Starts one attempt; the window was checked just before. */
 static void start_job(report_sender_t *s, const report_job_t *job) {
   const account_t *a = &s->cfg->accounts[job->req.account];
   account_tx_t *t = &s->tx[job->req.account];
-  const char *method = report_method_name(job->req.method);
+  /* Never NULL: a kind the service lacks is no report (report_match.h). */
+  const char *method = a->transport.service->method[job->req.method];
   char id[TASK_ID_TEXT_MAX];
   size_t len = 0;
 
@@ -120,10 +132,7 @@ static void start_job(report_sender_t *s, const report_job_t *job) {
     COUNT(s, job->req, dropped);
     return;
   }
-  /* The notification path admits numeric task ids only (anticaptcha.c). */
-  char *body = task_id_is_uuid(job->req.task_id)
-                   ? NULL
-                   : request_report(a->client_key, job->req.task_id.lo, &len);
+  char *body = report_body(a, &job->req, id, &len);
   bool added = false;
   if (api_call_prepare(&slot->call, &a->transport, method, body, len,
                        RESPONSE_REPORT) == 0) {
@@ -197,6 +206,7 @@ typedef enum {
  * at doubling intervals for as long as the API fails. */
 static void log_answer(report_sender_t *s, const slot_t *slot, answer_t kind) {
   const account_t *a = &s->cfg->accounts[slot->job.req.account];
+  const service_t *svc = a->transport.service;
   account_tx_t *t = &s->tx[slot->job.req.account];
   cdtime_t now = cdtime(); /* not_before may be past: cdtime_t is unsigned */
   double wait = t->pace.not_before > now
@@ -209,16 +219,21 @@ static void log_answer(report_sender_t *s, const slot_t *slot, answer_t kind) {
   switch (kind) {
   case ANSWER_REFUSED:
     once = &t->rejected, level = LOG_NOTICE, verb = "was refused";
-    sstrncpy(then, ". errorId 16 means too late or already reported.",
-             sizeof(then));
+    if (svc->errors == ERRORS_BY_ID)
+      sstrncpy(then, ". errorId 16 means too late or already reported.",
+               sizeof(then));
+    else
+      snprintf(then, sizeof(then),
+               ". %s refuses this task's report only; the others go on.",
+               svc->label);
     break;
   case ANSWER_HELD:
     once = &t->held, level = LOG_ERR, verb = "was refused";
     snprintf(then, sizeof(then),
              ". This concerns the account, not the task: its reports are "
              "paused for %.0f s and counted as \"paused\". Check the key, the "
-             "account and this host's IP address with Anti-Captcha.",
-             wait);
+             "account and this host's IP address with %s.",
+             wait, svc->label);
     break;
   case ANSWER_TOLD_WAIT:
     snprintf(then, sizeof(then),
@@ -260,9 +275,15 @@ static pace_event_t pace_event(report_sender_t *s, slot_t *slot, cdtime_t now,
   switch (api_call_result(c)) {
   case API_OK:
     return PACE_ANSWERED;
-  case API_ERROR:
-    return api_error_concerns_account(c->resp.error_id) ? PACE_ACCOUNT_ERROR
-                                                        : PACE_ANSWERED;
+  case API_ERROR: {
+    service_error_t e = api_call_error(c);
+    /* Zero balance pauses where repeating it gets the key blocked. */
+    return service_error_concerns_account(e) ||
+                   (e == SERVICE_ERROR_ZERO_BALANCE &&
+                    c->service->zero_balance_pauses)
+               ? PACE_ACCOUNT_ERROR
+               : PACE_ANSWERED;
+  }
   case API_HTTP_FINAL:
     return PACE_ACCOUNT_ERROR;
   case API_TRANSIENT:
@@ -295,8 +316,9 @@ static bool outcome_taken(report_sender_t *s, const slot_t *slot,
   if (s->on_outcome == NULL)
     return false;
   const api_call_t *c = &slot->call;
-  int64_t error_id = c->resp.has_error_id ? c->resp.error_id : -1;
-  return s->on_outcome(s->on_outcome_ud, &slot->job.req, accepted, error_id) &&
+  bool gone = api_call_result(c) == API_ERROR &&
+              api_call_error(c) == SERVICE_ERROR_GONE;
+  return s->on_outcome(s->on_outcome_ud, &slot->job.req, accepted, gone) &&
          !accepted;
 }
 

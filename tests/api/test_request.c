@@ -214,6 +214,37 @@ static void test_report_null_key_refused(void **state) {
   assert_null(request_report(NULL, 5, &len));
 }
 
+/* ---- feedbackTask (CapSolver) ---- */
+
+static void test_feedback_exact_bytes(void **state) {
+  (void)state;
+  size_t len = 0;
+  assert_body(request_feedback("CAP-K", "37223a89-06ed-442c-a0b8-22067b79c5b4",
+                               true, &len),
+              &len,
+              "{\"clientKey\":\"CAP-K\",\"taskId\":"
+              "\"37223a89-06ed-442c-a0b8-22067b79c5b4\","
+              "\"result\":{\"invalid\":true}}");
+  assert_body(request_feedback("CAP-K", "x", false, &len), &len,
+              "{\"clientKey\":\"CAP-K\",\"taskId\":\"x\","
+              "\"result\":{\"invalid\":false}}");
+}
+
+static void test_feedback_refused(void **state) {
+  (void)state;
+  size_t len = 0;
+  assert_null(request_feedback(NULL, "x", true, &len));
+  assert_null(request_feedback("k", NULL, true, &len));
+  assert_null(request_feedback("k", "", true, &len));
+  /* A task id that would break out of its string is only a string. */
+  char *body =
+      check_len(request_feedback("k", "a\",\"result\":{", true, &len), &len);
+  yajl_val v = parse(body);
+  assert_member_string(v, "taskId", "a\",\"result\":{");
+  yajl_tree_free(v);
+  secret_free(body);
+}
+
 /* ---- escaping and injection ---- */
 
 static void test_escaping_exact_bytes(void **state) {
@@ -362,6 +393,8 @@ int main(void) {
       cmocka_unit_test(test_report_task_id_is_json_integer),
       cmocka_unit_test(test_report_task_id_out_of_range_refused),
       cmocka_unit_test(test_report_null_key_refused),
+      cmocka_unit_test(test_feedback_exact_bytes),
+      cmocka_unit_test(test_feedback_refused),
       cmocka_unit_test(test_escaping_exact_bytes),
       cmocka_unit_test(test_injection_in_queue_and_ip),
       cmocka_unit_test(test_injection_in_report_key),

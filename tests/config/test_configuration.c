@@ -121,7 +121,11 @@ static int setup(void **state) {
   v_str(&f->root, "anticaptcha");
   item_init(&f->root2, "Plugin", NULL);
   v_str(&f->root2, "anticaptcha");
-  snprintf(f->dir, sizeof(f->dir), "/tmp/anticaptcha-test-XXXXXX");
+  /* Under TMPDIR: scripts/test checks that the tests leave nothing there. */
+  const char *tmp = getenv("TMPDIR");
+  if (tmp == NULL || tmp[0] == 0 || strlen(tmp) > 30)
+    tmp = "/tmp";
+  snprintf(f->dir, sizeof(f->dir), "%s/anticaptcha-test-XXXXXX", tmp);
   if (mkdtemp(f->dir) == NULL)
     return -1;
   stub_log_reset();
@@ -259,7 +263,6 @@ static void test_minimal_defaults(void **state) {
   assert_string_equal(a->name, "acct-main");
   assert_string_equal(a->client_key, KEY);
   assert_string_equal(a->transport.url, "https://api.anti-captcha.com");
-  assert_string_equal(a->transport.url, DEFAULT_URL);
   assert_true(a->total);
   assert_true(a->balance);
   assert_true(a->interval == TIME_T_TO_CDTIME_T(300));
@@ -962,7 +965,7 @@ static void test_blocks_combined(void **state) {
 
   stub_log_reset();
   config_init(&f->cfg);
-  assert_int_equal(f->cfg.queue_limit, DEFAULT_QUEUE_LIMIT);
+  assert_int_equal(f->cfg.queue_limit, 10000); /* the default */
   assert_int_equal(config_add_block(&f->root, &f->cfg), 0);
   assert_int_equal(config_add_block(&f->root2, &f->cfg), 0);
   assert_int_equal(config_finish(&f->cfg), 0);
@@ -1243,7 +1246,7 @@ static void test_queue_stats_defaults_beside_account(void **state) {
   opt_num(queue_stats(&f->root), "Queue", 6);
   parse_ok(f);
   const queue_stats_config_t *c = f->cfg.queue_stats;
-  assert_string_equal(c->transport.url, DEFAULT_URL);
+  assert_string_equal(c->transport.url, "https://api.anti-captcha.com");
   assert_true(c->interval == TIME_T_TO_CDTIME_T(60));
   assert_string_equal(c->slugs[0], "recaptcha_v2_without_proxy");
   assert_true(f->cfg.accounts[0].incorrect_share == 0); /* guard off */
@@ -1590,6 +1593,65 @@ static void test_verify_off_warns(void **state) {
   assert_true(stub_log_contains("VerifyHost"));
 }
 
+/* ---- Service (doc/services.md; the checks: test_service_config.c) ---- */
+
+#define CAPSOLVER_KEY                                                          \
+  "CAP-3F9A1C7E5B2D8F4A6C0E9B1D7F3A5C8E2B4D6F8A0C1E3B5D7F9A2C4E6B8D0F1A"
+
+static void test_service_through_the_parser(void **state) {
+  fixture_t *f = *state;
+  /* Written after the key: read first all the same (its key is long). */
+  oconfig_item_t *a = account(f, "cs", CAPSOLVER_KEY);
+  opt_str(a, "Service", "capsolver");
+  opt_bool(a, "Balance", false); /* reports only: enough there */
+  a = account(f, "cm", KEY);
+  opt_str(a, "Service", "capmonster");
+  parse_ok(f);
+  const plugin_config_t *c = &f->cfg;
+  assert_ptr_equal(c->accounts[0].transport.service,
+                   service_get(SERVICE_CAPSOLVER));
+  assert_string_equal(c->accounts[0].transport.url,
+                      "https://api.capsolver.com");
+  assert_string_equal(c->accounts[1].transport.url,
+                      "https://api.capmonster.cloud");
+  assert_false(c->accounts[1].total); /* nothing to poll but the balance */
+  assert_ptr_equal(c->services[1], service_get(SERVICE_CAPMONSTER));
+  assert_no_key_logged();
+}
+
+static void test_service_key_length(void **state) {
+  fixture_t *f = *state;
+  /* Anti-Captcha's keys stay at 32 characters, inline and in a file. */
+  account(f, "ac", CAPSOLVER_KEY);
+  expect_error(f, "ac", "ClientKey");
+  reset_root(f);
+  const char *path = write_file(f, "cs.key", CAPSOLVER_KEY "\n", 0600);
+  oconfig_item_t *a = opt_str(&f->root, "Account", "ac");
+  opt_str(a, "ClientKeyFile", path);
+  expect_error(f, "ac", "ClientKeyFile");
+  reset_root(f);
+  a = opt_str(&f->root, "Account", "cs");
+  opt_str(a, "ClientKeyFile", path);
+  opt_str(a, "Service", "capsolver");
+  parse_ok(f);
+  assert_string_equal(f->cfg.accounts[0].client_key, CAPSOLVER_KEY);
+}
+
+static void test_service_refusals_through_the_parser(void **state) {
+  fixture_t *f = *state;
+  oconfig_item_t *a = account(f, "cm", KEY);
+  opt_str(a, "Service", "capmonster");
+  opt_str(a, "Queue", "Recaptcha Proxyless");
+  expect_error(f, "cm", "Queue");
+  reset_root(f);
+  a = account(f, "cm", KEY);
+  opt_str(a, "Service", "CapMonster");
+  oconfig_item_t *r = report(f, "ok");
+  opt_str(r, "Method", "reportCorrectRecaptcha");
+  opt_str(r, "Plugin", "solver");
+  expect_error(f, "ok", "Method");
+}
+
 int main(void) {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
   const struct CMUnitTest tests[] = {
@@ -1658,6 +1720,9 @@ int main(void) {
       T(test_inline_key_checked_and_secret),
       T(test_proxy_and_trust_options),
       T(test_verify_off_warns),
+      T(test_service_through_the_parser),
+      T(test_service_key_length),
+      T(test_service_refusals_through_the_parser),
   };
 #undef T
   return cmocka_run_group_tests(tests, NULL, NULL);

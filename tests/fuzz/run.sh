@@ -3,12 +3,13 @@
 # the plugin's pure modules and runs each for N seconds (default 20), starting
 # from its seed corpus in tests/fuzz/corpus/<target>/. Exits non-zero on any
 # crash, sanitizer report, leak, timeout or failed check; the input that did
-# it is kept and its path printed.
+# it is printed (base64). The work directory (binaries, corpus copies, logs)
+# is removed at the end, also after a failure, unless KEEP_TMP=1.
 #
 #   tests/fuzz/run.sh            # 20 s per target (what ./scripts/test runs)
 #   tests/fuzz/run.sh 1800       # a longer run: 30 min per target
 #   FUZZ_JOBS=2 tests/fuzz/run.sh 3600   # ... on 2 cores per target
-#   FUZZ_KEEP=/tmp/fuzz tests/fuzz/run.sh 600   # keep corpus and artefacts
+#   KEEP_TMP=1 tests/fuzz/run.sh 600   # keep the work dir: corpus, artefacts
 #
 # The seed corpus is never written to; new inputs go into a temporary copy
 # (merge interesting ones by hand with `<target> -merge=1 SEED_DIR NEW_DIR`).
@@ -25,9 +26,14 @@ if ! command -v "$CC" >/dev/null; then
   exit 1
 fi
 
-work=${FUZZ_KEEP:-$(mktemp -d /tmp/ac-fuzz-XXXXXX)}
-mkdir -p "$work"
-[ -n "${FUZZ_KEEP:-}" ] || trap 'rm -rf "$work"' EXIT
+work=$(mktemp -d "${TMPDIR:-/tmp}/ac-fuzz-XXXXXX")
+if [ "${KEEP_TMP:-}" = 1 ]; then
+  trap 'echo "tests/fuzz/run.sh: kept $work"' EXIT
+else
+  trap 'rm -rf "$work"' EXIT
+fi
+trap 'exit 130' INT
+trap 'exit 143' TERM
 
 flags="-g -O1 -std=gnu11 -fsanitize=fuzzer,address,undefined
   -fno-sanitize-recover=all -fno-omit-frame-pointer
@@ -40,12 +46,12 @@ $CC $flags -o "$work/fuzz_response" tests/fuzz/fuzz_response.c \
 # shellcheck disable=SC2086
 $CC $flags -o "$work/fuzz_report_match" tests/fuzz/fuzz_report_match.c \
   plugin/model/report_match.c plugin/model/task_id.c plugin/api/request.c \
-  plugin/util/secret.c \
+  plugin/api/service.c plugin/util/secret.c \
   $yajl_flags
 # shellcheck disable=SC2086
 $CC $flags -o "$work/fuzz_state_file" tests/fuzz/fuzz_state_file.c \
   plugin/state/state_file.c plugin/model/report_match.c \
-  plugin/model/task_id.c $yajl_flags
+  plugin/model/task_id.c plugin/api/service.c $yajl_flags
 # The pair's messages, with libcrypto for their MAC.
 crypto_flags=$(pkg-config --cflags --libs libcrypto 2>/dev/null || echo -lcrypto)
 # shellcheck disable=SC2086
@@ -76,8 +82,13 @@ for t in $targets; do
     echo "FAIL: $t found a problem:"
     tail -n 60 "$work/$t.log"
     [ "$jobs" -gt 1 ] && tail -n 60 fuzz-*.log 2>/dev/null || true
-    ls -l "$work/artifacts-$t/"
-    echo "(reproduce: build as above, then $t <artifact>; FUZZ_KEEP=dir keeps them)"
+    for a in "$work/artifacts-$t"/*; do
+      if [ -f "$a" ]; then
+        echo "input $(basename "$a"), base64: $(base64 -w0 "$a")"
+      fi
+    done
+    echo "(reproduce: build as above, then $t <the input, base64 -d>;" \
+      "KEEP_TMP=1 keeps the work directory)"
     status=1
     continue
   fi

@@ -12,8 +12,11 @@
         cd.wait_for(lambda: sim.requests("getBalance"), 10, "a getBalance call")
         cd.assert_no_key()
 
-Every file written goes into a temporary directory removed afterwards, unless
-the environment has KEEP_TMP=1 (the kept paths are printed on stderr).
+Every file written goes into a temporary directory (make_tmpdir) removed
+afterwards, unless the environment has KEEP_TMP=1 (the kept paths are
+printed on stderr): when its test ends, or at the latest when the
+interpreter exits, also after a failure, KeyboardInterrupt, SIGTERM or SIGHUP
+(make's deadline), which first kill the daemons still running.
 
 Environment:
   ANTICAPTCHA_PLUGIN_DIR  directory holding the built anticaptcha.so
@@ -26,7 +29,8 @@ Environment:
                           tool logs named asan.*, ubsan.*, valgrind.* are
                           read when collectd stops: a report whose stack
                           holds the plugin's code fails (scripts/sanitize)
-  KEEP_TMP=1              keep the temporary directories
+  KEEP_TMP=1              keep the temporary directories (the one switch
+                          for every test script of the project)
 """
 
 import atexit
@@ -99,9 +103,11 @@ class HarnessError(Exception):
 
 # Sim and Collectd objects started and not yet stopped: their process is
 # killed and their temp dir removed when the interpreter exits, e.g. after a
-# setUpClass that failed half-way (tearDownClass is then not called). The sim
+# setUpClass that failed half-way (tearDownClass is then not called), and so
+# are the temp dirs make_tmpdir made and nobody removed (_TMPDIRS). The sim
 # also watches its parent process (--watch-parent) in case we are killed.
 _LIVE = set()
+_TMPDIRS = set()
 
 
 @atexit.register
@@ -109,9 +115,35 @@ def _abandon_leftovers():
     for obj in list(_LIVE):
         proc = obj.proc
         if proc is not None and proc.poll() is None:
-            proc.kill()
+            try:  # a daemon in its own session: its children too
+                if os.getpgid(proc.pid) == proc.pid:
+                    os.killpg(proc.pid, signal.SIGKILL)
+                else:
+                    proc.kill()
+            except ProcessLookupError:
+                pass
             proc.wait()
         remove_tmpdir(obj.dir)
+    _LIVE.clear()
+    for path in list(_TMPDIRS):
+        remove_tmpdir(path)
+
+
+def _terminated(signum, frame):
+    """SIGTERM or SIGHUP (make's `timeout` at the deadline, a cancelled CI
+    job): no graceful stops, whose waits could outlast the grace before
+    SIGKILL; kill the daemons, remove the temp dirs, die of the signal."""
+    sys.stderr.write("harness: %s: killing the daemons, removing the "
+                     "temporary directories\n" % signal.Signals(signum).name)
+    _abandon_leftovers()
+    signal.signal(signum, signal.SIG_DFL)
+    os.kill(os.getpid(), signum)
+
+
+if threading.current_thread() is threading.main_thread():
+    for _sig in (signal.SIGTERM, signal.SIGHUP):
+        if signal.getsignal(_sig) == signal.SIG_DFL:
+            signal.signal(_sig, _terminated)
 
 
 # ---------------------------------------------------------------------------
@@ -122,16 +154,40 @@ def keep_tmp():
     return os.environ.get("KEEP_TMP") == "1"
 
 
-def make_tmpdir(prefix):
+def make_tmpdir(prefix, mode=None):
+    """A new directory under $TMPDIR, removed by remove_tmpdir() or at exit
+    at the latest. mode: e.g. 0o755 for a program that runs as nobody (then
+    under /tmp if others cannot reach into $TMPDIR)."""
     # Short names under /tmp: a unix socket path must fit in 108 bytes.
     base = os.environ.get("TMPDIR", "/tmp")
-    if len(base) > 40:
+    if len(base) > 40 or (mode is not None and not _others_reach(base)):
         base = "/tmp"
-    return tempfile.mkdtemp(prefix=prefix, dir=base)
+    path = tempfile.mkdtemp(prefix=prefix, dir=base)
+    _TMPDIRS.add(path)
+    if mode is not None:
+        os.chmod(path, mode)
+    return path
+
+
+def _others_reach(path):
+    """Whether every directory of path lets others through (o+x)."""
+    path = os.path.abspath(path)
+    while True:
+        try:
+            if not os.stat(path).st_mode & 0o001:
+                return False
+        except OSError:
+            return False
+        if path == os.path.dirname(path):
+            return True
+        path = os.path.dirname(path)
 
 
 def remove_tmpdir(path):
-    if path is None or not os.path.isdir(path):
+    if path is None:
+        return
+    _TMPDIRS.discard(path)
+    if not os.path.isdir(path):
         return
     if keep_tmp():
         sys.stderr.write("harness: kept %s\n" % path)
@@ -239,14 +295,18 @@ class Sim:
     now: fixed clock (epoch) for getSpendingStats: e.g. now=time.time() keeps
           the records (and expected()) from moving when an hour ends during
           the test;
+    dialect_keys: {dialect: [keys]}: keys only that service accepts (the
+          other services of doc/services.md, reached under url(dialect));
     args: extra command-line arguments.
     """
 
     def __init__(self, https=False, cert="server", keys=(TEST_KEY,),
-                 latency=0.0, records=None, now=None, quiet=False, args=()):
+                 latency=0.0, records=None, now=None, quiet=False, args=(),
+                 dialect_keys=None):
         self.https = https
         self.cert = cert
         self.keys = list(keys)
+        self.dialect_keys = {d: list(k) for d, k in (dialect_keys or {}).items()}
         self.key = self.keys[0] if self.keys else None
         self.latency = latency
         self.records = records
@@ -298,11 +358,16 @@ class Sim:
             cmd += ["--https-port", "0",
                     "--tls-cert", os.path.join(self.tls_dir, self.cert + ".pem"),
                     "--tls-key", os.path.join(self.tls_dir, self.cert + ".key")]
-        key_fd, key_file = tempfile.mkstemp(prefix="ac-sim-keys-")
+        key_files = []
         try:
-            with os.fdopen(key_fd, "w") as f:
-                f.write("".join(k + "\n" for k in self.keys))
-            cmd += ["--key-file", key_file]
+            for dialect, keys in [(None, self.keys)] + sorted(self.dialect_keys.items()):
+                key_file = os.path.join(self.dir, "keys" + ("-" + dialect if dialect else ""))
+                key_fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+                key_files.append(key_file)
+                with os.fdopen(key_fd, "w") as f:
+                    f.write("".join(k + "\n" for k in keys))
+                cmd += (["--key-file", key_file] if dialect is None else
+                        ["--dialect-key-file", "%s=%s" % (dialect, key_file)])
             cmd += self.extra_args
             with open(self.log_path, "wb") as log:
                 self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL,
@@ -319,7 +384,8 @@ class Sim:
                                        % self.output())
                 time.sleep(0.02)
         finally:
-            os.unlink(key_file)
+            for key_file in key_files:
+                os.unlink(key_file)
         with open(ready) as f:
             info = json.load(f)
         self.port = info["http_port"]
@@ -388,10 +454,31 @@ class Sim:
                                % (verb, path, resp.status, text))
         return json.loads(text)
 
-    def requests(self, method=None):
-        """API requests received, in order (clientKey redacted, see key_ok)."""
-        q = "?" + urllib.parse.urlencode({"method": method}) if method else ""
-        return self.control("GET", "requests" + q)
+    def requests(self, method=None, dialect=None):
+        """API requests received, in order (clientKey redacted, see key_ok);
+        dialect: only those of one service ("capmonster", ...)."""
+        q = {k: v for k, v in (("method", method), ("dialect", dialect)) if v}
+        return self.control("GET", "requests" + (
+            "?" + urllib.parse.urlencode(q) if q else ""))
+
+    def url(self, dialect, tls=False):
+        """Base URL of one service the sim speaks (doc/services.md)."""
+        return "%s/%s" % (self.https_url if tls else self.http_url, dialect)
+
+    def tasks(self, dialect, completed):
+        """Tell the sim when tasks ({id: epoch}) were completed: a report
+        after the service's window is refused as the service would."""
+        return self.control("POST", "tasks", {"dialect": dialect,
+                                              "tasks": dict(completed)})
+
+    def mark_reported(self, dialect, ids):
+        """Tasks the service takes as reported already (by any key)."""
+        return self.control("POST", "reported", {"dialect": dialect,
+                                                 "tasks": list(ids)})
+
+    def service(self, dialect):
+        """A service's live state: {"blocked_until", "bad_requests"}."""
+        return self.control("GET", "service?dialect=" + urllib.parse.quote(dialect))
 
     def stats(self):
         """{"connections", "requests", "by_method", "by_status",
@@ -573,9 +660,14 @@ def collectd_command(conf_path, *args):
 def run_config_test(path, timeout=60, env=None):
     """`collectd -T -C path` (load, init, one read round, exit).
     Returns (exit code, stdout+stderr)."""
+    # What the daemon or its wrapper leaves in TMPDIR (valgrind's vgdb
+    # FIFOs when it is killed) goes with the test's temp dir.
+    d = os.path.dirname(os.path.abspath(path))
+    tmp = {"TMPDIR": d} if d in _TMPDIRS else {}
     run = subprocess.run(collectd_command(path, "-T"), stdin=subprocess.DEVNULL,
                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                         timeout=timeout * timeout_factor(), env=clean_env(env))
+                         timeout=timeout * timeout_factor(),
+                         env=clean_env(dict(tmp, **(env or {}))))
     return run.returncode, run.stdout.decode("utf-8", "replace")
 
 
@@ -656,7 +748,9 @@ class Collectd:
         collectd without the plugin; files: {name: text} written into the
         temp dir (mode 0600) before start, e.g. a key file;
     expect_exit: exit code required after SIGTERM (None: do not check);
-    env: extra environment for collectd (proxy variables are always removed).
+    env: extra environment for collectd (proxy variables are always removed;
+        TMPDIR is the temp dir, so what collectd or a wrapper leaves in it
+        goes with it).
     """
 
     def __init__(self, config="", interval=1, plugins=(), extra_config="",
@@ -731,7 +825,8 @@ class Collectd:
             self.proc = subprocess.Popen(
                 collectd_command(self.conf_path, "-f"), stdin=subprocess.DEVNULL,
                 stdout=out, stderr=subprocess.STDOUT, cwd=self.dir,
-                env=clean_env(self.env), start_new_session=True)
+                env=clean_env(dict({"TMPDIR": self.dir}, **(self.env or {}))),
+                start_new_session=True)
         _LIVE.add(self)
         deadline = time.monotonic() + self.start_timeout
         while True:

@@ -1,7 +1,8 @@
 """Real downstream servers for the integration tests: carbon-cache (Debian
 `graphite-carbon`; its whisper files are read back with Debian's
-`python3-whisper` module) and InfluxDB 1.x (Debian `influxdb`) with its
-collectd input.
+`python3-whisper` module), graphite-web's render API over them (Debian
+`graphite-web`), InfluxDB 1.x (Debian `influxdb`) with its collectd input,
+and Prometheus (Debian `prometheus`).
 
     from servers import CarbonCache, InfluxDB
 
@@ -168,7 +169,8 @@ class _Server:
     drop_env_prefix = None
 
     def _env(self):
-        env = clean_env(self.environment())
+        # Their temporary files go with the server's temp dir.
+        env = clean_env(dict({"TMPDIR": self.dir}, **self.environment()))
         if self.drop_env_prefix:
             env = {k: v for k, v in env.items()
                    if not k.startswith(self.drop_env_prefix)}
@@ -356,6 +358,25 @@ class CarbonCache(_Server):
         """whisper's header of a metric: archives (secondsPerPoint,
         retention...), aggregationMethod, xFilesFactor."""
         return whisper_module().info(self.path(metric))
+
+
+def anticaptcha_schemas(retentions, hourly):
+    """storage-schemas.conf with the sections doc/writers.md recommends (same
+    patterns, same order): `hourly` for the *_1h records, `retentions` for
+    the other values of the plugin, one minute for anything else."""
+    return """\
+[anticaptcha_hourly]
+pattern = \\.anticaptcha.*_1h$
+retentions = %s
+
+[anticaptcha]
+pattern = \\.anticaptcha
+retentions = %s
+
+[default]
+pattern = .*
+retentions = 60s:1d
+""" % (hourly, retentions)
 
 
 _whisper = None
@@ -613,3 +634,109 @@ scrape_configs:
 
     def metric_names(self):
         return self.api("label/__name__/values")
+
+
+# ---- graphite-web (Debian `graphite-web`): the render API -------------------
+
+GRAPHITE_WEB_WSGI = "/usr/lib/python3/dist-packages/graphite/wsgi.py"
+# graphite-web is Debian's python3 module: run it with Debian's interpreter,
+# whichever Python runs the tests.
+DEBIAN_PYTHON3 = "/usr/bin/python3"
+
+# Settings module written into the temp dir (GRAPHITE_SETTINGS_MODULE): the
+# whisper files of a CarbonCache, everything else in the temp dir. No
+# carbonlink: the tests wait until carbon has written what they read.
+_GRAPHITE_SETTINGS = """\
+SECRET_KEY = "collectd-anticaptcha tests"
+STORAGE_DIR = %(dir)r
+WHISPER_DIR = %(whisper)r
+LOG_DIR = %(dir)r + "/log"
+INDEX_FILE = %(dir)r + "/index"
+CARBONLINK_HOSTS = []
+DATABASES = {"default": {"NAME": %(dir)r + "/graphite.db",
+                         "ENGINE": "django.db.backends.sqlite3"}}
+"""
+
+# Django's setup, its database (the metrics finder asks for a user profile),
+# then the WSGI app under wsgiref on loopback; one line says it serves.
+_GRAPHITE_LAUNCHER = """\
+import os, sys
+sys.path.insert(0, sys.argv[1])
+os.environ["DJANGO_SETTINGS_MODULE"] = "graphite.settings"
+os.environ["GRAPHITE_SETTINGS_MODULE"] = "ac_graphite_settings"
+import django
+django.setup()
+from django.core.management import call_command
+call_command("migrate", verbosity=0, interactive=False)
+from graphite.wsgi import application
+from wsgiref.simple_server import make_server, WSGIRequestHandler
+class Quiet(WSGIRequestHandler):
+    def log_message(self, *args):
+        pass
+server = make_server("127.0.0.1", int(sys.argv[2]), application,
+                     handler_class=Quiet)
+print("graphite-web serves on 127.0.0.1:%s" % sys.argv[2], flush=True)
+server.serve_forever()
+"""
+
+
+class GraphiteWeb(_Server):
+    """graphite-web's Django application (Debian graphite-web) under
+    Python's wsgiref on 127.0.0.1:`port`, reading the whisper files of
+    `carbon` (a running CarbonCache): the render API (/render) and the
+    metrics finder (/metrics/find), as Grafana's Graphite data source calls
+    them. Its settings, log and sqlite database live in its temp dir."""
+
+    name = "graphite-web"
+    prefix = "ac-gweb-"
+
+    def __init__(self, carbon):
+        require(GRAPHITE_WEB_WSGI, "graphite-web", executable=False)
+        require(DEBIAN_PYTHON3, "python3")
+        super().__init__()
+        self.carbon = carbon
+        self.port = None
+
+    def configure(self):
+        self.port = free_port()
+        os.makedirs(os.path.join(self.dir, "log"), exist_ok=True)
+        with open(os.path.join(self.dir, "ac_graphite_settings.py"), "w") as f:
+            f.write(_GRAPHITE_SETTINGS % {"dir": self.dir,
+                                          "whisper": self.carbon.whisper_dir})
+
+    def command(self):
+        return [DEBIAN_PYTHON3, "-c", _GRAPHITE_LAUNCHER, self.dir, str(self.port)]
+
+    def environment(self):
+        return {"PYTHONWARNINGS": "ignore", "PYTHONDONTWRITEBYTECODE": "1"}
+
+    def ready(self):
+        return ("graphite-web serves on 127.0.0.1:%d\n" % self.port
+                in self.output()) and tcp_accepts(self.port)
+
+    def get(self, path, params, timeout=30):
+        """GET a graphite-web URL: (status, body bytes)."""
+        url = "http://127.0.0.1:%d%s?%s" % (self.port, path,
+                                           urllib.parse.urlencode(params, doseq=True))
+        opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+        try:
+            with opener.open(url, timeout=timeout) as resp:
+                return resp.status, resp.read()
+        except urllib.error.HTTPError as e:
+            return e.code, e.read()
+
+    def render(self, params):
+        """/render with format=json: [{"target", "datapoints": [[v, t]...]}]."""
+        status, body = self.get("/render", dict(params, format="json"))
+        if status != 200:
+            raise HarnessError("graphite-web /render %r: HTTP %d %s"
+                               % (params, status, body[-2000:].decode("utf-8", "replace")))
+        return json.loads(body)
+
+    def find(self, query, **params):
+        """/metrics/find: [{"text", "id", "leaf", ...}]."""
+        status, body = self.get("/metrics/find", dict(params, query=query))
+        if status != 200:
+            raise HarnessError("graphite-web /metrics/find %r: HTTP %d %s"
+                               % (query, status, body[-2000:].decode("utf-8", "replace")))
+        return json.loads(body)

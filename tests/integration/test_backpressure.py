@@ -14,6 +14,8 @@ simulated API:
   request before the time the server gave, then delivery resumes;
 * errorId 21 on one report: no further report of that account is sent (they
   are counted "paused", the state gauge says 3), the other account goes on;
+  20 reports at once, refused late with errorId 21: those still waiting at
+  the first refusal are counted "paused" at once, none of them is sent;
 * MaxConnectionsPerHost 3 shared by two accounts on one URL: all their
   reports over at most 3 connections;
 * epoll_ctl refusing the sender's first sockets (LD_PRELOAD): logged once,
@@ -29,13 +31,12 @@ import os
 import re
 import shutil
 import subprocess
-import tempfile
 import threading
 import time
 import unittest
 
 from harness import (Collectd, KEY_FILES, REPO, Sim, TEST_KEY, account_block,
-                     make_tmpdir, remove_tmpdir)
+                     make_tmpdir, remove_tmpdir, timeout_factor)
 import runner
 
 REPORT = "reportIncorrectRecaptcha"
@@ -141,9 +142,8 @@ class SmallBacklog(unittest.TestCase):
         """exec + curl, as bench/run measures it: NotificationExec runs
         bench/baseline-notify.sh per notification, at most `window` at once
         (exec forks without bound)."""
-        work = tempfile.mkdtemp(prefix="ac-base-", dir="/tmp")
+        work = make_tmpdir("ac-base-", mode=0o755)  # the script runs as nobody
         try:
-            os.chmod(work, 0o755)  # the script runs as nobody under root
             script = os.path.join(work, "notify.sh")
             shutil.copy(os.path.join(REPO, "bench", "baseline-notify.sh"), script)
             os.chmod(script, 0o755)
@@ -173,7 +173,7 @@ class SmallBacklog(unittest.TestCase):
                         time.sleep(0.005)
                 cd.assert_no_key()
         finally:
-            shutil.rmtree(work, ignore_errors=True)
+            remove_tmpdir(work)
         times = [r["time"] for r in report_log(sim)[base:]]
         return rate(times)
 
@@ -325,6 +325,35 @@ class AccountError(unittest.TestCase):
         self.assertEqual(len(held), 1, log)
         self.assertIn('Account "a"', held[0])
         self.assertIn("ERROR_IP_BLOCKED", held[0])
+
+    def test_reports_waiting_at_the_refusal_are_paused(self):
+        """20 reports at once, more than go out together; the answers come
+        late and refuse them (errorId 21): the reports still waiting when
+        the first refusal came are counted paused at once, and none of
+        them is sent during the pause."""
+        latency = 1.0 * timeout_factor()  # all 20 queued before an answer
+        with Sim(quiet=True) as sim, \
+                daemon(account("main", sim.http_url)) as cd:
+            cd.wait_for(lambda: sim.requests("getSpendingStats"), 10,
+                        "the start-up poll")
+            sim.state({"latency": latency})
+            sim.faults([{"method": REPORT, "action": "error", "errorId": 21,
+                         "errorCode": "ERROR_IP_BLOCKED",
+                         "errorDescription": "simulated block"}])
+            send(cd, list(range(6000001, 6000021)), connections=1)
+            cd.wait_for(lambda: report_log(sim) and all(
+                r["status"] for r in report_log(sim)), 5 + 2 * latency,
+                "the answers to the first reports")
+            # Counters go to the csv every second; nothing more may be sent.
+            time.sleep(1.5)
+            sent = report_log(sim)
+            counts = {n: counter(cd, n) for n in ("paused", "rejected", "expired")}
+        # All sent before the first answer came, none during the pause.
+        self.assertLess(len(sent), 20)
+        first = min(r["time"] for r in sent)
+        self.assertLess(max(r["time"] for r in sent), first + latency)
+        self.assertEqual(counts, {"paused": 20 - len(sent),
+                                  "rejected": len(sent), "expired": 0})
 
 
 class ConnectionCap(unittest.TestCase):

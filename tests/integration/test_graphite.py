@@ -12,7 +12,7 @@ import unittest
 
 from harness import (Collectd, KEY_FILE, KEY_FILES, Sim, assert_no_key_in,
                      timeout_factor)
-from servers import CarbonCache, two_accounts
+from servers import CarbonCache, anticaptcha_schemas, two_accounts
 import runner
 
 SLOW = timeout_factor()  # 4 under COLLECTD_WRAPPER (valgrind)
@@ -24,19 +24,7 @@ SERIES = {"recaptcha_proxyless": "Recaptcha Proxyless",
 # test polls every second. The hourly records are stamped at their dateTill,
 # up to 24 h in the past: their own 1-hour archive takes them whatever their
 # age (up to 90 days here).
-SCHEMAS = """\
-[anticaptcha_hourly]
-pattern = \\.anticaptcha.*_1h$
-retentions = 1h:90d
-
-[anticaptcha]
-pattern = \\.anticaptcha
-retentions = 1s:6h,1h:30d
-
-[default]
-pattern = .*
-retentions = 60s:1d
-"""
+SCHEMAS = anticaptcha_schemas("1s:6h,1h:30d", hourly="1h:90d")
 
 # The Graphite target README.md gives for "money per queue per hour" (the
 # series list, and the alias it makes of each name).

@@ -19,7 +19,8 @@ import time
 import unittest
 
 from harness import (Collectd, KEY_FILE, KEY_FILES, Sim, TEST_KEY,
-                     account_block, free_port, plugin_config_test, read_text)
+                     account_block, free_port, make_tmpdir, plugin_config_test,
+                     read_text, remove_tmpdir)
 import runner
 
 REPORTS = ("reportCorrectRecaptcha", "reportIncorrectRecaptcha",
@@ -441,8 +442,7 @@ def plugin_config_test_with_key(body, hostname, secret=PAIR_SECRET,
     """collectd -T with the key file and the pair's secret file in place
     (plugin_config_test writes no files: the body reads them from paths
     given here)."""
-    import tempfile
-    d = tempfile.mkdtemp(prefix="ac-pairkey-")
+    d = make_tmpdir("ac-pairkey-")
     try:
         key = os.path.join(d, KEY_FILE)
         with open(key, "w") as f:
@@ -460,8 +460,7 @@ def plugin_config_test_with_key(body, hostname, secret=PAIR_SECRET,
             "@TMP@/" + SECRET_FILE, path)
         return plugin_config_test(body, global_config='Hostname "%s"' % hostname)
     finally:
-        import shutil
-        shutil.rmtree(d, ignore_errors=True)
+        remove_tmpdir(d)
 
 
 class Messages(unittest.TestCase):

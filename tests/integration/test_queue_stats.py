@@ -115,8 +115,11 @@ class QueueStats(unittest.TestCase):
                                              "bid": 0.00123, "speed": 4.25,
                                              "total": 70}}})
             with Collectd(queue_config(sim.http_url)) as cd:
-                cd.wait_for(lambda: last(cd, "count-recaptcha_proxyless-total"),
-                            10, "the figures")
+                # All five: collectd's write threads may write them to csv
+                # in any order.
+                cd.wait_for(lambda: all(
+                    last(cd, "%s-recaptcha_proxyless-%s" % f) is not None
+                    for f in FIELDS), 10, "the figures")
                 self.assertEqual(last(cd, "count-recaptcha_proxyless-waiting"), 7)
                 self.assertEqual(last(cd, "percent-recaptcha_proxyless-load"), 99.5)
                 self.assertAlmostEqual(last(cd, "gauge-recaptcha_proxyless-bid"),

@@ -3,11 +3,12 @@ PUTNOTIF, logparser, the network plugin from another collectd) become report
 calls at the simulated API, within the API's rules."""
 
 import os
+import shutil
 import time
 import unittest
 
 from harness import (Collectd, KEY_FILE, KEY_FILES, Sim, account_block,
-                     assert_no_key_in, free_port)
+                     assert_no_key_in, free_port, make_tmpdir, remove_tmpdir)
 import runner
 
 REPORTS = ("reportCorrectRecaptcha", "reportIncorrectRecaptcha",
@@ -199,10 +200,8 @@ class Exec(unittest.TestCase):
         script = os.path.join(here, "..", "..", "conf.d", "solver-reports.sh")
         # exec runs programs as an unprivileged user: give it a world-readable
         # directory of its own.
-        import shutil, tempfile
-        shared = tempfile.mkdtemp(prefix="ac-exec-")
+        shared = make_tmpdir("ac-exec-", mode=0o755)
         try:
-            os.chmod(shared, 0o755)
             program = os.path.join(shared, "solver-reports")
             shutil.copy(script, program)
             os.chmod(program, 0o755)
@@ -230,7 +229,7 @@ class Exec(unittest.TestCase):
                                   ("reportIncorrectImageCaptcha", 7003),
                                   ("reportIncorrectRecaptcha", 7001)])
         finally:
-            shutil.rmtree(shared, ignore_errors=True)
+            remove_tmpdir(shared)
 
 
 if __name__ == "__main__":

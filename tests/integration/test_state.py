@@ -341,6 +341,59 @@ class CatchUp(unittest.TestCase):
                              if l[0].isdigit()]
                 self.assertEqual(times, sorted(set(times)), fname)
 
+    def test_empty_day(self):
+        """Three days down, the first of them without a task: its page comes
+        back empty and the next poll asks for the day after it, not for the
+        same day again; then plain polls, the 24-hour sums of the last 24
+        hours, and every hour that has a record dispatched once."""
+        queue = "Recaptcha Proxyless"
+        series = {"all": None, "recaptcha_proxyless": queue}
+        t = time.time()
+        hour = int(t) - int(t) % HOUR
+        with Sim(now=t - 3 * DAY, quiet=True) as sim, \
+                daemon(sim.http_url, account='    Queue "%s"' % queue,
+                       global_config="WriteThreads 1") as cd:
+            rows = lambda slug, what="volume_1h": cd.csv(
+                "anticaptcha-main", "count-%s-%s" % (slug, what))
+            cd.wait_for(lambda: all(len(rows(s)) == 24 for s in series),
+                        20 * SLOW, "the first day")
+            # As in test_three_days_down: the restart starts the catch-up
+            # afresh, against the sim's clock now right.
+            seq = max(r["seq"] for r in sim.requests())
+            restarted = time.time()
+            cd.restart(before_start=lambda: sim.state(
+                {"now": t, "idle": [[hour - 3 * DAY, hour - 2 * DAY]]}))
+            polls = lambda q: [r["body"].get("date") for r in
+                               sim.requests("getSpendingStats")
+                               if r["seq"] > seq and r["body"].get("queue") == q]
+            cd.wait_for(lambda: all(len(polls(q)) >= 4 for q in series.values()),
+                        20 * SLOW, "four polls after the restart")
+            for slug, q in series.items():
+                # Each missed day asked for once, oldest first, the empty one
+                # too; then the last 24 hours (no date).
+                got = polls(q)
+                self.assertEqual(got[:3], [hour - 3 * DAY, hour - 2 * DAY, None],
+                                 slug)
+                self.assertEqual(set(got[3:]), {None}, slug)
+                want = []
+                for start in (hour - 4 * DAY, hour - 3 * DAY, hour - 2 * DAY):
+                    want += sim.expected(q, date=start)
+                want += sim.expected(q)
+                self.assertEqual([r["dateFrom"] for r in want],
+                                 list(range(hour - 4 * DAY, hour - 3 * DAY, HOUR)) +
+                                 list(range(hour - 2 * DAY, hour, HOUR)))
+                cd.wait_for(lambda: len(rows(slug)) >= len(want), 10 * SLOW,
+                            "the hours of %s" % slug)
+                self.assertEqual(rows(slug), [(float(r["dateTill"]),
+                                               [float(r["volume"])]) for r in want],
+                                 slug)
+                # A catch-up page's sum is not the last 24 hours': only
+                # those of the plain polls are dispatched.
+                sums = [v[0] for ts, v in rows(slug, "volume_24h") if ts > restarted]
+                self.assertTrue(sums, slug)
+                self.assertEqual(set(sums), {sum(r["volume"] for r in want[-24:])},
+                                 slug)
+
 
 class RestartNoDowntime(unittest.TestCase):
     """Restart with no downtime: no `Value too old` line in the log, no hour

@@ -7,6 +7,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -102,17 +103,6 @@ static void test_request(void **state) {
   assert_null(queue_stats_request(-3, NULL, &len));
 }
 
-static void test_field_types(void **state) {
-  (void)state;
-  /* Stock types of collectd's types.db. */
-  assert_string_equal(queue_stats_fields[QS_WAITING].type, "count");
-  assert_string_equal(queue_stats_fields[QS_LOAD].type, "percent");
-  assert_string_equal(queue_stats_fields[QS_BID].type, "gauge");
-  assert_string_equal(queue_stats_fields[QS_SPEED].type, "duration");
-  assert_string_equal(queue_stats_fields[QS_TOTAL].type, "count");
-  assert_string_equal(queue_stats_fields[QS_SPEED].name, "speed");
-}
-
 /* ---- answers ---- */
 
 /* Parses body whole, then in 1-byte chunks; both must agree. */
@@ -138,6 +128,34 @@ static response_status_t parse(const char *body, response_t *out) {
 }
 
 #define ALL_FIELDS ((1u << QS_COUNT) - 1)
+
+/* Each field: the stock type of collectd's types.db it is dispatched as, the
+ * name in its type instance ("<slug>-<name>": the answer's own key), and
+ * that this key of an answer lands in that field's value. */
+static void test_fields(void **state) {
+  (void)state;
+  static const struct {
+    int field;
+    const char *type, *name;
+  } want[] = {
+      {QS_WAITING, "count", "waiting"}, {QS_LOAD, "percent", "load"},
+      {QS_BID, "gauge", "bid"},         {QS_SPEED, "duration", "speed"},
+      {QS_TOTAL, "count", "total"},
+  };
+  assert_int_equal(sizeof(want) / sizeof(want[0]), QS_COUNT);
+  for (size_t i = 0; i < QS_COUNT; i++) {
+    int f = want[i].field;
+    assert_string_equal(queue_stats_fields[f].type, want[i].type);
+    assert_string_equal(queue_stats_fields[f].name, want[i].name);
+    char body[64];
+    response_t r;
+    snprintf(body, sizeof(body), "{\"errorId\":0,\"%s\":%zu}", want[i].name,
+             i + 7);
+    assert_int_equal(parse(body, &r), RESPONSE_OK);
+    assert_int_equal(r.queue.present, 1u << f);
+    assert_true(r.queue.value[f] == (double)(i + 7));
+  }
+}
 
 static void test_vendor_example(void **state) {
   (void)state;
@@ -238,7 +256,7 @@ int main(void) {
       cmocka_unit_test(test_lookup_unknown),
       cmocka_unit_test(test_vendor_names_and_slugs),
       cmocka_unit_test(test_request),
-      cmocka_unit_test(test_field_types),
+      cmocka_unit_test(test_fields),
       cmocka_unit_test(test_vendor_example),
       cmocka_unit_test(test_numbers_as_strings_and_numbers),
       cmocka_unit_test(test_missing_fields),

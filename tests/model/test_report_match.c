@@ -449,8 +449,75 @@ static void test_rule_for_anticaptcha_other_type(void **state) {
   assert_int_equal(match(&n, &r, 1, ONE, &out), MATCH_NOT_OURS);
 }
 
+/* Each account's service: its task id form, and OKAY only where it has a
+ * "correct" method (api/service.h). */
+static const char *const svc_names[] = {"ac", "cm", "cs"};
+static const account_names_t THREE = {svc_names, 3};
+
+#define A_UUID "37223a89-06ed-442c-a0b8-22067b79c5b4"
+
+/* report_match(), then what the account's service makes of it. */
+static match_result_t match_at(const notification_t *n,
+                               const report_rule_t *rules, size_t num_rules,
+                               report_request_t *out, char *why) {
+  const service_t *services[] = {service_get(SERVICE_ANTI_CAPTCHA),
+                                 service_get(SERVICE_CAPMONSTER),
+                                 service_get(SERVICE_CAPSOLVER)};
+  why[0] = 0;
+  match_result_t m = report_match(n, rules, num_rules, THREE, out, why, 160);
+  return report_fit_service(m, out, services, why, 160);
+}
+
+static void test_service_task_id_form(void **state) {
+  (void)state;
+  report_request_t out;
+  char why[160];
+  notification_t n =
+      notif(NOTIF_FAILURE, "anticaptcha", "cs", "recaptcha", A_UUID);
+  assert_int_equal(match_at(&n, NULL, 0, &out, why), MATCH_REPORT);
+  assert_true(task_id_is_uuid(out.task_id));
+  assert_int_equal(out.account, 2);
+  /* A number at CapSolver, a UUID elsewhere: not the service's task. */
+  n = notif(NOTIF_FAILURE, "anticaptcha", "cs", "recaptcha", "12345");
+  assert_int_equal(match_at(&n, NULL, 0, &out, why), MATCH_INVALID);
+  assert_non_null(strstr(why, "CapSolver issues UUIDs"));
+  n = notif(NOTIF_FAILURE, "anticaptcha", "ac", "image", A_UUID);
+  assert_int_equal(match_at(&n, NULL, 0, &out, why), MATCH_INVALID);
+  assert_non_null(strstr(why, "Anti-Captcha issues numeric ids"));
+  n = notif(NOTIF_FAILURE, "anticaptcha", "cm", "hcaptcha", "777");
+  assert_report(match_at(&n, NULL, 0, &out, why), &out, 1,
+                REPORT_INCORRECT_HCAPTCHA, 777);
+  /* The same through a rule. */
+  report_rule_t r = rule(REPORT_INCORRECT_IMAGE, 2);
+  r.plugin = "solver";
+  n = notif(NOTIF_FAILURE, "solver", "", "", "42");
+  assert_int_equal(match_at(&n, &r, 1, &out, why), MATCH_INVALID);
+  /* Other answers pass unchanged. */
+  n = notif(NOTIF_FAILURE, "anticaptcha", "nobody", "image", "5");
+  assert_int_equal(match_at(&n, NULL, 0, &out, why), MATCH_INVALID);
+  n = notif(NOTIF_FAILURE, "other", "", "image", "5");
+  assert_int_equal(match_at(&n, NULL, 0, &out, why), MATCH_NOT_OURS);
+}
+
+static void test_service_without_correct_method(void **state) {
+  (void)state;
+  report_request_t out;
+  char why[160];
+  /* OKAY on recaptcha at CapMonster: there is no such report. */
+  notification_t n = notif(NOTIF_OKAY, "anticaptcha", "cm", "recaptcha", "9");
+  assert_int_equal(match_at(&n, NULL, 0, &out, why), MATCH_NO_REPORT);
+  n = notif(NOTIF_OKAY, "anticaptcha", "cs", "recaptcha", A_UUID);
+  assert_int_equal(match_at(&n, NULL, 0, &out, why), MATCH_REPORT);
+  assert_int_equal(out.method, REPORT_CORRECT_RECAPTCHA);
+  n = notif(NOTIF_OKAY, "anticaptcha", "ac", "recaptcha", "9");
+  assert_report(match_at(&n, NULL, 0, &out, why), &out, 0,
+                REPORT_CORRECT_RECAPTCHA, 9);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_service_task_id_form),
+      cmocka_unit_test(test_service_without_correct_method),
       cmocka_unit_test(test_method_names),
       cmocka_unit_test(test_method_parse),
       cmocka_unit_test(test_convention_failure_recaptcha),

@@ -344,13 +344,14 @@ static void test_catch_up_pages_oldest_first(void **state) {
   (void)state;
   int64_t hour = NOW - NOW % H;
   int64_t last = hour - 3 * D - 1; /* three days down */
-  int64_t first = spending_catch_up_date(last, 0, NOW, 7);
-  assert_int_equal(first, hour - 3 * D);
+  assert_int_equal(spending_catch_up_date(last, 0, NOW, 7), hour - 3 * D);
   /* The first page ends 24 h later: the next starts there. */
-  int64_t second = spending_catch_up_date(first + D - 1, first, NOW, 7);
-  assert_int_equal(second, first + D);
-  int64_t third = spending_catch_up_date(second + D - 1, second, NOW, 7);
-  assert_int_equal(third, 0); /* the plain answer covers the rest */
+  assert_int_equal(
+      spending_catch_up_date(hour - 2 * D - 1, hour - 3 * D, NOW, 7),
+      hour - 2 * D);
+  /* The plain answer covers the rest. */
+  assert_int_equal(spending_catch_up_date(hour - D - 1, hour - 2 * D, NOW, 7),
+                   0);
 }
 
 /* A page with nothing new still moves the cursor on: no request twice. */
@@ -358,9 +359,12 @@ static void test_catch_up_empty_page_moves_on(void **state) {
   (void)state;
   int64_t hour = NOW - NOW % H;
   int64_t last = hour - 5 * D - 1;
-  int64_t first = spending_catch_up_date(last, 0, NOW, 7);
-  int64_t second = spending_catch_up_date(last, first, NOW, 7);
-  assert_int_equal(second, first + D);
+  assert_int_equal(spending_catch_up_date(last, 0, NOW, 7), hour - 5 * D);
+  /* Its page was empty: last unchanged, the cursor at that page. */
+  assert_int_equal(spending_catch_up_date(last, hour - 5 * D, NOW, 7),
+                   hour - 4 * D);
+  assert_int_equal(spending_catch_up_date(last, hour - 4 * D, NOW, 7),
+                   hour - 3 * D);
 }
 
 static void test_catch_up_bounded_by_days(void **state) {

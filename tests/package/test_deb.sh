@@ -4,7 +4,9 @@
 # page, runs `collectd -T` with the installed example drop-in (only the key
 # file and the URL edited, as a user would) against the simulated API, and
 # purges the package again, leaving the system's packages as they were.
-# Prints "N passed, N failed"; exits non-zero on any failure.
+# Prints "N passed, N failed"; exits non-zero on any failure. Its files go in
+# a directory under $TMPDIR, removed at the end whatever happened (KEEP_TMP=1
+# keeps it).
 #
 # Needs: dpkg-dev, debhelper, fakeroot, man-db, collectd-core and the build
 # dependencies of debian/control (scripts/test installs them).
@@ -38,7 +40,7 @@ for tool in dpkg-buildpackage dh fakeroot man collectd; do
 done
 COLLECTD=$(command -v collectd || echo /usr/sbin/collectd)
 
-TMP=$(mktemp -d /tmp/collectd-anticaptcha-deb.XXXXXX)
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/collectd-anticaptcha-deb.XXXXXX")
 SIM_PID=
 INSTALLED=
 PULLED=
@@ -83,7 +85,11 @@ cleanup() {
     echo "# removing $PKG (cleanup after a failure)"
     remove_package >/dev/null 2>&1
   fi
-  rm -rf "$TMP"
+  if [ "${KEEP_TMP:-}" = 1 ]; then
+    echo "# kept $TMP"
+  else
+    rm -rf "$TMP"
+  fi
   exit $rc
 }
 trap cleanup EXIT
@@ -136,7 +142,7 @@ for f in /usr/lib/collectd/anticaptcha.so \
          /usr/share/doc/$PKG/copyright; do
   check "the package holds $f" grep -qx "$f" "$TMP/contents"
 done
-for f in writers.md reports.md; do
+for f in writers.md reports.md dashboards.md; do
   check "the package holds /usr/share/doc/$PKG/$f(.gz)" \
     grep -qxE "/usr/share/doc/$PKG/$f(\.gz)?" "$TMP/contents"
 done
@@ -148,6 +154,11 @@ done
 for f in $(grep -oE 'conf\.d/[A-Za-z0-9._-]+' "$SRC/README.md" | sort -u); do
   check "the package ships $f, which README.md names" \
     grep -qx "/usr/share/doc/$PKG/examples/${f#conf.d/}" "$TMP/contents"
+done
+DASHBOARDS="graphite.json influxdb.json prometheus.json"
+for f in $DASHBOARDS; do
+  check "the package holds the Grafana dashboard $f" \
+    grep -qx "/usr/share/$PKG/dashboards/$f" "$TMP/contents"
 done
 check "the package holds no libtool archive" bash -c "! grep -q '\.la$' '$TMP/contents'"
 check "the package's version is $VERSION" test "$(dpkg-deb -f "$DEB" Version)" = "$VERSION"
@@ -186,6 +197,9 @@ check "the plugin is in collectd's plugin directory" test -f /usr/lib/collectd/a
 for f in $EXAMPLES; do
   check "installed example $f is conf.d/$f" cmp -s "/usr/share/doc/$PKG/examples/$f" "$SRC/conf.d/$f"
 done
+for f in $DASHBOARDS; do
+  check "installed dashboard $f is dashboards/$f" cmp -s "/usr/share/$PKG/dashboards/$f" "$SRC/dashboards/$f"
+done
 
 # ---- The man page ----
 if grep -rqs 'path-exclude=/usr/share/man' /etc/dpkg/dpkg.cfg.d/; then
@@ -210,7 +224,7 @@ od -An -tx1 -N16 /dev/urandom | tr -d ' \n' >"$KEYFILE"
 check "the key file is mode 0600" test "$(stat -c %a "$KEYFILE")" = 600
 
 python3 "$SRC/tests/sim/anticaptcha_sim.py" --port 0 --key-file "$KEYFILE" \
-  --ready-file "$TMP/sim.ready" --quiet >"$TMP/sim.log" 2>&1 &
+  --ready-file "$TMP/sim.ready" --quiet --watch-parent >"$TMP/sim.log" 2>&1 &
 SIM_PID=$!
 for _ in $(seq 100); do
   [ -s "$TMP/sim.ready" ] || ! kill -0 "$SIM_PID" 2>/dev/null && break

@@ -240,6 +240,16 @@ colliding_ids(uint64_t *ids, size_t want, size_t mask) {
   return n;
 }
 
+/* The most occupied slots in a row of the set's table (going round). */
+static size_t longest_run(const seen_set_t *s) {
+  size_t size = s->mask + 1, best = 0, run = 0;
+  for (size_t k = 0; k < 2 * size && best < size; k++) {
+    run = s->table[k & s->mask] != 0 ? run + 1 : 0;
+    best = run > best ? run : best;
+  }
+  return best;
+}
+
 static void test_seen_colliding_ids(void **state) {
   (void)state;
   enum { N = 64 };
@@ -253,6 +263,9 @@ static void test_seen_colliding_ids(void **state) {
     assert_int_equal(
         seen_add_n(&s, 0, ids[i], T0, T0 + SEC(i % 2 == 0 ? 10 : 60)),
         SEEN_NEW);
+  /* They really collide (one probe chain of N slots), so the test still
+   * tests something: else colliding_ids has to follow the hash. */
+  assert_int_equal(longest_run(&s), N);
   for (size_t i = 0; i < N; i++)
     assert_int_equal(seen_add_n(&s, 0, ids[i], T0 + SEC(1), T0 + SEC(60)),
                      SEEN_DUPLICATE);

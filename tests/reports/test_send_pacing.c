@@ -172,6 +172,29 @@ static void test_account_pause(void **state) {
   assert_true(pace_pause_delay(100) == PACE_PAUSE_MAX);
 }
 
+/* A vendor that blocks a key for a while (CapMonster: 10 minutes): a pause
+ * never ends before that, whatever the jitter. */
+static void test_pause_min(void **state) {
+  (void)state;
+  for (uint64_t seed = 1; seed < 50; seed++) {
+    pace_t p;
+    pace_init(&p, 128, seed);
+    p.pause_min = SEC(600);
+    burst(&p, T0);
+    pace_done(&p, PACE_ACCOUNT_ERROR, 0, T0);
+    assert_true(p.not_before >= T0 + SEC(600));
+    assert_true(p.not_before <= T0 + SEC(600)); /* 5 min, jittered, < 10 */
+  }
+  /* Beyond it, the doubling goes on. */
+  pace_t p;
+  pace_init(&p, 128, 7);
+  p.pause_min = SEC(600);
+  p.pauses = 4; /* the fifth pause: 80 minutes before jitter, capped at 60 */
+  burst(&p, T0);
+  pace_done(&p, PACE_ACCOUNT_ERROR, 0, T0);
+  assert_true(p.not_before - T0 >= PACE_PAUSE_MAX / 2);
+}
+
 static void test_parse_retry_after(void **state) {
   (void)state;
   cdtime_t d = 1;
@@ -256,6 +279,7 @@ int main(void) {
       cmocka_unit_test(test_probe_delays),
       cmocka_unit_test(test_retry_after),
       cmocka_unit_test(test_account_pause),
+      cmocka_unit_test(test_pause_min),
       cmocka_unit_test(test_parse_retry_after),
       cmocka_unit_test(test_gate),
   };

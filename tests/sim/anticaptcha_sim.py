@@ -6,6 +6,38 @@ loopback only, over plain HTTP and optionally HTTPS, plus a control API under
 /_sim/ (plain-HTTP port only) to inspect the requests received, inject faults
 and change the simulated account's state.
 
+It also speaks the other services of doc/services.md, each a "dialect":
+a path under /capmonster/, /2captcha/ or /capsolver/ (e.g.
+POST /capsolver/feedbackTask) gets that service's methods, answers and
+error semantics; /anti-captcha/ and a path without prefix get Anti-Captcha's
+(--dialect changes what a path without prefix gets, so one sim process per
+port can stand for one service). Per dialect:
+  anti-captcha  as before; a registered task (/_sim/tasks) is refused with
+                errorId 16 more than 60 s after its completion
+  capmonster    getBalance, reportIncorrectImageCaptcha,
+                reportIncorrectTokenCaptcha (+ the aliases
+                reportIncorrectRecaptcha, reportIncorrectHcaptcha); every
+                error is errorId 1 with the meaning in errorCode; after
+                block_after requests refused for the key or zero balance
+                within block_period s, every request gets ERROR_IP_BANNED
+                for block_seconds (600), a request during the block starting
+                it again; registered tasks refused after 300 s
+  2captcha      getBalance, reportIncorrect, reportCorrect; errorIds
+                numbered like Anti-Captcha's; a second report of a task gets
+                ERROR_DUPLICATE_REPORT, a report of a registered task after
+                900 s or an incorrect report while complaint_ratio_exceeded
+                gets ERROR_REPORT_NOT_RECORDED (both with report_error_id,
+                default 1: the pages give no errorId for them, and 1 is the
+                worst case for a client that reads errorId)
+  capsolver     getBalance (+ packages), feedbackTask (taskId a UUID string,
+                result.invalid a boolean); errors are errorId 1 + errorCode
+                with HTTP 400 (401 ERROR_KEY_DENIED_ACCESS for a refused
+                key); an unknown method is a plain-text 404; a second
+                feedback gets ERROR_INVALID_TASK_DATA, a registered task
+                after 300 s ERROR_TASKID_INVALID
+Keys may be given per dialect (--dialect-key-file); a dialect without its own
+keys accepts the global ones.
+
 Design notes:
 - One asyncio event loop with a small hand-written HTTP/1.1 parser. All sim
   state lives in the loop's thread, so no locks are needed, and delays, hangs
@@ -32,14 +64,26 @@ connections used for it are not counted in "connections"):
          clock for getSpendingStats), offset (s added to the real clock when
          now is null: a running clock moved ahead, or behind), queue_stats
          ({queueId: {waiting, load, bid, speed, total}}: served as given for
-         that queue id)
+         that queue id), idle ([[from, till], ...]: the hours starting in
+         [from, till) had no task, so getSpendingStats has no record for them)
   GET    /_sim/queue_stats?queueId=N   the getQueueStats fields served now
          for N, native numbers (the answer sends bid as a string)
   POST   /_sim/reset     clears log, stats, reported task ids, faults, state
   GET    /_sim/expected[?queue=Q&date=T]   records served now for Q (absent or
          empty: the total), oldest first, native numbers
+  POST   /_sim/tasks     {"dialect": D (anti-captcha), "tasks": {id: epoch}}:
+         when these tasks were completed, for the dialect's report window
+  POST   /_sim/reported  {"dialect": D, "tasks": [id, ...]}: taken as
+         already reported (by any key): the next report is a duplicate
+  GET    /_sim/service?dialect=D   the dialect's live state: blocked_until
+         (epoch or null), bad_requests (recent refusals counted for a block)
+  /_sim/requests also takes dialect=D; every entry names its "dialect".
+  State "services": {D: {balance (null: the global one), zero_balance,
+         complaint_ratio_exceeded, report_error_id, block_after,
+         block_period, block_seconds, packages}}, merged per dialect.
 
-Fault rule: {"method": name or "*" (default), "queue": optional ("" = the
+Fault rule: {"method": name or "*" (default), "dialect": optional (only
+requests of that dialect), "queue": optional ("" = the
 no-queue request), "queue_id": optional (matches getQueueStats' queueId),
 "task": optional (only a report of this taskId), "times": N (omitted/null =
 forever), "action": ...}; the
@@ -75,6 +119,9 @@ import time
 import traceback
 import urllib.parse
 from http import HTTPStatus
+
+import sim_services
+from sim_services import DIALECTS
 
 DEFAULT_KEY = "demo-key"
 REDACTED = "<redacted>"
@@ -121,6 +168,7 @@ ERR_NO_CAPTCHA_ID = (16, "ERROR_NO_SUCH_CAPCHA_ID",
 FAULT_ACTIONS = ("error", "http", "delay", "body", "hang", "slow", "oversize",
                  "close", "chunked")
 
+
 MAX_HEADER_BYTES = 64 * 1024   # request line + headers
 MAX_BODY_BYTES = 1024 * 1024   # request body
 LOG_ANSWER_LIMIT = 64 * 1024   # answers bigger than this are logged as null
@@ -135,6 +183,8 @@ DEFAULT_STATE = {
     "now": None,               # fixed clock for getSpendingStats, epoch secs
     "offset": 0,               # else the real clock plus this, seconds
     "queue_stats": {},         # queueId (string) -> getQueueStats answer fields
+    "idle": [],                # [[from, till], ...]: hours without a record
+    "services": {},            # dialect -> SERVICE_DEFAULTS overrides
 }
 
 # Matches the value of a clientKey member in raw JSON text, even when the text
@@ -199,12 +249,13 @@ def queue_record(queue, date_from):
     return volume, round(volume * queue_price(queue), 6)
 
 
-def spending_records(queue, count, date=None, now=None):
+def spending_records(queue, count, date=None, now=None, idle=()):
     """Without `date`: the `count` completed clock hours before now, oldest
     first. With `date` (getSpendingStats' parameter, API.md): the hours from
     date's clock hour on, at most `count`, those completed by now only.
     queue None or "" means the total over KNOWN_QUEUES. `now`: the sim's
-    clock (default the real one)."""
+    clock (default the real one). `idle`: [from, till) ranges whose hours
+    had no task: no record for them (the API's answers hold 0 to 24)."""
     if now is None:
         now = time.time()
     end = int(now) - int(now) % 3600  # no statistics for unfinished hours
@@ -216,7 +267,7 @@ def spending_records(queue, count, date=None, now=None):
                   if first + 3600 * k < end]
     records = []
     for date_from in starts:
-        if date_from < 0:
+        if date_from < 0 or any(a <= date_from < b for a, b in idle):
             continue
         if queue:
             volume, money = queue_record(queue, date_from)
@@ -274,8 +325,12 @@ class Request:
 
 
 class Sim:
-    def __init__(self, keys, initial_state, quiet, max_log):
+    def __init__(self, keys, initial_state, quiet, max_log,
+                 dialect="anti-captcha", dialect_keys=None):
         self.keys = set(keys)
+        self.dialect = dialect  # what a path without prefix speaks
+        self.dialect_keys = {d: set(k) for d, k in (dialect_keys or {}).items()}
+        self.services = sim_services.Services(self)
         self.initial_state = dict(initial_state)
         self.quiet = quiet
         self.max_log = max_log
@@ -288,10 +343,12 @@ class Sim:
     def reset(self):
         self.epoch = getattr(self, "epoch", 0) + 1
         self.state = dict(self.initial_state)
+        self.state["services"] = sim_services.merge_services(
+            {}, self.initial_state.get("services", {}))
+        self.services.reset()
         self.log = collections.deque(maxlen=self.max_log)
         self.seq = 0
         self.faults = []
-        self.reported = collections.defaultdict(set)   # key -> task ids
         self.stats = {"connections": 0, "tls_connections": 0,
                       "tls_handshake_failures": 0, "control_connections": 0,
                       "requests": 0,
@@ -306,9 +363,19 @@ class Sim:
             return self.state["now"]
         return time.time() + self.state["offset"]
 
+    def clock(self):
+        """The real clock (report windows, CapMonster's block)."""
+        return time.time()
+
+    def all_keys(self):
+        keys = set(self.keys)
+        for k in self.dialect_keys.values():
+            keys |= k
+        return keys
+
     def redact_text(self, text, extra_secret=None):
         text = CLIENTKEY_RE.sub(lambda m: m.group(1) + '"' + REDACTED + '"', text)
-        secrets = list(self.keys)
+        secrets = list(self.all_keys())
         # A wrong key sent by a client is a secret too, unless too short to
         # replace safely (the regex above already handled the usual case).
         if isinstance(extra_secret, str) and len(extra_secret) >= 8:
@@ -324,7 +391,7 @@ class Sim:
                         else self.redact_value(x, False)) for k, x in v.items()}
         if isinstance(v, list):
             return [self.redact_value(x, False) for x in v]
-        if isinstance(v, str) and v in self.keys:
+        if isinstance(v, str) and v in self.all_keys():
             return REDACTED
         return v
 
@@ -346,6 +413,8 @@ class Sim:
             r.setdefault("method", "*")
             if not isinstance(r["method"], str):
                 raise ValueError("method must be a string")
+            if "dialect" in r and r["dialect"] not in DIALECTS:
+                raise ValueError("dialect must be one of %s" % ", ".join(DIALECTS))
             if "queue" in r and not isinstance(r["queue"], str):
                 raise ValueError("queue must be a string")
             if "queue_id" in r and not is_json_int(r["queue_id"]):
@@ -364,13 +433,15 @@ class Sim:
             out.append(r)
         return out
 
-    def take_fault(self, method, body):
+    def take_fault(self, method, body, dialect="anti-captcha"):
         queue = None
         if isinstance(body, dict):
             q = body.get("queue")
             queue = q if isinstance(q, str) else ("" if q is None else None)
         for r in self.faults:
             if r["method"] not in ("*", method):
+                continue
+            if "dialect" in r and r["dialect"] != dialect:
                 continue
             if "queue" in r and r["queue"] != queue:
                 continue
@@ -389,14 +460,22 @@ class Sim:
 
     # ----- API ---------------------------------------------------------------
 
-    def api_answer(self, method, body):
-        """Normal (fault-free) answer: (http status, answer dict or JSON text)."""
+    def api_answer(self, method, body, dialect="anti-captcha"):
+        """Normal (fault-free) answer: (http status, answer dict or JSON text,
+        content type or None for JSON)."""
+        if dialect != "anti-captcha":
+            return self.services.answer(dialect, method, body,
+                                        body.get("clientKey"))
+        status, answer = self.anti_captcha_answer(method, body)
+        return status, answer, None
+
+    def anti_captcha_answer(self, method, body):
         if method not in API_METHODS:
             return 200, api_error(ERR_NO_METHOD)
         if method == "getQueueStats":  # the only method without a key
             return self.get_queue_stats(body)
         key = body.get("clientKey")
-        if not isinstance(key, str) or key not in self.keys:
+        if not self.services.key_ok("anti-captcha", key):
             return 200, api_error(ERR_KEY)
         if method == "getSpendingStats":
             return self.get_spending_stats(body)
@@ -423,10 +502,10 @@ class Sim:
         now = self.now()
         cache_key = (queue or "", int(now) // 3600,
                      None if date is None else int(date) // 3600, count,
-                     as_strings)
+                     as_strings, tuple(map(tuple, self.state["idle"])))
         if not self.state["shuffle"] and cache_key in self.answer_cache:
             return self.answer_cache[cache_key]
-        records = spending_records(queue, count, date, now)
+        records = spending_records(queue, count, date, now, self.state["idle"])
         if self.state["shuffle"]:
             random.shuffle(records)
             return '{"errorId":0,"data":%s}' % render_records(records, as_strings)
@@ -483,9 +562,12 @@ class Sim:
         if not is_json_int(task_id) or task_id <= 0:
             return 200, api_error(ERR_BAD_REQUEST,
                                   "taskId must be a positive integer")
-        if task_id in self.reported[key]:
+        # Only a task registered through /_sim/tasks has a known completion
+        # time, hence a window; a task reported before is refused alike.
+        k = sim_services.task_key("anti-captcha", task_id)
+        if self.services.late("anti-captcha", k) or \
+                self.services.seen_before("anti-captcha", key, k):
             return 200, api_error(ERR_NO_CAPTCHA_ID)
-        self.reported[key].add(task_id)
         return 200, {"errorId": 0, "status": "success"}
 
     # ----- connection handling ---------------------------------------------
@@ -646,7 +728,7 @@ class Sim:
     async def api(self, req, reader, writer, conn_id, tls):
         # (A key put into the URL by a broken client must not be logged.)
         path = self.redact_text(req.path)
-        method = path[1:] if path.startswith("/") else path
+        dialect, method = sim_services.split_path(path, self.dialect)
         raw = req.body.decode("utf-8", "replace")
         body = None
         try:
@@ -661,20 +743,21 @@ class Sim:
             self.stats["log_dropped"] += 1
         entry = {
             "seq": self.seq, "time": time.time(), "method": method,
-            "path": path, "http_method": req.verb,
+            "dialect": dialect, "path": path, "http_method": req.verb,
             "headers": {k: self.redact_text(v, key) for k, v in req.headers.items()},
             "body": self.redact_value(body) if body is not None else None,
             "raw": self.redact_text(raw, key),
-            "key_ok": isinstance(key, str) and key in self.keys,
+            "key_ok": self.services.key_ok(dialect, key),
             "status": None, "answer": None, "fault": None,
             "connection": conn_id, "tls": tls,
         }
         self.log.append(entry)
         self.stats["requests"] += 1
         bm = self.stats["by_method"]
-        bm[method] = bm.get(method, 0) + 1
+        counted = method if dialect == "anti-captcha" else dialect + "/" + method
+        bm[counted] = bm.get(counted, 0) + 1
 
-        fault = self.take_fault(method, body)
+        fault = self.take_fault(method, body, dialect)
         if fault is not None:
             entry["fault"] = fault["action"]
         latency = self.state["latency"]
@@ -728,7 +811,8 @@ class Sim:
             status, answer = 400, api_error(ERR_BAD_REQUEST,
                                             "Request body is not a JSON object")
         else:
-            status, answer = self.api_answer(method, body)
+            status, answer, own_type = self.api_answer(method, body, dialect)
+            ctype = own_type or ctype
 
         if isinstance(answer, dict):
             text = json.dumps(answer, separators=(",", ":"))
@@ -813,6 +897,8 @@ class Sim:
                 entries = list(self.log)
                 if "method" in q:
                     entries = [e for e in entries if e["method"] == q["method"][0]]
+                if "dialect" in q:
+                    entries = [e for e in entries if e["dialect"] == q["dialect"][0]]
                 if "since" in q:
                     entries = [e for e in entries if e["seq"] > int(q["since"][0])]
                 answer = entries
@@ -827,8 +913,21 @@ class Sim:
             elif what == "state" and req.verb == "GET":
                 answer = self.state
             elif what == "state" and req.verb == "POST":
-                self.state.update(self.validate_state(body))
+                changes = dict(self.validate_state(body))
+                if "services" in changes:
+                    changes["services"] = sim_services.merge_services(
+                        self.state["services"], changes["services"])
+                self.state.update(changes)
                 answer = self.state
+            elif what == "tasks" and req.verb == "POST":
+                self.services.register_tasks(body)
+            elif what == "reported" and req.verb == "POST":
+                self.services.mark_reported(body)
+            elif what == "service" and req.verb == "GET":
+                dialect = q.get("dialect", [self.dialect])[0]
+                if dialect not in DIALECTS:
+                    raise ValueError("unknown dialect %r" % dialect)
+                answer = self.services.live(dialect)
             elif what == "reset" and req.verb == "POST":
                 self.reset()
             elif what == "queue_stats" and req.verb == "GET":
@@ -839,7 +938,8 @@ class Sim:
                 # with native numbers and in chronological order.
                 date = int(q["date"][0]) if "date" in q else None
                 answer = spending_records(q.get("queue", [None])[0],
-                                          self.state["records"], date, self.now())
+                                          self.state["records"], date, self.now(),
+                                          self.state["idle"])
             else:
                 status, answer = 404, {"error": "unknown control request %s %s"
                                                 % (req.verb, req.path)}
@@ -870,8 +970,15 @@ class Sim:
             if k == "queue_stats" and not (isinstance(v, dict) and all(
                     isinstance(x, dict) for x in v.values())):
                 raise ValueError("queue_stats must map queue ids to objects")
+            if k == "idle" and not (isinstance(v, list) and all(
+                    isinstance(r, list) and len(r) == 2 and all(is_json_int(x)
+                                                                for x in r)
+                    for r in v)):
+                raise ValueError("idle must be a list of [from, till] epochs")
             if k == "captcha_credits" and not (v is None or is_json_int(v)):
                 raise ValueError("captcha_credits must be an integer or null")
+            if k == "services":
+                sim_services.validate_services(v)
             # balance: any JSON value on purpose (to test wrong types).
         return body
 
@@ -903,14 +1010,20 @@ def loopback_host(host):
     return str(ip) if ip.is_loopback else None
 
 
+def read_key_file(path):
+    keys = []
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            line = line.strip()
+            if line and not line.startswith("#"):
+                keys.append(line)
+    return keys
+
+
 def read_keys(args):
     keys = list(args.key or [])
     if args.key_file:
-        with open(args.key_file, encoding="utf-8") as f:
-            for line in f:
-                line = line.strip()
-                if line and not line.startswith("#"):
-                    keys.append(line)
+        keys += read_key_file(args.key_file)
     return keys or [DEFAULT_KEY]
 
 
@@ -930,6 +1043,14 @@ def parse_args(argv):
                    help="accepted client key (repeatable; default: demo-key)")
     p.add_argument("--key-file",
                    help="file with accepted client keys, one a line")
+    p.add_argument("--dialect", default="anti-captcha", choices=DIALECTS,
+                   help="the service a path without a dialect prefix speaks "
+                        "(default anti-captcha)")
+    p.add_argument("--dialect-key-file", action="append", default=[],
+                   metavar="DIALECT=FILE",
+                   help="keys accepted by one dialect only, one a line "
+                        "(repeatable; a dialect without any accepts the "
+                        "global keys)")
     p.add_argument("--ready-file",
                    help="write {http_port, https_port, pid} JSON here when up")
     p.add_argument("--latency", type=float, default=0.0,
@@ -969,13 +1090,24 @@ def parse_args(argv):
         args.keys = read_keys(args)
     except OSError as e:
         p.error("cannot read --key-file: %s" % e.strerror)
+    args.dialect_keys = {}
+    for spec in args.dialect_key_file:
+        dialect, sep, path = spec.partition("=")
+        if not sep or dialect not in DIALECTS:
+            p.error("--dialect-key-file takes DIALECT=FILE, DIALECT one of %s"
+                    % ", ".join(DIALECTS))
+        try:
+            args.dialect_keys.setdefault(dialect, []).extend(read_key_file(path))
+        except OSError as e:
+            p.error("cannot read --dialect-key-file: %s" % e.strerror)
     return args
 
 
 async def serve(args):
     state = dict(DEFAULT_STATE, latency=args.latency, records=args.records,
                  now=args.now)
-    sim = Sim(args.keys, state, args.quiet, max(1, args.max_log))
+    sim = Sim(args.keys, state, args.quiet, max(1, args.max_log),
+              args.dialect, args.dialect_keys)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     loop.set_exception_handler(exception_handler)

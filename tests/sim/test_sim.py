@@ -170,6 +170,27 @@ class TestSpendingStats(SimTestCase):
             sim.reset()
             self.assertEqual(sim.expected(), data)
 
+    def test_idle_hours_have_no_record(self):
+        t = 1700000000 - 1700000000 % 3600
+        self.sim.state({"now": t})
+        full = self.call("getSpendingStats", date=t - 2 * 86400)[1]["data"]
+        self.sim.state({"idle": [[t - 2 * 86400, t - 86400],
+                                 [t - 3 * 3600, t - 3600]]})
+        self.assertEqual(self.call("getSpendingStats", date=t - 2 * 86400)[1],
+                         {"errorId": 0, "data": []})
+        self.assertEqual(self.sim.expected(date=t - 2 * 86400), [])
+        plain = self.call("getSpendingStats", queue="ImageToText")[1]["data"]
+        self.assertEqual([r["dateFrom"] for r in plain],
+                         list(range(t - 86400, t - 3 * 3600, 3600)) + [t - 3600])
+        self.assertEqual(self.sim.expected("ImageToText"), plain)
+        self.sim.state({"idle": []})
+        self.assertEqual(self.call("getSpendingStats", date=t - 2 * 86400)[1]["data"],
+                         full)
+        self.assertEqual(len(full), 24)
+        for bad in ([[t]], [[t, "x"]], {"a": 1}, [[t, 1.5]]):
+            with self.assertRaises(HarnessError):
+                self.sim.state({"idle": bad})
+
     def test_total_is_sum_of_known_queues(self):
         total = self.call("getSpendingStats")[1]["data"]
         self.assertEqual(self.call("getSpendingStats", queue="")[1]["data"], total)

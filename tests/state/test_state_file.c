@@ -44,6 +44,20 @@ static void fill(state_t *st) {
       0);
 }
 
+/* fill()'s state as the file holds it (doc/state-file.md), written out by
+ * hand: the format is what an older or newer collectd reads, so a change
+ * of it fails here, not only in a round trip through the same code. */
+static const char FILLED[] =
+    "{\"version\":1,\"accounts\":["
+    "{\"name\":\"main\","
+    "\"reports\":[[1001,\"reportIncorrectRecaptcha\",1700000000123,2],"
+    "[9223372036854775807,\"reportIncorrectImageCaptcha\",1700000001000,0]],"
+    "\"seen\":[[1001,1700000060123],[7,1700000061000]],"
+    "\"series\":{\"all\":1699999199,\"recaptcha_proxyless\":1699995599}},"
+    "{\"name\":\"eu \\\"shop\\\"\","
+    "\"reports\":[[42,\"reportCorrectRecaptcha\",1700000002000,1]],"
+    "\"seen\":[],\"series\":{}}]}\n";
+
 static void test_round_trip(void **unused) {
   (void)unused;
   state_t st, back;
@@ -52,8 +66,8 @@ static void test_round_trip(void **unused) {
   fill(&st);
   char *text = state_format(&st, &len);
   assert_non_null(text);
+  assert_string_equal(text, FILLED);
   assert_int_equal(strlen(text), len);
-  assert_int_equal(text[len - 1], '\n');
   assert_int_equal(state_parse(text, len, &back, why, sizeof(why)), 0);
   assert_int_equal(back.num_accounts, 2);
   const state_account_t *a = state_find(&back, "main");
@@ -77,7 +91,7 @@ static void test_round_trip(void **unused) {
   /* Formatting what was parsed gives the same text. */
   size_t len2 = 0;
   char *text2 = state_format(&back, &len2);
-  assert_string_equal(text, text2);
+  assert_string_equal(text2, FILLED);
   free(text);
   free(text2);
   state_free(&st);
@@ -239,7 +253,6 @@ static void test_every_truncation_refused(void **unused) {
   state_free(&st);
 }
 
-/* Unknown members are ignored: a later minor change may add some. */
 /* CapSolver's UUIDs are written as strings and read back as UUIDs; a
  * number is written as a number only, so a string holding digits is
  * refused. */
@@ -277,6 +290,7 @@ static void test_uuid_task_ids_round_trip(void **unused) {
           "remembered task 1 is not");
 }
 
+/* Unknown members are ignored: a later minor change may add some. */
 static void test_unknown_members_ignored(void **unused) {
   (void)unused;
   const char *text = "{\"version\":1,\"written\":5,\"accounts\":[{\"name\":"
@@ -306,9 +320,7 @@ static void test_writer_streams_the_same_text(void **unused) {
   (void)unused;
   state_t st;
   sink_t sink = {.len = 0};
-  size_t len;
   fill(&st);
-  char *text = state_format(&st, &len);
   state_writer_t *w = state_writer_new(to_sink, &sink);
   for (size_t i = 0; i < st.num_accounts; i++) {
     const state_account_t *a = &st.accounts[i];
@@ -323,10 +335,10 @@ static void test_writer_streams_the_same_text(void **unused) {
   }
   assert_int_equal(state_writer_finish(w), 0);
   state_writer_free(w);
-  assert_int_equal(sink.len, len);
-  assert_memory_equal(sink.buf, text, len);
+  /* Not compared with state_format's text: that is this writer's too. */
+  assert_int_equal(sink.len, strlen(FILLED));
+  assert_memory_equal(sink.buf, FILLED, sink.len);
   assert_true(sink.calls > 1); /* handed over as it was made */
-  free(text);
   state_free(&st);
 }
 
