@@ -87,11 +87,14 @@ def curl_limit(workdir, url, count, rate=0.0, in_flight=128, connections=128,
         if built is None:
             raise BenchError("bench/curl_limit.c does not build (libcurl's headers: "
                              "libcurl4-openssl-dev):\n%s" % output[-2000:])
-    run = subprocess.run(
-        [binary, "--url", url, "--key", KEY, "--first", str(first), "--count", str(count),
-         "--warmup", str(warmup), "--rate", repr(float(rate)), "--in-flight", str(in_flight),
-         "--connections", str(connections)],
-        capture_output=True, text=True, timeout=600, env=harness.clean_env())
+    try:
+        run = subprocess.run(
+            [binary, "--url", url, "--key", KEY, "--first", str(first), "--count",
+             str(count), "--warmup", str(warmup), "--rate", repr(float(rate)),
+             "--in-flight", str(in_flight), "--connections", str(connections)],
+            capture_output=True, text=True, timeout=300, env=harness.clean_env())
+    except subprocess.TimeoutExpired:
+        raise BenchError("bench/curl_limit did not end within 300 s")
     if run.returncode != 0:
         raise BenchError("bench/curl_limit failed (exit %d): %s"
                          % (run.returncode, (run.stderr + run.stdout)[-1000:]))
@@ -342,10 +345,11 @@ class Collectd:
     def rss_kib(self):
         return proc_rss_kib(self.proc.pid)
 
-    def thread_cpu(self, prefix):
-        """CPU seconds of the threads whose name starts with prefix (live
-        threads only; scheduler nanoseconds, not clock ticks)."""
-        total = 0
+    def thread_sched(self, prefix):
+        """(CPU seconds, seconds waited for a CPU, voluntary context
+        switches) of the threads whose name starts with prefix: live threads
+        only; the scheduler's nanoseconds, not clock ticks."""
+        cpu = wait = switches = 0
         task = "/proc/%d/task" % self.proc.pid
         for tid in os.listdir(task):
             try:
@@ -353,10 +357,18 @@ class Collectd:
                     if not f.read().startswith(prefix):
                         continue
                 with open("%s/%s/schedstat" % (task, tid)) as f:
-                    total += int(f.read().split()[0])
+                    run, waited = f.read().split()[:2]
+                with open("%s/%s/status" % (task, tid)) as f:
+                    for line in f:
+                        if line.startswith("voluntary_ctxt_switches:"):
+                            switches += int(line.split()[1])
+                cpu, wait = cpu + int(run), wait + int(waited)
             except FileNotFoundError:
                 continue  # the thread ended meanwhile
-        return total / 1e9
+        return cpu / 1e9, wait / 1e9, switches
+
+    def thread_cpu(self, prefix):
+        return self.thread_sched(prefix)[0]
 
     def open_fds(self):
         return len(os.listdir("/proc/%d/fd" % self.proc.pid))

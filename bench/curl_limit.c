@@ -16,7 +16,8 @@
  * (request i is due at start + i / rate), or as fast as --in-flight allows
  * when --rate is 0. It prints one JSON line: requests, failures, seconds,
  * the process's CPU seconds (getrusage: user + system) over the measured
- * requests, and microseconds of CPU per request. Exit status 1 when a request
+ * requests, microseconds of CPU per request, and the voluntary context
+ * switches (wake-ups) per request. Exit status 1 when a request
  * failed (not HTTP 200), 2 on bad arguments.
  */
 #define _GNU_SOURCE
@@ -62,9 +63,11 @@ static double now_mono(void) {
   return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
-static double cpu_seconds(void) {
+/* CPU seconds so far; *wakeups: voluntary context switches (waits). */
+static double cpu_seconds(long *wakeups) {
   struct rusage ru;
   getrusage(RUSAGE_SELF, &ru);
+  *wakeups = ru.ru_nvcsw;
   return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
          (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) * 1e-6;
 }
@@ -251,11 +254,14 @@ int main(int argc, char **argv) {
   }
 
   run(opt.warmup, 0);
-  double cpu0 = cpu_seconds(), t0 = now_mono();
+  long wakes0, wakes1;
+  double cpu0 = cpu_seconds(&wakes0), t0 = now_mono();
   run(opt.count, opt.rate);
-  double cpu = cpu_seconds() - cpu0, elapsed = now_mono() - t0;
+  double cpu = cpu_seconds(&wakes1) - cpu0, elapsed = now_mono() - t0;
   printf("{\"requests\": %ld, \"failures\": %ld, \"seconds\": %.6f, "
-         "\"cpu_seconds\": %.6f, \"cpu_us_per_request\": %.3f}\n",
-         opt.count, failures, elapsed, cpu, cpu / (double)opt.count * 1e6);
+         "\"cpu_seconds\": %.6f, \"cpu_us_per_request\": %.3f, "
+         "\"wakeups_per_request\": %.3f}\n",
+         opt.count, failures, elapsed, cpu, cpu / (double)opt.count * 1e6,
+         (double)(wakes1 - wakes0) / (double)opt.count);
   return failures > 0 ? 1 : 0;
 }
