@@ -5,6 +5,7 @@ Python 3 standard library only. Everything runs on 127.0.0.1 / unix sockets.
 """
 
 import array
+import bisect
 import http.client
 import json
 import math
@@ -54,17 +55,50 @@ def percentile(sorted_values, p):
 # The loopback API (bench/loopback_api.py in its own process)
 # ---------------------------------------------------------------------------
 
+def build_c(workdir, name, libs=()):
+    """Compiles bench/<name>.c into workdir; returns (binary or None, the
+    compiler's output)."""
+    cc = os.environ.get("CC", "cc")
+    out = os.path.join(workdir, name)
+    try:
+        run = subprocess.run([cc, "-O2", "-o", out, os.path.join(HERE, name + ".c")]
+                             + list(libs), capture_output=True, text=True, timeout=120)
+    except OSError as e:
+        return None, str(e)
+    return (out if run.returncode == 0 else None), run.stdout + run.stderr
+
+
 def build_c_api(workdir):
     """Compiles bench/loopback_api.c; returns the binary, or None (no
     compiler, or it failed: the Python server is used then)."""
-    cc = os.environ.get("CC", "cc")
-    out = os.path.join(workdir, "loopback_api")
+    return build_c(workdir, "loopback_api")[0]
+
+
+def curl_limit(workdir, url, count, rate=0.0, in_flight=128, connections=128,
+               warmup=0, first=1):
+    """Runs bench/curl_limit.c (built once into workdir): `count` report
+    requests with libcurl alone, after `warmup` unmeasured ones. Returns its
+    JSON line as a dict (requests, failures, seconds, cpu_seconds,
+    cpu_us_per_request). Raises BenchError when it does not build or a
+    request fails."""
+    binary = os.path.join(workdir, "curl_limit")
+    if not os.path.exists(binary):
+        built, output = build_c(workdir, "curl_limit", ["-lcurl"])
+        if built is None:
+            raise BenchError("bench/curl_limit.c does not build (libcurl's headers: "
+                             "libcurl4-openssl-dev):\n%s" % output[-2000:])
     try:
-        run = subprocess.run([cc, "-O2", "-o", out, os.path.join(HERE, "loopback_api.c")],
-                             capture_output=True, text=True, timeout=120)
-    except OSError:
-        return None
-    return out if run.returncode == 0 else None
+        run = subprocess.run(
+            [binary, "--url", url, "--key", KEY, "--first", str(first), "--count",
+             str(count), "--warmup", str(warmup), "--rate", repr(float(rate)),
+             "--in-flight", str(in_flight), "--connections", str(connections)],
+            capture_output=True, text=True, timeout=300, env=harness.clean_env())
+    except subprocess.TimeoutExpired:
+        raise BenchError("bench/curl_limit did not end within 300 s")
+    if run.returncode != 0:
+        raise BenchError("bench/curl_limit failed (exit %d): %s"
+                         % (run.returncode, (run.stderr + run.stdout)[-1000:]))
+    return json.loads(run.stdout)
 
 
 class LoopbackApi:
@@ -316,6 +350,34 @@ class Collectd:
     def rss_kib(self):
         return proc_rss_kib(self.proc.pid)
 
+    def thread_sched(self, prefix):
+        """(CPU seconds, seconds waited for a CPU, voluntary context
+        switches) of the threads whose name starts with prefix: live threads
+        only; the scheduler's nanoseconds, not clock ticks."""
+        cpu = wait = switches = 0
+        task = "/proc/%d/task" % self.proc.pid
+        for tid in os.listdir(task):
+            try:
+                with open("%s/%s/comm" % (task, tid)) as f:
+                    if not f.read().startswith(prefix):
+                        continue
+                with open("%s/%s/schedstat" % (task, tid)) as f:
+                    run, waited = f.read().split()[:2]
+                with open("%s/%s/status" % (task, tid)) as f:
+                    for line in f:
+                        if line.startswith("voluntary_ctxt_switches:"):
+                            switches += int(line.split()[1])
+                cpu, wait = cpu + int(run), wait + int(waited)
+            except FileNotFoundError:
+                continue  # the thread ended meanwhile
+        return cpu / 1e9, wait / 1e9, switches
+
+    def thread_cpu(self, prefix):
+        return self.thread_sched(prefix)[0]
+
+    def open_fds(self):
+        return len(os.listdir("/proc/%d/fd" % self.proc.pid))
+
     def command(self, line, timeout=10):
         with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
             s.settimeout(timeout)
@@ -538,6 +600,36 @@ def closed_loop(api, backlog, offset=0):
 
 def as_fast_as_possible(now):
     return math.inf
+
+
+class Recorded:
+    """A pacer that remembers what the pacer it wraps allowed, and when, so
+    that another daemon can be fed the same lines in the same batches at the
+    same times (replay())."""
+
+    def __init__(self, pacer):
+        self.pacer = pacer
+        self.t0 = None
+        self.times, self.allowed = [], []
+
+    def __call__(self, now):
+        if self.t0 is None:
+            self.t0 = now
+        allowed = self.pacer(now)
+        if not self.allowed or allowed != self.allowed[-1]:
+            self.times.append(now - self.t0)
+            self.allowed.append(allowed)
+        return allowed
+
+    def replay(self):
+        t0 = []
+
+        def pacer(now):
+            if not t0:
+                t0.append(now)
+            k = bisect.bisect_right(self.times, now - t0[0])
+            return self.allowed[k - 1] if k else 0
+        return pacer
 
 
 def new_stamps(count):

@@ -188,21 +188,25 @@ submit_result_t sender_submit(report_sender_t *s, const report_request_t *req) {
   return result;
 }
 
-static void load_counters(const report_counters_t *c, report_counters_t *out) {
-#define REPORT_COUNTER_LOAD(name, doc)                                         \
-  out->name = __atomic_load_n(&c->name, __ATOMIC_RELAXED);
-  REPORT_COUNTERS(REPORT_COUNTER_LOAD)
-#undef REPORT_COUNTER_LOAD
+/* Adds c's values to *out. */
+static void add_counters(const report_counters_t *c, report_counters_t *out) {
+#define REPORT_COUNTER_ADD(name, doc)                                          \
+  out->name += __atomic_load_n(&c->name, __ATOMIC_RELAXED);
+  REPORT_COUNTERS(REPORT_COUNTER_ADD)
+#undef REPORT_COUNTER_ADD
 }
 
 void sender_counters(report_sender_t *s, size_t account,
                      report_counters_t *out) {
-  load_counters(&s->tx[account].counters, out);
+  *out = (report_counters_t){0};
+  for (int m = 0; m < REPORT_METHOD_COUNT; m++)
+    add_counters(&s->tx[account].by_method[m], out);
 }
 
 void sender_method_counters(report_sender_t *s, size_t account,
                             report_method_t method, report_counters_t *out) {
-  load_counters(&s->tx[account].by_method[method], out);
+  *out = (report_counters_t){0};
+  add_counters(&s->tx[account].by_method[method], out);
 }
 
 void sender_count_withheld(report_sender_t *s, const report_request_t *req) {

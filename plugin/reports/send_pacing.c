@@ -37,10 +37,14 @@ bool pace_may_send(pace_t *p, cdtime_t now) {
   if (now < p->not_before)
     return false;
   /* An account idle for a while starts small again: the API may have gone
-   * meanwhile, and a full window would then hit it all at once. */
+   * meanwhile, and a full window would then hit it all at once. Once it
+   * answers, the window it had is given back (pace_done), rather than grown
+   * again over several round trips while the reports of a burst wait. */
   if (p->state == PACE_OPEN && p->in_flight == 0 &&
-      now - p->last_done > PACE_IDLE_RESET && p->window > initial_window(p))
+      now - p->last_done > PACE_IDLE_RESET && p->window > initial_window(p)) {
+    p->resume_window = p->window;
     p->window = initial_window(p);
+  }
   unsigned window = p->state == PACE_OPEN ? p->window : 1; /* a probe */
   return p->in_flight < window;
 }
@@ -86,8 +90,11 @@ bool pace_done(pace_t *p, pace_event_t ev, cdtime_t retry_at, cdtime_t now) {
       break;
     if (p->state != PACE_OPEN)
       p->window = initial_window(p); /* ramp up again */
+    else if (p->resume_window > p->window)
+      p->window = p->resume_window; /* back after an idle reset */
     else if (p->window < p->max_window)
       p->window++; /* one more per answer: doubles per round trip */
+    p->resume_window = 0;
     p->state = PACE_OPEN;
     p->failures = p->pauses = 0;
     break;

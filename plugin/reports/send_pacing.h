@@ -25,7 +25,8 @@ typedef enum {
   PACE_ACCOUNT_ERROR, /* service_error_concerns_account(), or an HTTP 4xx */
 } pace_event_t;
 
-/* Requests in flight at first and after an idle second. */
+/* Requests in flight at first and after an idle second (the first answer
+ * after that gives back the window the account had). */
 #define PACE_INITIAL_WINDOW 4
 #define PACE_IDLE_RESET TIME_T_TO_CDTIME_T(1)
 /* Probe delays: 250 ms doubling to 1 s for the first PACE_FAST_PROBES
@@ -45,9 +46,10 @@ typedef enum {
 typedef struct {
   pace_state_t state;
   unsigned window, max_window, in_flight;
-  unsigned failures;  /* consecutive transient failures */
-  unsigned pauses;    /* consecutive account-level pauses */
-  cdtime_t pause_min; /* the least a pause lasts: the vendor's own block */
+  unsigned resume_window; /* the window before an idle reset, or 0 */
+  unsigned failures;      /* consecutive transient failures */
+  unsigned pauses;        /* consecutive account-level pauses */
+  cdtime_t pause_min;     /* the least a pause lasts: the vendor's own block */
   cdtime_t not_before;
   cdtime_t last_done;
   uint64_t rng;

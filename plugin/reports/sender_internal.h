@@ -27,9 +27,10 @@ typedef struct {
 /* One account: what other threads read (atomically), then the worker's
  * own view. */
 typedef struct {
-  report_counters_t counters;                       /* atomic increments */
-  report_counters_t by_method[REPORT_METHOD_COUNT]; /* likewise */
-  int state;                                        /* pace_state_t; atomic */
+  /* Atomic increments; the account's counters are their sums (one atomic
+   * per event: in a flood every notification counts a drop). */
+  report_counters_t by_method[REPORT_METHOD_COUNT];
+  int state;             /* pace_state_t; atomic */
   cdtime_t paused_until; /* submits before it are counted paused; atomic */
 
   job_ring_t ready; /* taken from the shared queue, oldest first */
@@ -84,7 +85,6 @@ static inline void sender_changed(report_sender_t *s) {
 #define COUNT(s, req, field)                                                   \
   do {                                                                         \
     account_tx_t *t_ = &(s)->tx[(req).account];                                \
-    __atomic_fetch_add(&t_->counters.field, 1, __ATOMIC_RELAXED);              \
     __atomic_fetch_add(&t_->by_method[(req).method].field, 1,                  \
                        __ATOMIC_RELAXED);                                      \
     sender_changed(s);                                                         \

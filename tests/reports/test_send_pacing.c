@@ -47,19 +47,44 @@ static void test_slow_start(void **state) {
   assert_int_equal(burst(&p, now), 128);
 }
 
-/* After an idle second the window starts small again. */
+/* An account whose window has grown to 64. */
+static cdtime_t grown(pace_t *p) {
+  pace_init(p, 64, 1);
+  cdtime_t now = T0;
+  for (int round = 0; round < 6; round++) {
+    burst(p, now);
+    answer_all(p, PACE_ANSWERED, now);
+  }
+  assert_int_equal(burst(p, now), 64);
+  answer_all(p, PACE_ANSWERED, now);
+  return now;
+}
+
+/* After an idle second the window starts small again; the first answer
+ * gives back the window the account had, so a burst after a pause waits one
+ * round trip, not the several of a slow start. */
 static void test_idle_reset(void **state) {
   (void)state;
   pace_t p;
-  pace_init(&p, 64, 1);
-  cdtime_t now = T0;
-  for (int round = 0; round < 6; round++) {
-    burst(&p, now);
-    answer_all(&p, PACE_ANSWERED, now);
-  }
-  assert_int_equal(burst(&p, now), 64);
+  cdtime_t now = grown(&p) + PACE_IDLE_RESET + 1;
+  assert_int_equal(burst(&p, now), PACE_INITIAL_WINDOW);
+  now += MS(20);
+  pace_done(&p, PACE_ANSWERED, 0, now);
+  assert_int_equal(burst(&p, now), 64 - (PACE_INITIAL_WINDOW - 1));
+}
+
+/* An API that fails after the idle second gets the slow start again, not
+ * the window of before. */
+static void test_idle_reset_then_failure(void **state) {
+  (void)state;
+  pace_t p;
+  cdtime_t now = grown(&p) + PACE_IDLE_RESET + 1;
+  assert_int_equal(burst(&p, now), PACE_INITIAL_WINDOW);
+  answer_all(&p, PACE_TRANSIENT, now);
+  now = p.not_before;
+  assert_int_equal(burst(&p, now), 1); /* a probe */
   answer_all(&p, PACE_ANSWERED, now);
-  assert_int_equal(burst(&p, now + PACE_IDLE_RESET + 1), PACE_INITIAL_WINDOW);
+  assert_int_equal(burst(&p, now), PACE_INITIAL_WINDOW);
 }
 
 /* A failure stops the fan-out: one probe at a time, each after a growing,
@@ -275,6 +300,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_slow_start),
       cmocka_unit_test(test_idle_reset),
+      cmocka_unit_test(test_idle_reset_then_failure),
       cmocka_unit_test(test_probes),
       cmocka_unit_test(test_probe_delays),
       cmocka_unit_test(test_retry_after),
