@@ -1,6 +1,6 @@
 /* The report sender's side of the state file: the checkpoint's pace, the
- * pending jobs and task ids read out and restored, and what a lost answer
- * means (see report_sender.h, "For the state file"). */
+ * log of what changed, the snapshot of all it holds, restoring, and what a
+ * lost answer means (see report_sender.h, "For the state file"). */
 #include "reports/sender_internal.h"
 
 #include "collectd/core/daemon/plugin.h"
@@ -20,8 +20,37 @@ void sender_set_checkpoint(report_sender_t *s, void (*fn)(void *ud), void *ud,
 
 void sender_keep_pending(report_sender_t *s) { s->keep_pending = true; }
 
-uint64_t sender_changes(report_sender_t *s) {
-  return __atomic_load_n(&s->changes, __ATOMIC_RELAXED);
+/* ---- The log of changes ---- */
+
+void sender_note(report_sender_t *s, const report_job_t *job,
+                 change_kind_t kind) {
+  if (s->checkpoint != NULL) {
+    sender_change_t c = sender_change_of(job, kind);
+    sender_changes_add(&s->worker_changes, &c);
+  }
+}
+
+void sender_note_queued(report_sender_t *s, const report_job_t *job,
+                        cdtime_t expires) {
+  if (s->checkpoint != NULL) {
+    sender_change_t c = sender_change_of(job, CHANGE_QUEUED);
+    c.expires = expires;
+    sender_changes_add(&s->changes, &c);
+  }
+}
+
+void sender_notes_share(report_sender_t *s) {
+  if (s->worker_changes.count > 0 || s->worker_changes.lost)
+    sender_changes_move(&s->changes, &s->worker_changes);
+}
+
+void sender_take_changes(report_sender_t *s, sender_changes_t *out) {
+  pthread_mutex_lock(&s->lock);
+  sender_notes_share(s);
+  sender_changes_t mine = s->changes;
+  s->changes = *out;
+  *out = mine;
+  pthread_mutex_unlock(&s->lock);
 }
 
 /* ---- The worker's ---- */
@@ -84,43 +113,97 @@ uint64_t sender_keep_worker_jobs(report_sender_t *s) {
         0)
       s->parked++;
     else
-      COUNT(s, slot->job.req, abandoned);
+      COUNT_GONE(s, slot->job, abandoned);
   }
   s->in_flight = 0;
-  sender_changed(s);
   return s->parked;
 }
 
-/* ---- Reading the jobs and ids out ---- */
+/* ---- The snapshot ---- */
 
-static void each_in_ring(const job_ring_t *q,
-                         void (*fn)(const report_job_t *, void *), void *ud) {
+/* Entries copied at a time under the queue's lock, which is let go between
+ * two: a notification waits for one chunk at most (about 100 us). */
+#define CHUNK 8192
+
+static int copy_ring(const job_ring_t *q, sender_snapshot_t *out) {
   for (size_t i = 0; i < q->count; i++)
-    fn(&q->items[(q->head + i) % q->capacity], ud);
+    if (sender_snapshot_add_job(out, &q->items[(q->head + i) % q->capacity]) !=
+        0)
+      return -1;
+  return 0;
 }
 
-void sender_each_job(report_sender_t *s,
-                     void (*fn)(const report_job_t *job, void *ud), void *ud) {
-  for (size_t i = 0; i < s->cfg->max_in_flight; i++)
-    if (s->slots[i].busy)
-      fn(&s->slots[i].job, ud);
-  for (size_t a = 0; a < s->cfg->num_accounts; a++)
-    each_in_ring(&s->tx[a].ready, fn, ud);
-  pthread_mutex_lock(&s->lock);
-  each_in_ring(&s->queue, fn, ud);
-  pthread_mutex_unlock(&s->lock);
+/* The shared queue, with the lock held on entry and exit. Only the worker
+ * (the caller) takes jobs out of it: the places of those there at the start
+ * hold still while others are added behind them (in the log already). */
+static int copy_queue(report_sender_t *s, sender_snapshot_t *out) {
+  const job_ring_t *q = &s->queue;
+  size_t head = q->head, n = q->count;
+  for (size_t done = 0; done < n;) {
+    for (size_t end = done + CHUNK < n ? done + CHUNK : n; done < end; done++)
+      if (sender_snapshot_add_job(out,
+                                  &q->items[(head + done) % q->capacity]) != 0)
+        return -1;
+    pthread_mutex_unlock(&s->lock);
+    pthread_mutex_lock(&s->lock);
+  }
+  return 0;
 }
 
-void sender_each_seen(report_sender_t *s, cdtime_t now,
-                      void (*fn)(const seen_entry_t *e, void *ud), void *ud) {
+/* The ids remembered at the start. Meanwhile ids are added behind them
+ * (in the log already) and expired ones forgotten; when the set grows its
+ * entries move, and the copy starts over from the oldest. */
+int sender_copy_seen(report_sender_t *s, sender_snapshot_t *out) {
+  const seen_set_t *seen = &s->seen;
   pthread_mutex_lock(&s->lock);
-  for (size_t i = 0; i < s->seen.count; i++) {
-    const seen_entry_t *e =
-        &s->seen.ring[(s->seen.head + i) % s->seen.capacity];
-    if (e->expires > now)
-      fn(e, ud);
+  size_t n = seen->count;
+  free(out->seen);
+  out->num_seen = 0;
+  out->seen = malloc((n + 1) * sizeof(*out->seen));
+  if (out->seen == NULL) {
+    pthread_mutex_unlock(&s->lock);
+    return -1;
+  }
+  const seen_entry_t *ring = NULL;
+  size_t head = 0;
+  for (size_t done = 0; done < n;) {
+    if (seen->ring != ring) { /* the first chunk, or the set grew */
+      ring = seen->ring;
+      head = seen->head;
+      n = n < seen->count ? n : seen->count;
+      done = 0;
+    }
+    for (size_t end = done + CHUNK < n ? done + CHUNK : n; done < end; done++)
+      out->seen[done] = ring[(head + done) % seen->capacity];
+    pthread_mutex_unlock(&s->lock);
+    pthread_mutex_lock(&s->lock);
   }
   pthread_mutex_unlock(&s->lock);
+  out->num_seen = n;
+  return 0;
+}
+
+/* Between turns the jobs the worker holds cannot move: each pending job is
+ * copied once. The log starts again where the copy begins: what changes
+ * while it goes on (or before sender_copy_seen) is in both, and reading it
+ * twice changes nothing. */
+int sender_take_snapshot(report_sender_t *s, sender_snapshot_t *out) {
+  int status = 0;
+  sender_snapshot_free(out);
+  for (size_t i = 0; status == 0 && i < s->cfg->max_in_flight; i++)
+    if (s->slots[i].busy)
+      status = sender_snapshot_add_job(out, &s->slots[i].job);
+  for (size_t a = 0; status == 0 && a < s->cfg->num_accounts; a++)
+    status = copy_ring(&s->tx[a].ready, out);
+  sender_changes_clear(&s->worker_changes);
+  pthread_mutex_lock(&s->lock);
+  sender_changes_clear(&s->changes);
+  if (status == 0)
+    status = copy_queue(s, out);
+  pthread_mutex_unlock(&s->lock);
+  if (status != 0)
+    sender_snapshot_free(out);
+  return status;
 }
 
 /* ---- Restoring ---- */
@@ -155,7 +238,7 @@ submit_result_t sender_restore_job(report_sender_t *s,
     job_ring_push(&s->queue, job); /* room: backlog counts the queue */
     was_empty = s->queue.count == 1;
     set_backlog(s, s->backlog + 1);
-    sender_changed(s);
+    sender_note_queued(s, job, job->deadline);
   }
   pthread_mutex_unlock(&s->lock);
   if (was_empty)

@@ -1,5 +1,7 @@
-/* The state file's glue: where it lives, reading it at init, restoring what
- * it holds, and writing it atomically (temporary file, fsync, rename). */
+/* The state file's glue: where it lives and whether it may be trusted,
+ * reading it at init and restoring what it holds, and writing it on a
+ * thread of its own: what changed, appended every STATE_WRITE_INTERVAL, and
+ * the whole state now and then (state_journal.h). */
 #include "state/state_store.h"
 
 #include "collectd/core/daemon/plugin.h"
@@ -11,21 +13,41 @@
 #include <sys/file.h>
 #include <unistd.h>
 
-#include "state/state_file.h"
+#include "state/state_batch.h"
+#include "state/state_journal.h"
+
+/* The whole state is written again once what was appended since is twice
+ * its size (and at least this much): the file stays within three times
+ * what is remembered, and a write costs what changed, times 1.5. */
+#define APPEND_FLOOR ((uint64_t)1 << 20)
+
+/* WORK_TAKING: the worker is taking it from the sender. */
+typedef enum { WORK_NONE, WORK_TAKING, WORK_CHANGES, WORK_WHOLE } work_t;
 
 struct state_store_s {
-  pthread_mutex_t lock; /* guards series and open */
+  pthread_mutex_t lock; /* guards the fields up to `thread` */
+  pthread_cond_t cond;
   bool open;
+  state_t series;           /* per account, the last hourly record per series */
+  state_t series_changed;   /* those set since the last write */
+  work_t work;              /* handed to the writer, which empties it */
+  bool stop, whole_next;    /* whole_next: the next write is the whole state */
+  sender_changes_t changes; /* the work: changes, or a snapshot */
+  sender_snapshot_t snap;
+  state_t series_work;
+
+  /* The writer thread's own (the closing thread's once it has ended). */
+  pthread_t thread;
+  bool started;
+  state_journal_t *journal;
+  state_writer_t *frame; /* a frame's records, kept in memory */
+  state_batch_t *batch;
+  c_complain_t write_failed;
+
   char path[PATH_MAX];
   int lock_fd; /* "<path>.lock", locked for as long as collectd runs */
   const plugin_config_t *cfg;
   report_sender_t *sender;
-  state_t series; /* per account, the last hourly record of each series */
-  uint64_t series_changes;
-  /* What the file holds: the writer's own (worker, then shutdown). */
-  bool written;
-  uint64_t written_jobs, written_series;
-  c_complain_t write_failed;
 };
 
 /* One collectd per state file: a second one (`collectd -T` beside the
@@ -53,6 +75,20 @@ static int take_lock(state_store_t *store) {
   return -1;
 }
 
+/* Another user who may write the file or its directory could plant a state
+ * (reports sent with the account's key) or hold the lock. */
+static int check_trust(const state_store_t *store) {
+  char why[256];
+  if (state_journal_check(store->path, why, sizeof(why)) == 0)
+    return 0;
+  WARNING("anticaptcha plugin: the state file \"%s\" is not used: %s. "
+          "Nothing is restored or saved by this collectd; keep it in a "
+          "directory owned by collectd's user that no one else may write "
+          "(chmod go-w), or set StateFile.",
+          store->path, why);
+  return -1;
+}
+
 /* A relative StateFile is taken under BaseDir, said in full in the log. */
 static int set_path(state_store_t *store, const plugin_config_t *cfg) {
   const char *file = cfg->state_file ? cfg->state_file : DEFAULT_STATE_FILE;
@@ -64,40 +100,6 @@ static int set_path(state_store_t *store, const plugin_config_t *cfg) {
 }
 
 /* ---- Reading ---- */
-
-/* The whole file, malloc'd; NULL with *why set ("" when there is none). */
-static char *read_file(const state_store_t *store, size_t *len, char *why,
-                       size_t size) {
-  /* O_NONBLOCK: a FIFO put there must not hang collectd's start. */
-  int fd = open(store->path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
-  struct stat st;
-  why[0] = 0;
-  if (fd < 0) {
-    if (errno == ELOOP)
-      snprintf(why, size, "it is a symbolic link, not a regular file");
-    else if (errno != ENOENT)
-      snprintf(why, size, "cannot open it: %s", STRERRNO);
-    return NULL;
-  }
-  char *buf = NULL;
-  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))
-    snprintf(why, size, "it is not a regular file");
-  else if ((size_t)st.st_size > STATE_FILE_MAX_BYTES)
-    snprintf(why, size, "it is larger than %zu bytes", STATE_FILE_MAX_BYTES);
-  else if ((buf = malloc((size_t)st.st_size + 1)) == NULL)
-    snprintf(why, size, "out of memory");
-  else {
-    ssize_t n = read(fd, buf, (size_t)st.st_size + 1);
-    if (n < 0 || (size_t)n != (size_t)st.st_size) {
-      snprintf(why, size, "reading it failed: %s",
-               n < 0 ? STRERRNO : "it changed while read");
-      sfree(buf);
-    }
-    *len = (size_t)st.st_size;
-  }
-  close(fd);
-  return buf;
-}
 
 /* Hands one account's reports and task ids to the sender; counts the
  * reports queued and expired, and the ids still remembered. */
@@ -154,172 +156,26 @@ static void restore(state_store_t *store, state_t *file) {
        unknown > 0 ? "; accounts no longer configured are forgotten" : "");
 }
 
-/* ---- Writing ---- */
-
-static void fsync_dir(const char *path) {
-  char dir[PATH_MAX];
-  sstrncpy(dir, path, sizeof(dir));
-  char *slash = strrchr(dir, '/');
-  if (slash == NULL)
-    sstrncpy(dir, ".", sizeof(dir));
-  else
-    slash[slash == dir ? 1 : 0] = 0;
-  int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd >= 0) {
-    fsync(fd); /* makes the rename durable */
-    close(fd);
-  }
-}
-
-/* Writing streams the state into the file as it is read from the sender:
- * the remembered task ids (60 s of reports, maybe a million) are never
- * copied, so memory stays flat whatever the report rate. */
-typedef struct {
-  state_writer_t *w;
-  size_t account;
-} cursor_t;
-
-static void out_file(void *ctx, const char *text, size_t len) {
-  fwrite(text, 1, len, ctx); /* errors: ferror() below */
-}
-
-static void write_job(const report_job_t *job, void *ud) {
-  cursor_t *c = ud;
-  if (job->req.account == c->account)
-    state_writer_report(
-        c->w, &(state_report_t){.task_id = job->req.task_id,
-                                .method = job->req.method,
-                                .completed_ms =
-                                    (int64_t)CDTIME_T_TO_MS(job->req.completed),
-                                .attempts = job->attempts});
-}
-
-static void write_seen(const seen_entry_t *e, void *ud) {
-  cursor_t *c = ud;
-  if (e->account == c->account)
-    state_writer_seen(
-        c->w,
-        &(state_seen_t){.task_id = e->task_id,
-                        .expires_ms = (int64_t)CDTIME_T_TO_MS(e->expires)});
-}
-
-static void write_series(state_store_t *store, state_writer_t *w,
-                         const char *account) {
-  pthread_mutex_lock(&store->lock);
-  const state_account_t *a = state_find(&store->series, account);
-  for (size_t k = 0; a != NULL && k < a->num_series; k++)
-    state_writer_series(w, a->series[k].slug, a->series[k].last_till);
-  pthread_mutex_unlock(&store->lock);
-}
-
-/* The whole state into f. Returns 0 or -1. */
-static int write_state(state_store_t *store, FILE *f) {
-  state_writer_t *w = state_writer_new(out_file, f);
-  if (w == NULL)
-    return -1;
-  cdtime_t now = cdtime();
-  for (size_t i = 0; i < store->cfg->num_accounts; i++) {
-    cursor_t c = {.w = w, .account = i};
-    state_writer_account(w, store->cfg->names[i]);
-    sender_each_job(store->sender, write_job, &c);
-    sender_each_seen(store->sender, now, write_seen, &c);
-    write_series(store, w, store->cfg->names[i]);
-  }
-  int status = state_writer_finish(w);
-  state_writer_free(w);
-  return status;
-}
-
-/* Writes the state to a temporary file beside the state file, syncs it and
- * renames it over the state file: a crash leaves the old file or the new
- * one, never half of one. Returns 0, or -1 with errno set. */
-static int write_atomically(state_store_t *store) {
-  char tmp[PATH_MAX + 8];
-  snprintf(tmp, sizeof(tmp), "%s.tmp", store->path);
-  int fd =
-      open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
-  if (fd < 0)
-    return -1;
-  /* A temporary file left by another user's run keeps its mode: not ours. */
-  FILE *f = fchmod(fd, 0600) == 0 ? fdopen(fd, "w") : NULL;
-  if (f == NULL) {
-    int saved = errno;
-    close(fd);
-    unlink(tmp);
-    errno = saved;
-    return -1;
-  }
-  errno = 0;
-  int status = write_state(store, f);
-  if (fflush(f) != 0 || ferror(f))
-    status = -1;
-  if (status == 0 && fsync(fd) != 0)
-    status = -1;
-  int saved = errno != 0 ? errno : EIO;
-  if (fclose(f) != 0 && status == 0)
-    status = -1, saved = errno;
-  if (status == 0 && rename(tmp, store->path) != 0)
-    status = -1, saved = errno;
-  if (status != 0) {
-    unlink(tmp);
-    errno = saved;
-    return -1;
-  }
-  fsync_dir(store->path);
-  return 0;
-}
-
-/* Writes the state when it changed since the last write (or when forced).
- * Runs on the report worker (sender_set_checkpoint), then once after
- * sender_stop(). */
-static void save(state_store_t *store, bool force) {
-  pthread_mutex_lock(&store->lock);
-  uint64_t series = store->series_changes;
-  pthread_mutex_unlock(&store->lock);
-  uint64_t jobs = sender_changes(store->sender);
-  if (!force && store->written && jobs == store->written_jobs &&
-      series == store->written_series)
-    return;
-  if (write_atomically(store) != 0) {
-    c_complain(LOG_ERR, &store->write_failed,
-               "anticaptcha plugin: cannot write the state file \"%s\": %s. "
-               "A restart would lose the pending reports and re-dispatch "
-               "hours; check the directory's permissions and free space, or "
-               "set StateFile.",
-               store->path, STRERRNO);
-    return;
-  }
-  c_release(LOG_INFO, &store->write_failed,
-            "anticaptcha plugin: the state file \"%s\" is written again.",
-            store->path);
-  store->written = true;
-  store->written_jobs = jobs;
-  store->written_series = series;
-}
-
-static void checkpoint(void *ud) { save(ud, false); }
-
-/* ---- The API ---- */
-
-static void store_free(state_store_t *store) {
-  if (store->lock_fd >= 0)
-    close(store->lock_fd); /* releases the lock */
-  state_free(&store->series);
-  pthread_mutex_destroy(&store->lock);
-  free(store);
-}
-
 /* Reads the file and restores what it holds; a file that cannot be used is
- * a clean start. */
+ * a clean start. What a file may hold: what the options allow at most. */
 static void load(state_store_t *store) {
   char why[256];
-  size_t len = 0;
+  bool missing;
   state_t file;
-  char *text = read_file(store, &len, why, sizeof(why));
-  if (text != NULL && state_parse(text, len, &file, why, sizeof(why)) == 0) {
+  state_caps_t caps = {
+      .reports = QUEUE_LIMIT_MAX + MAX_IN_FLIGHT_MAX,
+      .seen = REPORT_SEEN_MAX,
+      .now_ms = (int64_t)CDTIME_T_TO_MS(cdtime()),
+      .window_ms = (int64_t)CDTIME_T_TO_MS(store->cfg->window),
+  };
+  state_read_t status =
+      state_journal_read(store->path, &caps, &file, &missing, why, sizeof(why));
+  if (status == STATE_READ_TORN)
+    INFO("anticaptcha plugin: state file \"%s\": %s.", store->path, why);
+  if (status != STATE_READ_DAMAGED) {
     restore(store, &file);
     state_free(&file);
-  } else if (why[0] != 0) {
+  } else if (!missing) {
     WARNING("anticaptcha plugin: ignoring the state file \"%s\": %s. "
             "Starting clean: reports pending before the restart are lost "
             "and recent hours may be dispatched again. It is replaced at "
@@ -329,36 +185,255 @@ static void load(state_store_t *store) {
     INFO("anticaptcha plugin: no state file \"%s\" yet; starting clean.",
          store->path);
   }
-  free(text);
+}
+
+/* ---- Writing ---- */
+
+static state_names_t names_of(const state_store_t *store) {
+  return (state_names_t){store->cfg->names, store->cfg->num_accounts};
+}
+
+/* Every series of from into to (emptied first). */
+static void copy_series(const state_t *from, state_t *to) {
+  state_free(to);
+  for (size_t i = 0; i < from->num_accounts; i++) {
+    state_account_t *a = state_account(to, from->accounts[i].name);
+    for (size_t k = 0; a != NULL && k < from->accounts[i].num_series; k++)
+      state_set_series(a, from->accounts[i].series[k].slug,
+                       from->accounts[i].series[k].last_till);
+  }
+}
+
+/* The whole state, in place of the file. */
+static int write_whole(state_store_t *store) {
+  if (sender_copy_seen(store->sender, &store->snap) != 0)
+    return errno = ENOMEM, -1;
+  if (state_journal_begin(store->journal) != 0)
+    return -1;
+  state_writer_t *w = state_writer_new(state_journal_out, store->journal);
+  int status =
+      w == NULL
+          ? -1
+          : state_batch_snapshot(store->batch, w, names_of(store),
+                                 &store->series_work, &store->snap, cdtime());
+  state_writer_free(w);
+  if (status != 0) {
+    state_journal_abort(store->journal);
+    errno = errno != 0 ? errno : ENOMEM;
+    return -1;
+  }
+  return state_journal_commit(store->journal);
+}
+
+/* What changed, as one frame appended to the file. */
+static int write_changes(state_store_t *store) {
+  size_t len, head_len;
+  state_writer_clear(store->frame);
+  if (state_batch_changes(store->batch, store->frame, names_of(store),
+                          &store->series_work, &store->changes) != 0)
+    return errno = ENOMEM, -1;
+  const char *body = state_writer_text(store->frame, &len);
+  if (len == 0)
+    return 0;
+  state_writer_t *head = state_writer_new(NULL, NULL);
+  if (head == NULL || state_write_frame(head, len) != 0) {
+    state_writer_free(head);
+    return errno = ENOMEM, -1;
+  }
+  const char *text = state_writer_text(head, &head_len);
+  int status = state_journal_append(store->journal, text, head_len, body, len);
+  state_writer_free(head);
+  return status;
+}
+
+/* Whether the next write is the whole state: after a failure, or once the
+ * appended part outweighs it. */
+static bool whole_due(const state_store_t *store, int status) {
+  const state_journal_t *j = store->journal;
+  uint64_t whole = state_journal_snapshot_size(j);
+  uint64_t appended = state_journal_size(j) - whole;
+  return status != 0 || !state_journal_appendable(j) ||
+         appended > (2 * whole > APPEND_FLOOR ? 2 * whole : APPEND_FLOOR);
+}
+
+/* Writes the work taken, then frees it; returns whether the next write
+ * is the whole state. On the writer thread (or the closing one, once the
+ * writer has ended). */
+static bool do_work(state_store_t *store, work_t work) {
+  errno = 0;
+  int status = 0;
+  if (work == WORK_WHOLE)
+    status = write_whole(store);
+  else if (state_journal_appendable(store->journal))
+    status = write_changes(store);
+  /* else: the last write failed, the next replaces the file */
+  if (status != 0)
+    c_complain(LOG_ERR, &store->write_failed,
+               "anticaptcha plugin: cannot write the state file \"%s\": %s. "
+               "A restart would lose the pending reports and re-dispatch "
+               "hours; check the directory's permissions and free space, or "
+               "set StateFile.",
+               store->path, STRERRNO);
+  else
+    c_release(LOG_INFO, &store->write_failed,
+              "anticaptcha plugin: the state file \"%s\" is written again.",
+              store->path);
+  sender_snapshot_free(&store->snap);
+  sender_changes_clear(&store->changes);
+  state_free(&store->series_work);
+  return whole_due(store, status);
+}
+
+static void *writer_main(void *arg) {
+  state_store_t *store = arg;
+  pthread_mutex_lock(&store->lock);
+  for (;;) {
+    while ((store->work == WORK_NONE && !store->stop) ||
+           store->work == WORK_TAKING)
+      pthread_cond_wait(&store->cond, &store->lock);
+    if (store->work == WORK_NONE)
+      break;
+    work_t work = store->work;
+    pthread_mutex_unlock(&store->lock);
+    bool whole = do_work(store, work);
+    pthread_mutex_lock(&store->lock);
+    store->whole_next = store->whole_next || whole;
+    store->work = WORK_NONE;
+    pthread_cond_broadcast(&store->cond);
+  }
+  pthread_mutex_unlock(&store->lock);
+  return NULL;
+}
+
+/* Takes from the sender what is to be written: cheap (a swap of logs, or a
+ * copy of what it holds), so that no one waits for the disk. Called with
+ * the work marked WORK_TAKING (its fields are the caller's), without the
+ * lock. Returns the work, or WORK_NONE. */
+static work_t take(state_store_t *store, bool whole) {
+  if (!whole) {
+    sender_take_changes(store->sender, &store->changes);
+    if (store->changes.lost) {
+      sender_changes_clear(&store->changes);
+      whole = true;
+    }
+  }
+  if (whole && sender_take_snapshot(store->sender, &store->snap) != 0) {
+    pthread_mutex_lock(&store->lock);
+    store->whole_next = true; /* out of memory: the next try */
+    pthread_mutex_unlock(&store->lock);
+    return WORK_NONE;
+  }
+  pthread_mutex_lock(&store->lock);
+  if (whole) {
+    copy_series(&store->series, &store->series_work);
+    store->whole_next = false;
+  } else {
+    state_t swap = store->series_work;
+    store->series_work = store->series_changed;
+    store->series_changed = swap;
+  }
+  state_free(&store->series_changed);
+  pthread_mutex_unlock(&store->lock);
+  if (!whole && store->changes.count == 0 &&
+      store->series_work.num_accounts == 0)
+    return WORK_NONE;
+  return whole ? WORK_WHOLE : WORK_CHANGES;
+}
+
+/* Marks the work taken, or returns false when the writer is at the last. */
+static bool begin_take(state_store_t *store, bool *whole) {
+  pthread_mutex_lock(&store->lock);
+  bool idle = store->work == WORK_NONE && !store->stop;
+  if (idle)
+    store->work = WORK_TAKING;
+  *whole = store->whole_next;
+  pthread_mutex_unlock(&store->lock);
+  return idle;
+}
+
+static void hand_over(state_store_t *store, work_t work) {
+  pthread_mutex_lock(&store->lock);
+  store->work = work;
+  pthread_cond_broadcast(&store->cond);
+  pthread_mutex_unlock(&store->lock);
+}
+
+/* On the report worker, every STATE_WRITE_INTERVAL: while the writer is
+ * still at the last write, the changes wait in the sender. */
+static void checkpoint(void *ud) {
+  state_store_t *store = ud;
+  bool whole;
+  if (begin_take(store, &whole))
+    hand_over(store, take(store, whole));
+}
+
+/* ---- The API ---- */
+
+static void store_free(state_store_t *store) {
+  if (store->lock_fd >= 0)
+    close(store->lock_fd); /* releases the lock */
+  state_free(&store->series);
+  state_free(&store->series_changed);
+  state_free(&store->series_work);
+  sender_changes_free(&store->changes);
+  sender_snapshot_free(&store->snap);
+  state_journal_free(store->journal);
+  state_writer_free(store->frame);
+  state_batch_free(store->batch);
+  pthread_cond_destroy(&store->cond);
+  pthread_mutex_destroy(&store->lock);
+  free(store);
+}
+
+static state_store_t *store_new(const plugin_config_t *cfg,
+                                report_sender_t *sender) {
+  state_store_t *store = calloc(1, sizeof(*store));
+  if (store == NULL)
+    return NULL;
+  pthread_mutex_init(&store->lock, NULL);
+  pthread_cond_init(&store->cond, NULL);
+  store->lock_fd = -1;
+  store->cfg = cfg;
+  store->sender = sender;
+  store->whole_next = true; /* the first write: what was restored */
+  state_init(&store->series);
+  state_init(&store->series_changed);
+  state_init(&store->series_work);
+  C_COMPLAIN_INIT(&store->write_failed);
+  if (set_path(store, cfg) != 0 ||
+      (store->journal = state_journal_new(store->path)) == NULL ||
+      (store->frame = state_writer_new(NULL, NULL)) == NULL ||
+      (store->batch = state_batch_new()) == NULL) {
+    ERROR("anticaptcha plugin: option \"StateFile\": the path is too long "
+          "or memory ran out; no state is kept.");
+    store_free(store);
+    return NULL;
+  }
+  return store;
 }
 
 state_store_t *state_store_open(const plugin_config_t *cfg,
                                 report_sender_t *sender) {
   if (cfg->state_file_off)
     return NULL;
-  state_store_t *store = calloc(1, sizeof(*store));
-  if (store == NULL) {
-    ERROR("anticaptcha plugin: cannot set up the state file (out of "
-          "memory); no state is kept.");
+  state_store_t *store = store_new(cfg, sender);
+  if (store == NULL)
     return NULL;
-  }
-  pthread_mutex_init(&store->lock, NULL);
-  store->lock_fd = -1;
-  store->cfg = cfg;
-  store->sender = sender;
-  state_init(&store->series);
-  C_COMPLAIN_INIT(&store->write_failed);
-  if (set_path(store, cfg) != 0) {
-    ERROR("anticaptcha plugin: option \"StateFile\": the path is too long; "
-          "no state is kept.");
-    store_free(store);
-    return NULL;
-  }
-  if (take_lock(store) != 0) {
+  if (check_trust(store) != 0 || take_lock(store) != 0) {
     store_free(store);
     return NULL;
   }
   load(store);
+  int status = plugin_thread_create(&store->thread, writer_main, store,
+                                    "anticaptcha sta");
+  if (status != 0) {
+    ERROR("anticaptcha plugin: cannot start the state file's writer: %s; "
+          "no state is kept.",
+          STRERROR(status));
+    store_free(store);
+    return NULL;
+  }
+  store->started = true;
   store->open = true;
   sender_keep_pending(sender);
   sender_set_checkpoint(sender, checkpoint, store, STATE_WRITE_INTERVAL);
@@ -368,7 +443,21 @@ state_store_t *state_store_open(const plugin_config_t *cfg,
 void state_store_close(state_store_t *store) {
   if (store == NULL || !store->open)
     return;
-  save(store, true); /* sender_stop() moved what was in flight */
+  /* The writer finishes what it has; the last write is this thread's
+   * (sender_stop() moved what was in flight, and the worker has ended). */
+  pthread_mutex_lock(&store->lock);
+  while (store->work != WORK_NONE)
+    pthread_cond_wait(&store->cond, &store->lock);
+  store->stop = true;
+  bool whole = store->whole_next;
+  pthread_cond_broadcast(&store->cond);
+  pthread_mutex_unlock(&store->lock);
+  if (store->started)
+    pthread_join(store->thread, NULL);
+  store->started = false;
+  work_t work = take(store, whole);
+  if (work != WORK_NONE)
+    do_work(store, work);
   pthread_mutex_lock(&store->lock);
   store->open = false;
   pthread_mutex_unlock(&store->lock);
@@ -403,7 +492,10 @@ void state_store_series_set(state_store_t *store, const char *account,
   state_account_t *a =
       store->open ? state_account(&store->series, account) : NULL;
   if (a != NULL && last_till > state_series_last(a, slug) &&
-      state_set_series(a, slug, last_till) == 0)
-    store->series_changes++;
+      state_set_series(a, slug, last_till) == 0) {
+    state_account_t *changed = state_account(&store->series_changed, account);
+    if (changed == NULL || state_set_series(changed, slug, last_till) != 0)
+      store->whole_next = true; /* out of memory: the next write has it */
+  }
   pthread_mutex_unlock(&store->lock);
 }
