@@ -122,14 +122,17 @@ void sender_keep_pending(report_sender_t *s);
  * Only from the checkpoint callback or after sender_stop(). */
 void sender_take_changes(report_sender_t *s, sender_changes_t *out);
 /* Every pending job (in flight, waiting in an account's ring, or queued,
- * each once), copied into *out (emptied first): the changes logged so far
- * are in it, and dropped. 0, or -1 when memory runs out. Only from the
- * checkpoint callback or after sender_stop(). */
+ * each once), copied into *out (emptied first, its memory reused): the
+ * changes logged so far are in it, and dropped. 0, or -1 when memory runs out.
+ * Only from the checkpoint callback or after sender_stop(). */
 int sender_take_snapshot(report_sender_t *s, sender_snapshot_t *out);
-/* Then, from any thread: every task id remembered, into out->seen. The
- * queue's lock is taken for a few thousand at a time, so that no
- * notification waits for the whole copy. 0, or -1 when memory runs out. */
-int sender_copy_seen(report_sender_t *s, sender_snapshot_t *out);
+/* Then, from any thread: calls fn with the task ids remembered, a few
+ * thousand at a time, each batch copied under the queue's lock and handed
+ * over without it (so no notification waits for the whole set, nor for
+ * what fn does). An id may come twice. 0, or -1 when memory runs out. */
+int sender_each_seen(report_sender_t *s,
+                     void (*fn)(const seen_entry_t *e, size_t n, void *ud),
+                     void *ud);
 /* Remembers a task id read from the state file (after its reports). */
 void sender_restore_seen(report_sender_t *s, size_t account, task_id_t task_id,
                          cdtime_t expires);

@@ -30,6 +30,10 @@ static int reserve(sender_changes_t *c, size_t more) {
   return 0;
 }
 
+int sender_changes_reserve(sender_changes_t *c, size_t n) {
+  return reserve(c, n > c->count ? n - c->count : 0);
+}
+
 void sender_changes_add(sender_changes_t *c, const sender_change_t *ch) {
   if (c->lost)
     return; /* a snapshot follows: what changes meanwhile is in it */
@@ -53,7 +57,7 @@ void sender_changes_move(sender_changes_t *c, sender_changes_t *from) {
 }
 
 void sender_changes_clear(sender_changes_t *c) {
-  if (c->cap > 65536 && c->cap > 4 * c->count) {
+  if (c->cap > 4 * SENDER_CHANGES_EAGER && c->cap > 4 * c->count) {
     free(c->items);
     c->items = NULL;
     c->cap = 0;
@@ -94,6 +98,5 @@ int sender_snapshot_add_job(sender_snapshot_t *snap, const report_job_t *job) {
 
 void sender_snapshot_free(sender_snapshot_t *snap) {
   free(snap->jobs);
-  free(snap->seen);
   memset(snap, 0, sizeof(*snap));
 }

@@ -30,6 +30,8 @@ typedef struct {
  * dropped and `lost` set, and only a snapshot brings the file up to date
  * (a disk that hangs must not make collectd's memory grow). */
 #define SENDER_CHANGES_MAX 262144
+/* A log this long is handed over without waiting for the interval. */
+#define SENDER_CHANGES_EAGER 8192
 
 typedef struct {
   sender_change_t *items;
@@ -37,6 +39,9 @@ typedef struct {
   bool lost;
 } sender_changes_t;
 
+/* Room for n changes at once (a log handed over at SENDER_CHANGES_EAGER
+ * holds about twice that): no allocation on the way up to it. 0 or -1. */
+int sender_changes_reserve(sender_changes_t *c, size_t n);
 /* Appends one change (allocating as it grows); past SENDER_CHANGES_MAX, or
  * when memory runs out, frees what it holds and sets lost instead. */
 void sender_changes_add(sender_changes_t *c, const sender_change_t *ch);
@@ -50,12 +55,11 @@ void sender_changes_free(sender_changes_t *c);
 /* Shorthands for the sender. */
 sender_change_t sender_change_of(const report_job_t *job, change_kind_t kind);
 
-/* Everything the sender holds for the state file, copied. */
+/* The sender's pending reports, copied for the state file (its task ids
+ * remembered are walked, not copied: sender_each_seen). */
 typedef struct {
   report_job_t *jobs; /* pending, oldest first where known */
   size_t num_jobs, cap_jobs;
-  seen_entry_t *seen; /* remembered and not expired at the time of the copy */
-  size_t num_seen;
 } sender_snapshot_t;
 
 /* Appends a job; 0, or -1 when memory runs out. */

@@ -71,6 +71,7 @@ struct report_sender_s {
   /* What changed for the file since it last took it (with the lock held),
    * and what the worker changed since its last turn (its own). */
   sender_changes_t changes, worker_changes;
+  size_t logged; /* the worker's: changes' count at its last look */
 
   sender_outcome_fn on_outcome; /* the hub pair's hook; may be NULL */
   void *on_outcome_ud;

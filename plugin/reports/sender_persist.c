@@ -16,6 +16,7 @@ void sender_set_checkpoint(report_sender_t *s, void (*fn)(void *ud), void *ud,
   s->checkpoint_ud = ud;
   s->checkpoint_interval = interval;
   s->next_checkpoint = 0; /* the first turn writes what was restored */
+  sender_changes_reserve(&s->changes, 2 * SENDER_CHANGES_EAGER);
 }
 
 void sender_keep_pending(report_sender_t *s) { s->keep_pending = true; }
@@ -42,6 +43,7 @@ void sender_note_queued(report_sender_t *s, const report_job_t *job,
 void sender_notes_share(report_sender_t *s) {
   if (s->worker_changes.count > 0 || s->worker_changes.lost)
     sender_changes_move(&s->changes, &s->worker_changes);
+  s->logged = s->changes.count;
 }
 
 void sender_take_changes(report_sender_t *s, sender_changes_t *out) {
@@ -55,11 +57,11 @@ void sender_take_changes(report_sender_t *s, sender_changes_t *out) {
 
 /* ---- The worker's ---- */
 
-/* Between turns the jobs the worker holds cannot move, and only the worker
- * moves jobs out of the shared queue: each pending job is in exactly one of
- * the three places sender_each_job walks. */
 void sender_checkpoint(report_sender_t *s, cdtime_t now) {
-  if (s->checkpoint == NULL || now < s->next_checkpoint)
+  /* A long log goes at once: the memory it and its write take stays
+   * bounded whatever the report rate. */
+  if (s->checkpoint == NULL ||
+      (now < s->next_checkpoint && s->logged < SENDER_CHANGES_EAGER))
     return;
   s->next_checkpoint = now + s->checkpoint_interval;
   s->checkpoint(s->checkpoint_ud);
@@ -150,46 +152,48 @@ static int copy_queue(report_sender_t *s, sender_snapshot_t *out) {
   return 0;
 }
 
-/* The ids remembered at the start. Meanwhile ids are added behind them
+/* The ids remembered at the start, CHUNK at a time, each chunk copied under
+ * the lock and handed to fn without it. Meanwhile ids are added behind them
  * (in the log already) and expired ones forgotten; when the set grows its
- * entries move, and the copy starts over from the oldest. */
-int sender_copy_seen(report_sender_t *s, sender_snapshot_t *out) {
+ * entries move, and the walk starts over from the oldest. */
+int sender_each_seen(report_sender_t *s,
+                     void (*fn)(const seen_entry_t *e, size_t n, void *ud),
+                     void *ud) {
   const seen_set_t *seen = &s->seen;
-  pthread_mutex_lock(&s->lock);
-  size_t n = seen->count;
-  free(out->seen);
-  out->num_seen = 0;
-  out->seen = malloc((n + 1) * sizeof(*out->seen));
-  if (out->seen == NULL) {
-    pthread_mutex_unlock(&s->lock);
-    return -1;
-  }
+  seen_entry_t *chunk = malloc(CHUNK * sizeof(*chunk));
   const seen_entry_t *ring = NULL;
-  size_t head = 0;
-  for (size_t done = 0; done < n;) {
+  size_t head = 0, n = 0;
+  if (chunk == NULL)
+    return -1;
+  pthread_mutex_lock(&s->lock);
+  for (size_t done = 0; ring == NULL || done < n;) {
     if (seen->ring != ring) { /* the first chunk, or the set grew */
+      n = ring == NULL || seen->count < n ? seen->count : n;
       ring = seen->ring;
       head = seen->head;
-      n = n < seen->count ? n : seen->count;
       done = 0;
     }
-    for (size_t end = done + CHUNK < n ? done + CHUNK : n; done < end; done++)
-      out->seen[done] = ring[(head + done) % seen->capacity];
+    size_t k = n - done < CHUNK ? n - done : CHUNK;
+    for (size_t i = 0; i < k; i++)
+      chunk[i] = ring[(head + done + i) % seen->capacity];
+    done += k;
     pthread_mutex_unlock(&s->lock);
+    if (k > 0)
+      fn(chunk, k, ud);
     pthread_mutex_lock(&s->lock);
   }
   pthread_mutex_unlock(&s->lock);
-  out->num_seen = n;
+  free(chunk);
   return 0;
 }
 
 /* Between turns the jobs the worker holds cannot move: each pending job is
  * copied once. The log starts again where the copy begins: what changes
- * while it goes on (or before sender_copy_seen) is in both, and reading it
+ * while it goes on (or before sender_each_seen) is in both, and reading it
  * twice changes nothing. */
 int sender_take_snapshot(report_sender_t *s, sender_snapshot_t *out) {
   int status = 0;
-  sender_snapshot_free(out);
+  out->num_jobs = 0; /* its memory is kept for the next */
   for (size_t i = 0; status == 0 && i < s->cfg->max_in_flight; i++)
     if (s->slots[i].busy)
       status = sender_snapshot_add_job(out, &s->slots[i].job);

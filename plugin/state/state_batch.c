@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "state/state_index.h"
+#include "state/state_pending.h"
 
 /* What one task id's changes come to over a batch. */
 typedef struct {
@@ -22,23 +23,27 @@ typedef struct {
 } net_t;
 
 struct state_batch_s {
-  net_t *nets;
+  net_t *nets; /* the batch's, their memory kept for the next */
   size_t count, cap;
   state_index_t ix;
-  int64_t *expires; /* snapshot: per job, until when its id is remembered */
-  size_t cap_expires;
+  state_pending_t *pending;
 };
 
 state_batch_t *state_batch_new(void) {
-  return calloc(1, sizeof(state_batch_t));
+  state_batch_t *b = calloc(1, sizeof(*b));
+  if (b != NULL && (b->pending = state_pending_new()) == NULL) {
+    free(b);
+    return NULL;
+  }
+  return b;
 }
 
 void state_batch_free(state_batch_t *b) {
   if (b == NULL)
     return;
   free(b->nets);
-  free(b->expires);
   state_index_free(&b->ix);
+  state_pending_free(b->pending);
   free(b);
 }
 
@@ -54,7 +59,8 @@ static int reset(state_batch_t *b, size_t n) {
     b->cap = n;
   }
   b->count = 0;
-  if (state_index_fits(&b->ix, n) && n * 8 > b->ix.mask) {
+  /* The index keeps its largest size: a batch's memory is the next's. */
+  if (state_index_fits(&b->ix, n)) {
     memset(b->ix.slots, 0, (b->ix.mask + 1) * sizeof(*b->ix.slots));
     return 0;
   }
@@ -143,80 +149,66 @@ static int write_series(state_writer_t *w, state_names_t names,
 int state_batch_changes(state_batch_t *b, state_writer_t *w,
                         state_names_t names, const state_t *series,
                         const sender_changes_t *changes) {
+  int status = 0;
   if (changes->lost || reset(b, changes->count) != 0)
     return -1;
   for (size_t i = 0; i < changes->count; i++) {
     const sender_change_t *c = &changes->items[i];
+    status |= state_pending_apply(b->pending, c);
     if (c->account < names.count)
       apply(net_of(b, c->account, c->task_id), c);
   }
-  int status = 0;
+  if (w == NULL || status != 0)
+    return status;
   for (size_t i = 0; i < b->count; i++)
     status |= write_net(w, &b->nets[i]);
   return status | write_series(w, names, series);
 }
 
-/* Per job, when its task id is forgotten: the seen set's entry, else its
- * deadline. Jobs are indexed as nets (only their keys are used). */
-static int join(state_batch_t *b, const sender_snapshot_t *snap) {
-  if (snap->num_jobs > b->cap_expires) {
-    int64_t *e = realloc(b->expires, snap->num_jobs * sizeof(*e));
-    if (e == NULL)
-      return -1;
-    b->expires = e;
-    b->cap_expires = snap->num_jobs;
-  }
-  if (reset(b, snap->num_jobs) != 0)
-    return -1;
-  for (size_t i = 0; i < snap->num_jobs; i++) {
-    const report_job_t *j = &snap->jobs[i];
-    net_of(b, (uint32_t)j->req.account, j->req.task_id);
-    b->expires[i] = ms(j->deadline);
-  }
-  return 0;
+int state_batch_set_pending(state_batch_t *b, const sender_snapshot_t *snap) {
+  return state_pending_reset(b->pending, snap);
 }
 
-int state_batch_snapshot(state_batch_t *b, state_writer_t *w,
-                         state_names_t names, const state_t *series,
-                         const sender_snapshot_t *snap, cdtime_t now) {
-  if (join(b, snap) != 0)
-    return -1;
+int state_batch_snapshot_begin(state_batch_t *b, state_writer_t *w,
+                               state_names_t names, const state_t *series) {
+  (void)b;
   int status = state_write_header(w);
   for (size_t i = 0; i < names.count; i++)
     status |= state_write_account(w, (uint32_t)i, names.names[i]);
-  status |= write_series(w, names, series);
-  /* Ids with a pending report go with it, in one line; nets[k] is the
-   * first job of its key, in the order of the jobs. */
-  for (size_t i = 0; i < snap->num_seen; i++) {
-    const seen_entry_t *e = &snap->seen[i];
-    if (e->expires <= now || e->account >= names.count)
-      continue;
-    state_key_t key = {.task = e->task_id, .account = e->account};
-    uint32_t slot = *state_index_slot(&b->ix, b->nets, sizeof(*b->nets), key);
-    if (slot != 0) {
-      b->nets[slot - 1].expires_ms = ms(e->expires);
-      continue;
-    }
-    status |= state_write_seen(w, e->account,
-                               &(state_seen_t){e->task_id, ms(e->expires)});
+  return status | write_series(w, names, series);
+}
+
+int state_batch_snapshot_seen(state_batch_t *b, state_writer_t *w,
+                              state_names_t names, const seen_entry_t *seen,
+                              size_t count, cdtime_t now) {
+  int status = 0;
+  for (size_t i = 0; i < count; i++) {
+    const seen_entry_t *e = &seen[i];
+    /* An id with a pending report goes into its report's line. */
+    if (e->expires > now && e->account < names.count &&
+        !state_pending_has(b->pending, e->account, e->task_id, ms(e->expires)))
+      status |= state_write_seen(w, e->account,
+                                 &(state_seen_t){e->task_id, ms(e->expires)});
   }
-  for (size_t i = 0; i < snap->num_jobs; i++) {
-    const report_job_t *j = &snap->jobs[i];
-    if (j->req.account >= names.count)
-      continue;
-    state_key_t key = {.task = j->req.task_id,
-                       .account = (uint32_t)j->req.account};
-    const net_t *n =
-        &b->nets[*state_index_slot(&b->ix, b->nets, sizeof(*b->nets), key) - 1];
-    int64_t expires =
-        n->expires_ms > b->expires[i] ? n->expires_ms : b->expires[i];
-    unsigned attempts =
-        j->attempts > STATE_MAX_ATTEMPTS ? STATE_MAX_ATTEMPTS : j->attempts;
-    status |=
-        state_write_report(w, (uint32_t)j->req.account,
-                           &(state_report_t){j->req.task_id, j->req.method,
-                                             ms(j->req.completed), attempts},
-                           expires);
-  }
-  return status | state_write_snapshot_end(w, state_writer_records(w));
+  return status;
+}
+
+typedef struct {
+  state_writer_t *w;
+  state_names_t names;
+  int status;
+} reports_t;
+
+static void write_report(uint32_t account, const state_report_t *r,
+                         int64_t expires_ms, void *ud) {
+  reports_t *c = ud;
+  if (account < c->names.count)
+    c->status |= state_write_report(c->w, account, r, expires_ms);
+}
+
+int state_batch_snapshot_end(state_batch_t *b, state_writer_t *w,
+                             state_names_t names) {
+  reports_t c = {.w = w, .names = names};
+  state_pending_each(b->pending, write_report, &c);
+  return c.status | state_write_snapshot_end(w, state_writer_records(w));
 }

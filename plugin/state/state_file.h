@@ -26,6 +26,9 @@
 /* Accounts a file may name (collectd's config would not hold more), and
  * series an account may have (its queues and the total). */
 #define STATE_ACCOUNTS_MAX 4096
+/* The writer writes the whole state again once it appended twice its size
+ * and at least this much (state_saver.c): so much the reader must take. */
+#define STATE_APPEND_FLOOR ((uint64_t)8 << 20)
 #define STATE_SERIES_MAX 1024
 
 /* Task ids are written as the vendor issued them: a number as a JSON

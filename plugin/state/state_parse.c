@@ -228,7 +228,7 @@ uint64_t state_file_max_bytes(const state_caps_t *caps) {
    * remembered UUID (about 70). */
   uint64_t snapshot = (uint64_t)caps->reports * 128 +
                       (uint64_t)caps->seen * 80 + ((uint64_t)1 << 20);
-  return 3 * snapshot + FRAME_MAX_BYTES;
+  return 3 * snapshot + STATE_APPEND_FLOOR + FRAME_MAX_BYTES;
 }
 
 state_parser_t *state_parser_new(uint64_t file_size, const state_caps_t *caps) {

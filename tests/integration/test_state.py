@@ -3,14 +3,13 @@ is stopped, killed and restarted on the same BaseDir; the simulated API's log,
 the csv files, a second collectd fed over the network and a real carbon-cache
 say that nothing is lost and nothing doubled."""
 
-import json
 import os
 import stat
 import time
 import unittest
 
 from harness import (Collectd, KEY_FILES, Sim, account_block, assert_no_key_in,
-                     timeout_factor)
+                     read_state_file, timeout_factor)
 from servers import CarbonCache
 import runner
 
@@ -51,29 +50,8 @@ def counter(cd, name):
     return rows[-1][1][0] if rows else None
 
 
-def read_state(path):
-    """(pending reports, remembered task ids) of a state file, as sets of
-    (account, task id): its records replayed (doc/state-file.md)."""
-    pending, seen = {}, set()
-    try:
-        with open(path) as f:
-            lines = [json.loads(line) for line in f]
-    except (OSError, ValueError):
-        return set(), set()
-    for r in lines:
-        key = tuple(r[1:3])
-        if r[0] == "report":
-            pending[key] = r[4]
-            seen.add(key)
-        elif r[0] == "seen":
-            seen.add(key)
-        elif r[0] == "done" and pending.get(key) == r[3]:
-            del pending[key]
-    return set(pending), seen
-
-
 def state_tasks(cd):
-    return {task for _, task in read_state(os.path.join(cd.dir, STATE))[0]}
+    return {task for _, task in read_state_file(os.path.join(cd.dir, STATE))[0]}
 
 
 class PendingReports(unittest.TestCase):
@@ -271,7 +249,6 @@ class SharedFile(unittest.TestCase):
                 send(first, 8001, time.time())
                 first.wait_for(lambda: "8001" in read_text(shared + "/ac.state"),
                                5 * SLOW, "the pending report in the file")
-                before = read_text(shared + "/ac.state")
                 with daemon(sim.http_url, opt) as second:
                     self.assertIn("is not used: another collectd uses it",
                                   second.log())
@@ -280,7 +257,8 @@ class SharedFile(unittest.TestCase):
                 # The second one neither sent the report nor wrote the file.
                 self.assertNotIn("reportIncorrectRecaptcha", second.log())
                 self.assertIn("8001", read_text(shared + "/ac.state"))
-                self.assertEqual(read_state(shared + "/ac.state")[0], {(0, 8001)})
+                self.assertEqual(read_state_file(shared + "/ac.state")[0],
+                                 {(0, 8001)})
 
 
 class CatchUp(unittest.TestCase):

@@ -31,7 +31,7 @@ STATE = "anticaptcha.state"
 REPORT = "reportIncorrectRecaptcha"
 SLOW = timeout_factor()
 HERE = os.path.dirname(os.path.abspath(__file__))
-# plugin/state_store.h STATE_WRITE_INTERVAL
+# plugin/state/state_store.h STATE_WRITE_INTERVAL
 WRITE_INTERVAL = 2.0
 # The largest state the options allow: QueueLimit's maximum
 # (plugin/configuration.h QUEUE_LIMIT_MAX) and the seen set's (report_sender.c

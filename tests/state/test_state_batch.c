@@ -97,41 +97,56 @@ static void test_changes_coalesced(void **unused) {
   state_batch_free(b);
 }
 
+/* The whole state: the pending reports the batch keeps (the sender's jobs,
+ * then the changes written since), the ids remembered given in batches. */
 static void test_snapshot_reads_back(void **unused) {
   (void)unused;
   sender_snapshot_t snap = {0};
+  sender_changes_t c = {0};
   state_batch_t *b = state_batch_new();
   state_writer_t *w = state_writer_new(NULL, NULL);
   report_job_t j1 = job(11, SEC(T0), 2), j2 = job(12, SEC(T0 + 1), 0);
   j2.req.account = 1;
   assert_int_equal(sender_snapshot_add_job(&snap, &j1), 0);
   assert_int_equal(sender_snapshot_add_job(&snap, &j2), 0);
-  snap.seen = calloc(3, sizeof(*snap.seen));
-  snap.seen[0] = (seen_entry_t){TASK_ID_NUMBER(11), 0, SEC(T0 + 70)};
-  snap.seen[1] = (seen_entry_t){TASK_ID_NUMBER(13), 0, SEC(T0 + 65)};
-  snap.seen[2] = (seen_entry_t){TASK_ID_NUMBER(14), 0, SEC(T0 - 1)};
-  snap.num_seen = 3;
-  assert_int_equal(state_batch_snapshot(b, w, accounts, NULL, &snap, SEC(T0)),
+  assert_int_equal(state_batch_set_pending(b, &snap), 0);
+  /* Since: 15 queued, 12 answered (a change only applied, not written). */
+  change(&c, job(15, SEC(T0 + 2), 0), CHANGE_QUEUED);
+  change(&c, j2, CHANGE_GONE);
+  assert_int_equal(state_batch_changes(b, NULL, accounts, NULL, &c), 0);
+  const seen_entry_t seen[] = {
+      {TASK_ID_NUMBER(11), 0, SEC(T0 + 70)},
+      {TASK_ID_NUMBER(13), 0, SEC(T0 + 65)},
+      {TASK_ID_NUMBER(14), 0, SEC(T0 - 1)},
+      {TASK_ID_NUMBER(12), 1, SEC(T0 + 61)},
+  };
+  assert_int_equal(state_batch_snapshot_begin(b, w, accounts, NULL), 0);
+  /* In two batches, as the sender hands them over. */
+  assert_int_equal(state_batch_snapshot_seen(b, w, accounts, seen, 1, SEC(T0)),
                    0);
+  assert_int_equal(
+      state_batch_snapshot_seen(b, w, accounts, seen + 1, 3, SEC(T0)), 0);
+  assert_int_equal(state_batch_snapshot_end(b, w, accounts), 0);
   const char *text = text_of(w);
   assert_string_equal(
       text, "[\"anticaptcha-state\",2]\n[\"account\",0,\"main\"]\n"
             "[\"account\",1,\"other\"]\n[\"seen\",0,13,1700000065000]\n"
+            "[\"seen\",1,12,1700000061000]\n"
             "[\"report\",0,11,\"reportIncorrectRecaptcha\",1700000000000,2,"
             "1700000070000]\n"
-            "[\"report\",1,12,\"reportIncorrectRecaptcha\",1700000001000,0,"
-            "1700000061000]\n[\"snapshot\",6]\n");
+            "[\"report\",0,15,\"reportIncorrectRecaptcha\",1700000002000,0,"
+            "1700000063000]\n[\"snapshot\",7]\n");
   state_t st;
   char why[256];
   assert_int_equal(
       state_parse(text, strlen(text), &caps, &st, why, sizeof(why)),
       STATE_READ_OK);
-  assert_int_equal(st.accounts[0].num_reports, 1);
+  assert_int_equal(st.accounts[0].num_reports, 2);
   assert_int_equal(st.accounts[0].reports[0].attempts, 2);
-  assert_int_equal(st.accounts[0].num_seen, 2);
-  assert_int_equal(st.accounts[1].reports[0].task_id.lo, 12);
+  assert_int_equal(st.accounts[1].num_reports, 0);
   state_free(&st);
   sender_snapshot_free(&snap);
+  sender_changes_free(&c);
   state_writer_free(w);
   state_batch_free(b);
 }
