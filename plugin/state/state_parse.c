@@ -33,7 +33,9 @@ static void failv(state_parser_t *p, bool torn, const char *fmt, va_list ap) {
     snprintf(p->why, sizeof(p->why),
              "its last write (the last %llu bytes) was cut short, by a crash "
              "most likely; what came before it is read",
-             (unsigned long long)(p->size - p->frame_start));
+             (unsigned long long)(p->size > p->frame_start
+                                      ? p->size - p->frame_start
+                                      : 0));
   else
     vsnprintf(p->why, sizeof(p->why), fmt, ap);
 }

@@ -41,7 +41,7 @@ static int apply(state_parser_t *p, kind_t k, uint32_t n, const field_t *f) {
   state_report_t r;
   state_seen_t s;
   long long v;
-  char why[256];
+  char why[256] = "";
   int status = -1;
   switch (k) {
   case R_ACCOUNT:

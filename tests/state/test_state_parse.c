@@ -62,9 +62,9 @@ static void test_depth_refused(void **unused) {
   size_t n = 1 << 20;
   char *text = malloc(n);
   memset(text, '[', n);
-  DAMAGED(text, "nested deeper");
+  damaged(text, n, "nested deeper");
   memset(text, '{', n);
-  DAMAGED(text, "");
+  damaged(text, n, "");
   free(text);
   DAMAGED("{\"version\":1,\"accounts\":[{\"name\":\"a\",\"seen\":[[[1]]]}]}",
           "");
@@ -92,7 +92,7 @@ static void test_long_tokens_refused(void **unused) {
   assert_non_null(strstr(why, "longer than any"));
   state_parser_free(p);
   memset(text, '1', 1024);
-  DAMAGED(text, "longer than any");
+  damaged(text, n, "longer than any");
   free(text);
 }
 
