@@ -329,16 +329,17 @@ class SlowDisk(unittest.TestCase):
     def setUp(self):
         self.tmp = make_tmpdir("ac-slowdisk-")
         self.addCleanup(remove_tmpdir, self.tmp)
-        self.shim = os.path.join(self.tmp, "slow_disk.so")
+        self.shim = os.path.join(self.tmp, "state_shim.so")
         subprocess.run(["cc", "-shared", "-fPIC", "-O2", "-o", self.shim,
-                        os.path.join(HERE, "slow_disk.c"), "-ldl"], check=True)
+                        os.path.join(HERE, "state_shim.c"), "-ldl", "-lpthread"],
+                       check=True)
         self.arm = os.path.join(self.tmp, "arm")
         self.mark = os.path.join(self.tmp, "mark")
 
     def test_slow_write_blocks_nothing(self):
-        env = {"LD_PRELOAD": self.shim, "SLOW_DISK_MATCH": STATE,
-               "SLOW_DISK_ARM": self.arm, "SLOW_DISK_MARK": self.mark,
-               "SLOW_DISK_SECONDS": str(self.STALL)}
+        env = {"LD_PRELOAD": self.shim, "STATE_SHIM_MATCH": STATE,
+               "STATE_SHIM_ARM": self.arm, "STATE_SHIM_MARK": self.mark,
+               "STATE_SHIM_SECONDS": str(self.STALL)}
         first = list(range(10001, 10401))  # a file larger than stdio's buffer
         with Sim(quiet=True) as sim, daemon(sim.http_url, env=env) as cd:
             cd.flood(first, lambda part: b"".join(

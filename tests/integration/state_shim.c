@@ -1,20 +1,25 @@
-/* An LD_PRELOAD probe for bench/state_cost: what the state file costs inside
- * collectd, counted where it happens.
+/* An LD_PRELOAD shim for the state file, loaded into collectd: it counts
+ * what the file costs (bench/state_cost) and can make a write of it hang,
+ * as a slow or hung disk would (tests/integration/test_state_safety.py).
+ * A state file is one whose path contains STATE_SHIM_MATCH.
  *
- *  - bytes written to the state file and its temporary files (any file whose
- *    path contains STATE_PROBE_MATCH), split into whole rewrites (a file
- *    other than the state file itself: the temporary one renamed over it)
- *    and appends (the state file itself), with the time spent in those
- *    write and sync calls;
+ * Counting, into the file STATE_SHIM_COUNTERS (created here, 8-byte
+ * counters, see the enum; read while collectd runs, max_hold_ns may be
+ * zeroed to start a window):
+ *  - bytes written to the state file and to its temporary files, split into
+ *    whole rewrites (a file other than the state file itself: the temporary
+ *    one renamed over it) and appends, with the time spent in those write
+ *    and sync calls;
  *  - how long the plugin's own threads (named "anticaptcha...") hold a
  *    mutex: the notification threads wait that long at most for one they
  *    share (a condition wait counts as a release).
  *
- * The figures live in the file STATE_PROBE_FILE (created here, 8-byte
- * counters, see the enum), so the bench reads them while collectd runs and
- * may zero max_hold_ns to start a new window. stdio writes to a FILE do not
- * go through write()'s symbol: a FILE opened with fdopen() on a state file
- * writes through this probe. */
+ * Stalling: while the file STATE_SHIM_ARM exists, the first write or sync
+ * of a state file removes it, creates STATE_SHIM_MARK (naming the call) and
+ * sleeps STATE_SHIM_SECONDS first: one stall per arming.
+ *
+ * stdio's own writes do not go through write()'s symbol: a FILE opened with
+ * fdopen() on a state file writes through this shim. */
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <fcntl.h>
@@ -47,7 +52,7 @@ static volatile uint64_t *stats;
 static uint64_t dummy[NUM_FIELDS];
 
 __attribute__((constructor)) static void probe_init(void) {
-  const char *path = getenv("STATE_PROBE_FILE");
+  const char *path = getenv("STATE_SHIM_COUNTERS");
   stats = dummy;
   if (path == NULL)
     return;
@@ -75,7 +80,7 @@ static void add(int field, uint64_t v) {
 
 /* 0: not a state file; 1: the state file itself; 2: another (temporary). */
 static int state_kind(int fd) {
-  const char *want = getenv("STATE_PROBE_MATCH");
+  const char *want = getenv("STATE_SHIM_MATCH");
   char link[64], path[4096];
   if (want == NULL || want[0] == 0)
     return 0;
@@ -88,6 +93,26 @@ static int state_kind(int fd) {
   if (at == NULL)
     return 0;
   return at[strlen(want)] == 0 ? 1 : 2;
+}
+
+/* Stalls when armed (the arm file exists and this call removed it). */
+static void maybe_stall(int fd, const char *call) {
+  const char *arm = getenv("STATE_SHIM_ARM");
+  const char *mark = getenv("STATE_SHIM_MARK");
+  const char *secs = getenv("STATE_SHIM_SECONDS");
+  if (arm == NULL || state_kind(fd) == 0 || unlink(arm) != 0)
+    return;
+  if (mark != NULL) {
+    FILE *f = fopen(mark, "w");
+    if (f != NULL) {
+      fprintf(f, "%s\n", call);
+      fclose(f);
+    }
+  }
+  double s = secs != NULL ? atof(secs) : 5.0;
+  struct timespec ts = {(time_t)s, (long)((s - (time_t)s) * 1e9)};
+  while (nanosleep(&ts, &ts) != 0)
+    ;
 }
 
 #define REAL(name)                                                             \
@@ -106,6 +131,7 @@ static void count_write(int kind, ssize_t n, uint64_t t0) {
 
 ssize_t write(int fd, const void *buf, size_t len) {
   REAL(write);
+  maybe_stall(fd, "write");
   int kind = state_kind(fd);
   uint64_t t0 = kind ? now_ns() : 0;
   ssize_t n = real_write(fd, buf, len);
@@ -115,6 +141,7 @@ ssize_t write(int fd, const void *buf, size_t len) {
 
 ssize_t pwrite(int fd, const void *buf, size_t len, off_t off) {
   REAL(pwrite);
+  maybe_stall(fd, "pwrite");
   int kind = state_kind(fd);
   uint64_t t0 = kind ? now_ns() : 0;
   ssize_t n = real_pwrite(fd, buf, len, off);
@@ -124,6 +151,7 @@ ssize_t pwrite(int fd, const void *buf, size_t len, off_t off) {
 
 ssize_t writev(int fd, const struct iovec *iov, int cnt) {
   REAL(writev);
+  maybe_stall(fd, "writev");
   int kind = state_kind(fd);
   uint64_t t0 = kind ? now_ns() : 0;
   ssize_t n = real_writev(fd, iov, cnt);
@@ -131,7 +159,8 @@ ssize_t writev(int fd, const struct iovec *iov, int cnt) {
   return n;
 }
 
-static int count_sync(int fd, int (*real)(int)) {
+static int count_sync(int fd, int (*real)(int), const char *call) {
+  maybe_stall(fd, call);
   int kind = state_kind(fd);
   uint64_t t0 = kind ? now_ns() : 0;
   int r = real(fd);
@@ -144,12 +173,12 @@ static int count_sync(int fd, int (*real)(int)) {
 
 int fsync(int fd) {
   REAL(fsync);
-  return count_sync(fd, real_fsync);
+  return count_sync(fd, real_fsync, "fsync");
 }
 
 int fdatasync(int fd) {
   REAL(fdatasync);
-  return count_sync(fd, real_fdatasync);
+  return count_sync(fd, real_fdatasync, "fdatasync");
 }
 
 static ssize_t cookie_write(void *c, const char *buf, size_t len) {
