@@ -5,6 +5,8 @@
 
 #include "state/state_journal.h"
 
+#include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -71,6 +73,35 @@ int state_journal_check(const char *path, char *why, size_t why_size) {
   if (S_ISLNK(st.st_mode))
     return 0; /* refused when read: "a symbolic link" */
   return trusted(&st, "it", why, why_size);
+}
+
+/* ---- Leftovers ---- */
+
+/* "<base>.XXXXXX" with six of mkstemp's letters and digits. */
+static bool is_leftover(const char *name, const char *base) {
+  size_t n = strlen(base);
+  if (strncmp(name, base, n) != 0 || name[n] != '.' || strlen(name) != n + 7)
+    return false;
+  for (size_t i = n + 1; i < n + 7; i++)
+    if (!isalnum((unsigned char)name[i]))
+      return false;
+  return true;
+}
+
+int state_journal_clean(const char *path) {
+  char dir[PATH_MAX];
+  const char *slash = strrchr(path, '/');
+  const char *base = slash != NULL ? slash + 1 : path;
+  int removed = 0;
+  dir_of(path, dir, sizeof(dir));
+  DIR *d = opendir(dir);
+  struct dirent *e;
+  while (d != NULL && (e = readdir(d)) != NULL)
+    if (is_leftover(e->d_name, base) && unlinkat(dirfd(d), e->d_name, 0) == 0)
+      removed++;
+  if (d != NULL)
+    closedir(d);
+  return removed;
 }
 
 /* ---- Reading ---- */

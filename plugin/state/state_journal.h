@@ -18,6 +18,11 @@
  * hold the lock). A file that does not exist is fine. 0, or -1 with why. */
 int state_journal_check(const char *path, char *why, size_t why_size);
 
+/* Removes the temporary files a crash left beside the state file at path
+ * (named as state_journal_begin names them); only once this collectd holds
+ * the file's lock, in a directory checked. Returns how many. */
+int state_journal_clean(const char *path);
+
 /* Reads the file at path (refusing a symbolic link, anything but a regular
  * file, or one larger than the caps allow) into *out. *missing: there is
  * no file (DAMAGED, why empty). */

@@ -203,6 +203,11 @@ state_store_t *state_store_open(const plugin_config_t *cfg,
     store_free(store);
     return NULL;
   }
+  int left = state_journal_clean(store->path);
+  if (left > 0)
+    INFO("anticaptcha plugin: removed %d temporary file(s) of the state file "
+         "\"%s\" left by a crash.",
+         left, store->path);
   load(store);
   if (state_saver_start(store->saver) != 0) {
     store_free(store);

@@ -203,6 +203,23 @@ static void test_failed_append_cut_off(void **unused) {
   unlink(path);
 }
 
+/* What a crash left: temporary files of this state file, and only those. */
+static void test_leftovers_removed(void **unused) {
+  (void)unused;
+  put("ac.state.Ab12Z9", "{}", 0600);
+  put("ac.state.x7Qk0p", "{}", 0600);
+  put("ac.state", snapshot, 0600);
+  put("ac.state.lock", "", 0600);
+  put("ac.state.tmp", "{}", 0600); /* not mkstemp's: 3 letters */
+  put("ac.state.Ab12Z9x", "{}", 0600);
+  put("other.Ab12Z9", "{}", 0600);
+  assert_int_equal(state_journal_clean(path), 2);
+  char cmd[160];
+  snprintf(cmd, sizeof(cmd), "test $(ls -A '%s' | wc -l) -eq 5", dir);
+  assert_int_equal(system(cmd), 0);
+  assert_int_equal(state_journal_clean(path), 0);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(test_trust, setup, teardown),
@@ -210,6 +227,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_replace_and_append, setup, teardown),
       cmocka_unit_test_setup_teardown(test_failed_append_cut_off, setup,
                                       teardown),
+      cmocka_unit_test_setup_teardown(test_leftovers_removed, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
