@@ -176,6 +176,20 @@ int cf_util_get_cdtime(const oconfig_item_t *ci, cdtime_t *ret_value) {
   return 0;
 }
 
+/* c_complain as collectd's first complaint: said at once; the daemon's
+ * growing interval (a clock) is left out. */
+void c_complain(int level, c_complain_t *c, const char *format, ...) {
+  char text[STUB_LOG_LINE_SIZE];
+  va_list ap;
+  if (c->interval != 0)
+    return;
+  c->interval = 1;
+  va_start(ap, format);
+  vsnprintf(text, sizeof(text), format, ap);
+  va_end(ap);
+  plugin_log(level, "%s", text);
+}
+
 /* c_complain_once and c_release as collectd 5.12 keeps them apart: once
  * said, a complaint stays quiet until released; a release says so once.
  * (No clock: the daemon's interval only delays a second complaint.) */

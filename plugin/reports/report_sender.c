@@ -7,9 +7,8 @@
 
 /* Task ids remembered at once: room for a 60 s Window of 2,184 reports per
  * second (4 MiB) is taken at start; the set doubles when more are live, up
- * to 17,476 per second (32 MiB). */
+ * to REPORT_SEEN_MAX (32 MiB). */
 #define SEEN_INITIAL 131072
-#define SEEN_MAX (8 * SEEN_INITIAL)
 
 const char *const report_counter_names[REPORT_COUNTER_COUNT] = {
 #define REPORT_COUNTER_NAME(name, doc) #name,
@@ -93,7 +92,7 @@ report_sender_t *sender_create(const plugin_config_t *cfg) {
   if (s->multi == NULL || make_slots(s) != 0 || make_accounts(s) != 0 ||
       driver_init(&s->driver, s->multi, "the report sender", true) != 0 ||
       job_ring_init(&s->queue, cfg->queue_limit) != 0 ||
-      seen_init(&s->seen, SEEN_INITIAL, SEEN_MAX) != 0) {
+      seen_init(&s->seen, SEEN_INITIAL, REPORT_SEEN_MAX) != 0) {
     sender_destroy(s);
     return NULL;
   }
@@ -115,6 +114,8 @@ void sender_destroy(report_sender_t *s) {
     job_ring_destroy(&s->tx[i].ready);
   job_ring_destroy(&s->queue);
   seen_destroy(&s->seen);
+  sender_changes_free(&s->changes);
+  sender_changes_free(&s->worker_changes);
   pthread_mutex_destroy(&s->lock);
   free(s->slots);
   free(s->free_slots);
@@ -176,7 +177,7 @@ submit_result_t sender_submit(report_sender_t *s, const report_request_t *req) {
       was_empty = s->queue.count == 0;
       job_ring_push(&s->queue, &job);
       set_backlog(s, s->backlog + 1);
-      sender_changed(s);
+      sender_note_queued(s, &job, now + s->cfg->window);
       break;
     }
   }

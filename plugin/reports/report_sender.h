@@ -8,6 +8,11 @@
 #include "config/configuration.h"
 #include "model/report_match.h"
 #include "reports/report_queue.h"
+#include "reports/sender_changes.h"
+
+/* Task ids remembered at once, at most (the seen set doubles up to it): 60
+ * s of 17,476 reports a second. */
+#define REPORT_SEEN_MAX 1048576
 
 /* The report counters, one row each: the name dispatched as
  * derive-reports-<name>, and what it counts. doc/values.tsv's "reports" rows
@@ -104,24 +109,31 @@ typedef bool (*sender_outcome_fn)(void *ud, const report_request_t *req,
 void sender_on_outcome(report_sender_t *s, sender_outcome_fn fn, void *ud);
 
 /* ---- For the state file (state_store.c; sender_persist.c) ---- */
-/* Calls fn(ud) on the worker thread about every `interval` while it runs;
- * set before sender_start(). */
+/* Calls fn(ud) on the worker thread about every `interval` while it runs
+ * (it must not block: it takes the changes, another thread writes them);
+ * set before sender_start(). From then on the sender logs its changes. */
 void sender_set_checkpoint(report_sender_t *s, void (*fn)(void *ud), void *ud,
                            cdtime_t interval);
 /* Have sender_stop() keep the reports left unsent (for the state file)
  * instead of counting them as abandoned. */
 void sender_keep_pending(report_sender_t *s);
-/* Grows with every change of the jobs or task ids: the state file is
- * written again only when it moved. */
-uint64_t sender_changes(report_sender_t *s);
-/* Calls fn for every report not yet answered (in flight, waiting in an
- * account's ring, or queued), each once. Only from the checkpoint callback
- * or after sender_stop(): the worker owns the jobs it holds. */
-void sender_each_job(report_sender_t *s,
-                     void (*fn)(const report_job_t *job, void *ud), void *ud);
-/* Calls fn for every task id remembered and not expired at now. */
-void sender_each_seen(report_sender_t *s, cdtime_t now,
-                      void (*fn)(const seen_entry_t *e, void *ud), void *ud);
+/* What changed since the last take (jobs queued, sent again, settled),
+ * swapped with *out, which must be empty: cheap, under the queue's lock. A
+ * log that grew past SENDER_CHANGES_MAX comes back lost: take a snapshot.
+ * Only from the checkpoint callback or after sender_stop(). */
+void sender_take_changes(report_sender_t *s, sender_changes_t *out);
+/* Every pending job (in flight, waiting in an account's ring, or queued,
+ * each once), copied into *out (emptied first, its memory reused): the
+ * changes logged so far are in it, and dropped. 0, or -1 when memory runs out.
+ * Only from the checkpoint callback or after sender_stop(). */
+int sender_take_snapshot(report_sender_t *s, sender_snapshot_t *out);
+/* Then, from any thread: calls fn with the task ids remembered, a few
+ * thousand at a time, each batch copied under the queue's lock and handed
+ * over without it (so no notification waits for the whole set, nor for
+ * what fn does). An id may come twice. 0, or -1 when memory runs out. */
+int sender_each_seen(report_sender_t *s,
+                     void (*fn)(const seen_entry_t *e, size_t n, void *ud),
+                     void *ud);
 /* Remembers a task id read from the state file (after its reports). */
 void sender_restore_seen(report_sender_t *s, size_t account, task_id_t task_id,
                          cdtime_t expires);

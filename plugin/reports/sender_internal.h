@@ -14,6 +14,7 @@
 #include "api/multi_driver.h"
 #include "reports/report_queue.h"
 #include "reports/send_pacing.h"
+#include "reports/sender_changes.h"
 
 /* One request in flight (or a free place for one). */
 typedef struct {
@@ -68,17 +69,14 @@ struct report_sender_s {
   void *checkpoint_ud;
   cdtime_t checkpoint_interval, next_checkpoint; /* the worker's */
   bool keep_pending;
-  uint64_t changes; /* atomic: events that change what the file holds */
+  /* What changed for the file since it last took it (with the lock held),
+   * and what the worker changed since its last turn (its own). */
+  sender_changes_t changes, worker_changes;
+  size_t logged; /* the worker's: changes' count at its last look */
 
   sender_outcome_fn on_outcome; /* the hub pair's hook; may be NULL */
   void *on_outcome_ud;
 };
-
-/* Every counted event, and every job queued, changes what the state file
- * should hold: it is written again only after one. */
-static inline void sender_changed(report_sender_t *s) {
-  __atomic_fetch_add(&s->changes, 1, __ATOMIC_RELAXED);
-}
 
 /* Counters are bumped on many threads and read by the counters' read
  * callback: atomics, so that neither waits for the queue's lock. */
@@ -87,7 +85,13 @@ static inline void sender_changed(report_sender_t *s) {
     account_tx_t *t_ = &(s)->tx[(req).account];                                \
     __atomic_fetch_add(&t_->by_method[(req).method].field, 1,                  \
                        __ATOMIC_RELAXED);                                      \
-    sender_changed(s);                                                         \
+  } while (0)
+
+/* A job settled (counted as `field`): the state file forgets it. */
+#define COUNT_GONE(s, job, field)                                              \
+  do {                                                                         \
+    COUNT(s, (job).req, field);                                                \
+    sender_note(s, &(job), CHANGE_GONE);                                       \
   } while (0)
 
 /* With the lock held. */
@@ -115,6 +119,14 @@ cdtime_t sender_checkpoint_wake(const report_sender_t *s, cdtime_t now,
  * attempt's answer may have been lost. */
 bool sender_settle_unconfirmed(report_sender_t *s, slot_t *slot,
                                report_decision_t d);
+/* Notes a change of a job the worker holds, for the state file (nothing
+ * without one); sender_note_queued, a job queued (with the lock held). */
+void sender_note(report_sender_t *s, const report_job_t *job,
+                 change_kind_t kind);
+void sender_note_queued(report_sender_t *s, const report_job_t *job,
+                        cdtime_t expires);
+/* Moves the worker's notes to the shared log (on the worker, lock held). */
+void sender_notes_share(report_sender_t *s);
 /* Instead of sender_abandon_worker_jobs with the state file: what is in
  * flight goes back to the front of its account's ring, and stays there with
  * the rest for the last write; returns how many (the worker has ended). */

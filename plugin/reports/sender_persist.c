@@ -1,6 +1,6 @@
 /* The report sender's side of the state file: the checkpoint's pace, the
- * pending jobs and task ids read out and restored, and what a lost answer
- * means (see report_sender.h, "For the state file"). */
+ * log of what changed, the snapshot of all it holds, restoring, and what a
+ * lost answer means (see report_sender.h, "For the state file"). */
 #include "reports/sender_internal.h"
 
 #include "collectd/core/daemon/plugin.h"
@@ -14,21 +14,52 @@ void sender_set_checkpoint(report_sender_t *s, void (*fn)(void *ud), void *ud,
   s->checkpoint_ud = ud;
   s->checkpoint_interval = interval;
   s->next_checkpoint = 0; /* the first turn writes what was restored */
+  sender_changes_reserve(&s->changes, 2 * SENDER_CHANGES_EAGER);
 }
 
 void sender_keep_pending(report_sender_t *s) { s->keep_pending = true; }
 
-uint64_t sender_changes(report_sender_t *s) {
-  return __atomic_load_n(&s->changes, __ATOMIC_RELAXED);
+/* ---- The log of changes ---- */
+
+void sender_note(report_sender_t *s, const report_job_t *job,
+                 change_kind_t kind) {
+  if (s->checkpoint != NULL) {
+    sender_change_t c = sender_change_of(job, kind);
+    sender_changes_add(&s->worker_changes, &c);
+  }
+}
+
+void sender_note_queued(report_sender_t *s, const report_job_t *job,
+                        cdtime_t expires) {
+  if (s->checkpoint != NULL) {
+    sender_change_t c = sender_change_of(job, CHANGE_QUEUED);
+    c.expires = expires;
+    sender_changes_add(&s->changes, &c);
+  }
+}
+
+void sender_notes_share(report_sender_t *s) {
+  if (s->worker_changes.count > 0 || s->worker_changes.lost)
+    sender_changes_move(&s->changes, &s->worker_changes);
+  s->logged = s->changes.count;
+}
+
+void sender_take_changes(report_sender_t *s, sender_changes_t *out) {
+  pthread_mutex_lock(&s->lock);
+  sender_notes_share(s);
+  sender_changes_t mine = s->changes;
+  s->changes = *out;
+  *out = mine;
+  pthread_mutex_unlock(&s->lock);
 }
 
 /* ---- The worker's ---- */
 
-/* Between turns the jobs the worker holds cannot move, and only the worker
- * moves jobs out of the shared queue: each pending job is in exactly one of
- * the three places sender_each_job walks. */
 void sender_checkpoint(report_sender_t *s, cdtime_t now) {
-  if (s->checkpoint == NULL || now < s->next_checkpoint)
+  /* A long log goes at once: the memory it and its write take stays
+   * bounded whatever the report rate. */
+  if (s->checkpoint == NULL ||
+      (now < s->next_checkpoint && s->logged < SENDER_CHANGES_EAGER))
     return;
   s->next_checkpoint = now + s->checkpoint_interval;
   s->checkpoint(s->checkpoint_ud);
@@ -82,43 +113,99 @@ uint64_t sender_keep_worker_jobs(report_sender_t *s) {
         0)
       s->parked++;
     else
-      COUNT(s, slot->job.req, abandoned);
+      COUNT_GONE(s, slot->job, abandoned);
   }
   s->in_flight = 0;
-  sender_changed(s);
   return s->parked;
 }
 
-/* ---- Reading the jobs and ids out ---- */
+/* ---- The snapshot ---- */
 
-static void each_in_ring(const job_ring_t *q,
-                         void (*fn)(const report_job_t *, void *), void *ud) {
+/* Entries copied at a time under the queue's lock, which is let go between
+ * two: a notification waits for one chunk at most (about 100 us). */
+#define CHUNK 8192
+
+static int copy_ring(const job_ring_t *q, sender_snapshot_t *out) {
   for (size_t i = 0; i < q->count; i++)
-    fn(&q->items[(q->head + i) % q->capacity], ud);
+    if (sender_snapshot_add_job(out, &q->items[(q->head + i) % q->capacity]) !=
+        0)
+      return -1;
+  return 0;
 }
 
-void sender_each_job(report_sender_t *s,
-                     void (*fn)(const report_job_t *job, void *ud), void *ud) {
-  for (size_t i = 0; i < s->cfg->max_in_flight; i++)
-    if (s->slots[i].busy)
-      fn(&s->slots[i].job, ud);
-  for (size_t a = 0; a < s->cfg->num_accounts; a++)
-    each_in_ring(&s->tx[a].ready, fn, ud);
-  pthread_mutex_lock(&s->lock);
-  each_in_ring(&s->queue, fn, ud);
-  pthread_mutex_unlock(&s->lock);
+/* The shared queue, with the lock held on entry and exit. Only the worker
+ * (the caller) takes jobs out of it: the places of those there at the start
+ * hold still while others are added behind them (in the log already). */
+static int copy_queue(report_sender_t *s, sender_snapshot_t *out) {
+  const job_ring_t *q = &s->queue;
+  size_t head = q->head, n = q->count;
+  for (size_t done = 0; done < n;) {
+    for (size_t end = done + CHUNK < n ? done + CHUNK : n; done < end; done++)
+      if (sender_snapshot_add_job(out,
+                                  &q->items[(head + done) % q->capacity]) != 0)
+        return -1;
+    pthread_mutex_unlock(&s->lock);
+    pthread_mutex_lock(&s->lock);
+  }
+  return 0;
 }
 
-void sender_each_seen(report_sender_t *s, cdtime_t now,
-                      void (*fn)(const seen_entry_t *e, void *ud), void *ud) {
+/* The ids remembered at the start, CHUNK at a time, each chunk copied under
+ * the lock and handed to fn without it. Meanwhile ids are added behind them
+ * (in the log already) and expired ones forgotten; when the set grows its
+ * entries move, and the walk starts over from the oldest. */
+int sender_each_seen(report_sender_t *s,
+                     void (*fn)(const seen_entry_t *e, size_t n, void *ud),
+                     void *ud) {
+  const seen_set_t *seen = &s->seen;
+  seen_entry_t *chunk = malloc(CHUNK * sizeof(*chunk));
+  const seen_entry_t *ring = NULL;
+  size_t head = 0, n = 0;
+  if (chunk == NULL)
+    return -1;
   pthread_mutex_lock(&s->lock);
-  for (size_t i = 0; i < s->seen.count; i++) {
-    const seen_entry_t *e =
-        &s->seen.ring[(s->seen.head + i) % s->seen.capacity];
-    if (e->expires > now)
-      fn(e, ud);
+  for (size_t done = 0; ring == NULL || done < n;) {
+    if (seen->ring != ring) { /* the first chunk, or the set grew */
+      n = ring == NULL || seen->count < n ? seen->count : n;
+      ring = seen->ring;
+      head = seen->head;
+      done = 0;
+    }
+    size_t k = n - done < CHUNK ? n - done : CHUNK;
+    for (size_t i = 0; i < k; i++)
+      chunk[i] = ring[(head + done + i) % seen->capacity];
+    done += k;
+    pthread_mutex_unlock(&s->lock);
+    if (k > 0)
+      fn(chunk, k, ud);
+    pthread_mutex_lock(&s->lock);
   }
   pthread_mutex_unlock(&s->lock);
+  free(chunk);
+  return 0;
+}
+
+/* Between turns the jobs the worker holds cannot move: each pending job is
+ * copied once. The log starts again where the copy begins: what changes
+ * while it goes on (or before sender_each_seen) is in both, and reading it
+ * twice changes nothing. */
+int sender_take_snapshot(report_sender_t *s, sender_snapshot_t *out) {
+  int status = 0;
+  out->num_jobs = 0; /* its memory is kept for the next */
+  for (size_t i = 0; status == 0 && i < s->cfg->max_in_flight; i++)
+    if (s->slots[i].busy)
+      status = sender_snapshot_add_job(out, &s->slots[i].job);
+  for (size_t a = 0; status == 0 && a < s->cfg->num_accounts; a++)
+    status = copy_ring(&s->tx[a].ready, out);
+  sender_changes_clear(&s->worker_changes);
+  pthread_mutex_lock(&s->lock);
+  sender_changes_clear(&s->changes);
+  if (status == 0)
+    status = copy_queue(s, out);
+  pthread_mutex_unlock(&s->lock);
+  if (status != 0)
+    sender_snapshot_free(out);
+  return status;
 }
 
 /* ---- Restoring ---- */
@@ -161,7 +248,7 @@ submit_result_t sender_restore_job(report_sender_t *s,
     job_ring_push(&s->queue, job); /* room: backlog counts the queue */
     was_empty = s->queue.count == 1;
     set_backlog(s, s->backlog + 1);
-    sender_changed(s);
+    sender_note_queued(s, job, job->deadline);
   }
   pthread_mutex_unlock(&s->lock);
   if (was_empty)

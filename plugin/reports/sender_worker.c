@@ -85,13 +85,14 @@ static void take_queued(report_sender_t *s, cdtime_t now) {
   while (job_ring_pop(&s->queue, &job) == 0) {
     if (now <
         __atomic_load_n(&s->tx[job.req.account].paused_until, __ATOMIC_RELAXED))
-      COUNT(s, job.req, paused);
+      COUNT_GONE(s, job, paused);
     else if (job_ring_push(&s->tx[job.req.account].ready, &job) == 0)
       s->parked++;
     else
-      COUNT(s, job.req, dropped); /* cannot happen: sized for the queue */
+      COUNT_GONE(s, job, dropped); /* cannot happen: sized for the queue */
   }
   set_backlog(s, s->parked);
+  sender_notes_share(s); /* after the queued ones: in the order they came */
   pthread_mutex_unlock(&s->lock);
 }
 
@@ -118,6 +119,7 @@ static void start_job(report_sender_t *s, const report_job_t *job) {
 
   task_id_format(job->req.task_id, id);
   if (s->cfg->dry_run) {
+    sender_note(s, job, CHANGE_GONE);
     INFO("anticaptcha plugin: Account \"%s\": DryRun: would send %s for task "
          "%s.",
          a->name, method, id);
@@ -129,7 +131,7 @@ static void start_job(report_sender_t *s, const report_job_t *job) {
     ERROR("anticaptcha plugin: cannot set up a libcurl handle (out of "
           "memory?); the report for task %s is dropped.",
           id);
-    COUNT(s, job->req, dropped);
+    COUNT_GONE(s, *job, dropped);
     return;
   }
   char *body = report_body(a, &job->req, id, &len);
@@ -143,12 +145,13 @@ static void start_job(report_sender_t *s, const report_job_t *job) {
     ERROR("anticaptcha plugin: Account \"%s\": cannot start a %s request "
           "(out of memory?); the report for task %s is dropped.",
           a->name, method, id);
-    COUNT(s, job->req, dropped);
+    COUNT_GONE(s, *job, dropped);
     return;
   }
   s->num_free--;
   slot->job = *job;
   slot->job.attempts++;
+  sender_note(s, &slot->job, CHANGE_ATTEMPT);
   slot->busy = true;
   slot->opening = gate_start(t->gate);
   pace_sent(&t->pace);
@@ -167,7 +170,7 @@ static void count_expired(report_sender_t *s, account_tx_t *t, cdtime_t now) {
          !report_window_open(head, now)) {
     job_ring_pop(&t->ready, &job);
     s->parked--;
-    COUNT(s, job.req, expired);
+    COUNT_GONE(s, job, expired);
   }
 }
 
@@ -305,7 +308,7 @@ static void hold_account(report_sender_t *s, size_t account) {
   account_tx_t *t = &s->tx[account];
   while (job_ring_pop(&t->ready, &job) == 0) {
     s->parked--;
-    COUNT(s, job.req, paused);
+    COUNT_GONE(s, job, paused);
   }
 }
 
@@ -335,6 +338,8 @@ static void settle(report_sender_t *s, slot_t *slot, cdtime_t now) {
                              : res == API_TRANSIENT ? OUTCOME_TRANSIENT
                                                     : OUTCOME_API_ERROR;
   report_decision_t d = report_decide(&slot->job, outcome, now);
+  if (d != DECISION_RETRY)
+    sender_note(s, &slot->job, CHANGE_GONE);
   if (sender_settle_unconfirmed(s, slot, d))
     return;
   switch (d) {

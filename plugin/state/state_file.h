@@ -1,7 +1,9 @@
 /* The state file's contents and their text: per account, the reports not yet
  * answered, the task ids remembered as reported, and the last hourly record
- * dispatched per spending series. Pure: no collectd, file or curl calls, so
- * the unit tests and the fuzzer feed it any bytes. */
+ * dispatched per spending series; the text written record by record, one
+ * JSON array a line (doc/state-file.md). Pure: no collectd, file or curl
+ * calls, so the unit tests and the fuzzer feed it any bytes. The text is
+ * read back by state_parse.h. */
 #ifndef ANTICAPTCHA_STATE_FILE_H
 #define ANTICAPTCHA_STATE_FILE_H
 
@@ -11,10 +13,9 @@
 #include "model/report_match.h"
 #include "model/spending.h"
 
-/* Written into the file; a file of another version is not read. */
-#define STATE_FILE_VERSION 1
-/* A file larger than this is not read: 1M remembered ids take ~30 MiB. */
-#define STATE_FILE_MAX_BYTES ((size_t)64 * 1024 * 1024)
+/* Written into the file's first line; version 1 (0.3's single object) is
+ * still read. */
+#define STATE_FILE_VERSION 2
 /* As ACCOUNT_NAME_MAX: names longer than an account name cannot match one. */
 #define STATE_NAME_MAX 64
 /* Times beyond 2^34 s (year 2514) are not ours, and would overflow
@@ -22,6 +23,13 @@
 #define STATE_MAX_SECONDS ((int64_t)1 << 34)
 /* Attempts above this are not ours: the sender gives up within 60 s. */
 #define STATE_MAX_ATTEMPTS 1000
+/* Accounts a file may name (collectd's config would not hold more), and
+ * series an account may have (its queues and the total). */
+#define STATE_ACCOUNTS_MAX 4096
+/* The writer writes the whole state again once it appended twice its size
+ * and at least this much (state_saver.c): so much the reader must take. */
+#define STATE_APPEND_FLOOR ((uint64_t)8 << 20)
+#define STATE_SERIES_MAX 1024
 
 /* Task ids are written as the vendor issued them: a number as a JSON
  * integer, a UUID as a string. */
@@ -67,6 +75,9 @@ void state_free(state_t *st);
 state_account_t *state_account(state_t *st, const char *name);
 const state_account_t *state_find(const state_t *st, const char *name);
 
+/* What task_id_parse() could have made of a file's text. */
+bool state_task_id_valid(task_id_t id);
+
 /* Each returns 0, or -1 when the entry is out of range or memory runs out. */
 int state_add_report(state_account_t *a, const state_report_t *r);
 int state_add_seen(state_account_t *a, const state_seen_t *s);
@@ -75,29 +86,51 @@ int state_set_series(state_account_t *a, const char *slug, int64_t last_till);
 /* 0 when the series is unknown. */
 int64_t state_series_last(const state_account_t *a, const char *slug);
 
-/* The file's text (JSON, built with yajl_gen): malloc'd, NUL-terminated,
- * length in *len; NULL when memory runs out. */
-char *state_format(const state_t *st, size_t *len);
-
-/* The same text made piece by piece and handed to out() as it is made, so
- * that a large state is written without being held in memory: per
- * account, state_writer_account(), then its reports, its remembered task
- * ids and its series, in that order; state_writer_finish() at the end.
- * Each returns 0, or -1 from the first misuse or failure on. */
+/* ---- The text ----
+ * One record a line, each a JSON array whose first member names it; N is an
+ * account's number in this file (declared by its "account" record):
+ *   ["anticaptcha-state",2]                   the first line
+ *   ["account",N,"name"]
+ *   ["series",N,"slug",dateTill]
+ *   ["seen",N,task,expiry_ms]
+ *   ["report",N,task,"method",completed_ms,attempts,expiry_ms]
+ *   ["snapshot",records]                      the end of the whole state
+ *   ["frame",bytes]                           a later write: its records' size
+ *   ["tries",N,task,completed_ms,attempts]    a report went out again
+ *   ["done",N,task,completed_ms]              a report was settled
+ * A report is its task id and completion time together. */
 typedef void (*state_out_t)(void *ctx, const char *text, size_t len);
 typedef struct state_writer_s state_writer_t;
-state_writer_t *state_writer_new(state_out_t out, void *ctx);
-int state_writer_account(state_writer_t *w, const char *name);
-int state_writer_report(state_writer_t *w, const state_report_t *r);
-int state_writer_seen(state_writer_t *w, const state_seen_t *s);
-int state_writer_series(state_writer_t *w, const char *slug, int64_t last_till);
-int state_writer_finish(state_writer_t *w);
-void state_writer_free(state_writer_t *w);
 
-/* Parses a whole file into *out (initialised here). Any flaw refuses the
- * whole file: returns -1 with *why set and *out empty, so that a damaged
- * file gives a clean start, never half a state. Returns 0 on success. */
-int state_parse(const char *text, size_t len, state_t *out, char *why,
-                size_t why_size);
+/* Hands each record to out(ctx, ...) as it is made; with out NULL, keeps
+ * the text (state_writer_text). NULL when memory runs out. */
+state_writer_t *state_writer_new(state_out_t out, void *ctx);
+void state_writer_free(state_writer_t *w);
+/* Each writes one record: 0, or -1 from the first value out of range or
+ * failure on (every later call fails too). */
+int state_write_header(state_writer_t *w);
+int state_write_account(state_writer_t *w, uint32_t n, const char *name);
+int state_write_series(state_writer_t *w, uint32_t n, const char *slug,
+                       int64_t last_till);
+int state_write_seen(state_writer_t *w, uint32_t n, const state_seen_t *s);
+int state_write_report(state_writer_t *w, uint32_t n, const state_report_t *r,
+                       int64_t expires_ms);
+int state_write_snapshot_end(state_writer_t *w, uint64_t records);
+int state_write_frame(state_writer_t *w, uint64_t bytes);
+int state_write_tries(state_writer_t *w, uint32_t n, task_id_t task,
+                      int64_t completed_ms, unsigned attempts);
+int state_write_done(state_writer_t *w, uint32_t n, task_id_t task,
+                     int64_t completed_ms);
+/* Records written since state_writer_new (or the last clear). */
+uint64_t state_writer_records(const state_writer_t *w);
+/* The text kept so far (out NULL), and its length; not NUL-terminated. */
+const char *state_writer_text(const state_writer_t *w, size_t *len);
+/* Forgets the text kept and the count of records. */
+void state_writer_clear(state_writer_t *w);
+
+/* A whole state as one file's text: header, accounts, series, seen, reports
+ * and the snapshot's end. malloc'd, NUL-terminated, length in *len; NULL
+ * when memory runs out or an entry is out of range. */
+char *state_format(const state_t *st, size_t *len);
 
 #endif

@@ -1,8 +1,10 @@
 /* The state file on disk (StateFile, default "anticaptcha.state" under
  * collectd's BaseDir): read at init into the report sender (pending reports,
  * remembered task ids) and the readers (the last hourly record dispatched
- * per series); written atomically every few seconds when something changed,
- * and at shutdown. A damaged file gives one warning and a clean start. */
+ * per series); what changed written every few seconds by a thread of its
+ * own (state_saver.h), and at shutdown. A damaged file gives one warning and
+ * a clean start; a file or directory another user owns or may write is not
+ * used. */
 #ifndef ANTICAPTCHA_STATE_STORE_H
 #define ANTICAPTCHA_STATE_STORE_H
 
@@ -11,8 +13,8 @@
 #include "config/settings.h"
 #include "reports/report_sender.h"
 
-/* How often the state file is written while collectd runs, when something
- * changed: a crash loses at most the reports of this last interval. */
+/* How often what changed is written while collectd runs (sooner when much
+ * changed): a crash loses at most the reports of this last interval. */
 #define STATE_WRITE_INTERVAL TIME_T_TO_CDTIME_T(2)
 
 typedef struct state_store_s state_store_t;

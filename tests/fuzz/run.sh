@@ -50,8 +50,11 @@ $CC $flags -o "$work/fuzz_report_match" tests/fuzz/fuzz_report_match.c \
   $yajl_flags
 # shellcheck disable=SC2086
 $CC $flags -o "$work/fuzz_state_file" tests/fuzz/fuzz_state_file.c \
-  plugin/state/state_file.c plugin/model/report_match.c \
-  plugin/model/task_id.c plugin/api/service.c $yajl_flags
+  plugin/state/state_file.c plugin/state/state_index.c \
+  plugin/state/state_replay.c plugin/state/state_parse.c \
+  plugin/state/state_v1.c plugin/state/state_records.c \
+  plugin/model/report_match.c plugin/model/task_id.c plugin/api/response.c \
+  plugin/api/service.c $yajl_flags -lm
 # The pair's messages, with libcrypto for their MAC.
 crypto_flags=$(pkg-config --cflags --libs libcrypto 2>/dev/null || echo -lcrypto)
 # shellcheck disable=SC2086

@@ -260,6 +260,27 @@ def assert_no_key_in(target, key=TEST_KEY, exclude=()):
         raise AssertionError("the test key appears in the text (%d bytes)" % len(data))
 
 
+def read_state_file(path):
+    """(pending reports, remembered task ids) of a state file, as sets of
+    (account number, task id): its records replayed (doc/state-file.md)."""
+    pending, seen = {}, set()
+    try:
+        with open(path) as f:
+            lines = [json.loads(line) for line in f]
+    except (OSError, ValueError):
+        return set(), set()
+    for r in lines:
+        key = tuple(r[1:3])
+        if r[0] == "report":
+            pending[key] = r[4]
+            seen.add(key)
+        elif r[0] == "seen":
+            seen.add(key)
+        elif r[0] == "done" and pending.get(key) == r[3]:
+            del pending[key]
+    return set(pending), seen
+
+
 def conf_quote(value):
     """A collectd config string literal."""
     return '"%s"' % str(value).replace("\\", "\\\\").replace('"', '\\"')

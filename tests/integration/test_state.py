@@ -3,14 +3,13 @@ is stopped, killed and restarted on the same BaseDir; the simulated API's log,
 the csv files, a second collectd fed over the network and a real carbon-cache
 say that nothing is lost and nothing doubled."""
 
-import json
 import os
 import stat
 import time
 import unittest
 
 from harness import (Collectd, KEY_FILES, Sim, account_block, assert_no_key_in,
-                     timeout_factor)
+                     read_state_file, timeout_factor)
 from servers import CarbonCache
 import runner
 
@@ -52,12 +51,7 @@ def counter(cd, name):
 
 
 def state_tasks(cd):
-    try:
-        with open(os.path.join(cd.dir, STATE)) as f:
-            doc = json.load(f)
-    except (OSError, ValueError):
-        return set()
-    return {r[0] for a in doc["accounts"] for r in a["reports"]}
+    return {task for _, task in read_state_file(os.path.join(cd.dir, STATE))[0]}
 
 
 class PendingReports(unittest.TestCase):
@@ -255,7 +249,6 @@ class SharedFile(unittest.TestCase):
                 send(first, 8001, time.time())
                 first.wait_for(lambda: "8001" in read_text(shared + "/ac.state"),
                                5 * SLOW, "the pending report in the file")
-                before = read_text(shared + "/ac.state")
                 with daemon(sim.http_url, opt) as second:
                     self.assertIn("is not used: another collectd uses it",
                                   second.log())
@@ -264,7 +257,8 @@ class SharedFile(unittest.TestCase):
                 # The second one neither sent the report nor wrote the file.
                 self.assertNotIn("reportIncorrectRecaptcha", second.log())
                 self.assertIn("8001", read_text(shared + "/ac.state"))
-                self.assertEqual(before.count("8001"), 2)
+                self.assertEqual(read_state_file(shared + "/ac.state")[0],
+                                 {(0, 8001)})
 
 
 class CatchUp(unittest.TestCase):
