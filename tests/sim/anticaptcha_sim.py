@@ -45,6 +45,8 @@ Design notes:
 - The HTTPS listener accepts plain TCP and upgrades with start_tls(), so a
   connection whose TLS handshake fails (unknown CA, host mismatch, ...) is
   still counted in /_sim/stats ("connections", "tls_handshake_failures").
+- Every answer carries a Date header from the sim's clock (state "now" or
+  "offset"), the clock its hours follow.
 - The client key is never printed and never stored: the request log keeps a
   redacted copy of every body (clientKey -> "<redacted>") plus "key_ok".
 
@@ -104,6 +106,7 @@ Python standard library only (3.11).
 import argparse
 import asyncio
 import collections
+import email.utils
 import hashlib
 import ipaddress
 import json
@@ -704,12 +707,15 @@ class Sim:
             req.body = await reader.readexactly(length) if length else b""
         return req
 
-    @staticmethod
-    def response_head(status, length, content_type, keep_alive, extra=None,
-                      chunked=False):
+    def response_head(self, status, length, content_type, keep_alive,
+                      extra=None, chunked=False):
+        # Date, as every origin server with a clock sends it (RFC 9110), from
+        # the sim's clock: the one its hours follow. A fault's own Date wins.
         head = ["HTTP/1.1 %d %s" % (status, reason(status)),
                 "Server: anticaptcha-sim",
                 "Content-Type: " + content_type]
+        if not any(k.lower() == "date" for k in (extra or {})):
+            head.append("Date: " + email.utils.formatdate(self.now(), usegmt=True))
         head.append("Transfer-Encoding: chunked" if chunked
                     else "Content-Length: %d" % length)
         head.append("Connection: " + ("keep-alive" if keep_alive else "close"))
