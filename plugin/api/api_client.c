@@ -4,6 +4,7 @@
 #include "collectd/core/daemon/plugin.h"
 #include "collectd/core/utils/common/common.h"
 
+#include "api/http_date.h"
 #include "api/multi_driver.h"
 #include "util/secret.h"
 
@@ -17,6 +18,34 @@ static size_t on_body(char *buf, size_t size, size_t nmemb, void *ud) {
   api_call_t *c = ud;
   size_t len = size * nmemb;
   return response_feed(&c->resp, buf, len) == 0 ? len : 0;
+}
+
+/* Copies the value of the header `name` (with its colon) in buf, if it is
+ * that header, into out. */
+static bool header_value(const char *buf, size_t len, const char *name,
+                         char *out, size_t size) {
+  size_t n = strlen(name);
+  if (len <= n || strncasecmp(buf, name, n) != 0)
+    return false;
+  size_t v = len - n < size ? len - n : size - 1;
+  memcpy(out, buf + n, v);
+  out[v] = 0;
+  return true;
+}
+
+/* Keeps Date (the API's clock) and Retry-After (429 and 503 may carry
+ * one). */
+static size_t on_header(char *buf, size_t size, size_t n, void *ud) {
+  api_call_t *c = ud;
+  size_t len = size * n;
+  char date[64];
+  int64_t t;
+  if (header_value(buf, len, "Date:", date, sizeof(date)))
+    c->server_date = http_date_parse(date, &t) == 0 && t > 0 ? t : 0;
+  else
+    header_value(buf, len, "Retry-After:", c->retry_after,
+                 sizeof(c->retry_after));
+  return len;
 }
 
 int api_call_init(api_call_t *c) {
@@ -95,6 +124,8 @@ int api_call_prepare(api_call_t *c, const api_transport_t *t,
   c->code = CURLE_FAILED_INIT; /* until the transfer has really ended */
   c->http_status = 0;
   c->seconds = 0;
+  c->server_date = 0;
+  c->retry_after[0] = 0;
   c->errbuf[0] = 0;
   c->service =
       t->service != NULL ? t->service : service_get(SERVICE_ANTI_CAPTCHA);
@@ -111,6 +142,8 @@ int api_call_prepare(api_call_t *c, const api_transport_t *t,
   curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, (long)body_len);
   curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
   curl_easy_setopt(h, CURLOPT_WRITEDATA, c);
+  curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
+  curl_easy_setopt(h, CURLOPT_HEADERDATA, c);
   curl_easy_setopt(h, CURLOPT_ERRORBUFFER, c->errbuf);
   curl_easy_setopt(h, CURLOPT_PRIVATE, c);
   return 0;

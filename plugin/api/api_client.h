@@ -29,6 +29,10 @@ typedef struct {
   CURLcode code;
   long http_status;
   double seconds; /* total transfer time */
+  /* The answer's Date, seconds since the epoch (0: none or unreadable): the
+   * API's clock, which its hours follow. */
+  int64_t server_date;
+  char retry_after[64]; /* the answer's Retry-After header ("": none) */
   char errbuf[CURL_ERROR_SIZE];
   void *user; /* the report sender's slot (readers leave it NULL) */
 } api_call_t;

@@ -9,6 +9,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "util/mono_time.h"
+
 enum {
   WATCH_IN = 1,      /* libcurl waits to read */
   WATCH_OUT = 2,     /* ... to write */
@@ -117,7 +119,7 @@ static int on_socket(CURL *easy, curl_socket_t fd, int what, void *ud,
 static int on_timer(CURLM *multi, long timeout_ms, void *ud) {
   multi_driver_t *d = ud;
   (void)multi;
-  d->timer = timeout_ms < 0 ? 0 : cdtime() + MS_TO_CDTIME_T(timeout_ms);
+  d->timer = timeout_ms < 0 ? 0 : mono_now() + MS_TO_CDTIME_T(timeout_ms);
   return 0;
 }
 
@@ -210,7 +212,7 @@ static int wait_ms(const multi_driver_t *d, int timeout_ms) {
   if (d->unwatched > 0 && timeout_ms > POLLED_TURN_MS)
     timeout_ms = POLLED_TURN_MS;
   if (d->timer != 0) {
-    cdtime_t now = cdtime();
+    cdtime_t now = mono_now();
     int t = d->timer <= now ? 0 : (int)CDTIME_T_TO_MS(d->timer - now) + 1;
     if (t < timeout_ms)
       timeout_ms = t;
@@ -255,7 +257,7 @@ void driver_turn(multi_driver_t *d, int timeout_ms, driver_done_fn done,
       watch(d, (int)fd);
       act(d, (int)fd, 0);
     }
-  if (d->timer != 0 && d->timer <= cdtime()) {
+  if (d->timer != 0 && d->timer <= mono_now()) {
     d->timer = 0; /* libcurl sets the next one during the call */
     act(d, CURL_SOCKET_TIMEOUT, 0);
   }

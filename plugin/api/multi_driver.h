@@ -19,8 +19,8 @@ typedef struct {
   CURLM *multi;
   const char *who; /* for the log: "the report sender", ... */
   int epoll_fd;
-  int wake_fd;      /* eventfd woken by driver_wake, or -1 */
-  cdtime_t timer;   /* when libcurl wants to be called; 0: never */
+  int wake_fd;    /* eventfd woken by driver_wake, or -1 */
+  cdtime_t timer; /* when libcurl wants to be called (mono_time.h); 0: never */
   uint8_t *sockets; /* per fd: WATCH_* bits */
   size_t num_sockets;
   size_t unwatched; /* sockets epoll refused: polled on short turns */

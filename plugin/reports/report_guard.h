@@ -22,7 +22,7 @@ typedef enum {
 #define GUARD_HOURS 24
 
 typedef struct {
-  int64_t hour[GUARD_FAMILIES][GUARD_HOURS]; /* Unix hour of each bucket */
+  int64_t hour[GUARD_FAMILIES][GUARD_HOURS]; /* hour of each bucket */
   uint64_t count[GUARD_FAMILIES][GUARD_HOURS];
   double tasks[GUARD_FAMILIES]; /* tasks of the last 24 h; < 0: unknown */
 } guard_window_t;

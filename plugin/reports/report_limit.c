@@ -9,6 +9,7 @@
 
 #include "model/spending.h"
 #include "reports/report_guard.h"
+#include "util/mono_time.h"
 
 struct report_limit_s {
   const account_t *acct;
@@ -63,8 +64,10 @@ void limit_destroy(report_limit_t *l) {
   free(l);
 }
 
+/* The last 24 hours are measured on the monotonic clock: a step of the wall
+ * clock neither forgets the reports counted nor counts them twice. */
 static int64_t now_seconds(void) {
-  return (int64_t)CDTIME_T_TO_TIME_T(cdtime());
+  return (int64_t)CDTIME_T_TO_TIME_T(mono_now());
 }
 
 bool limit_admit(report_limit_t *l, const report_request_t *req) {

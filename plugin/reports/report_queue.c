@@ -1,6 +1,7 @@
 /* The report queue's pure parts (see report_queue.h). */
 #include "reports/report_queue.h"
 
+#include "util/mono_time.h"
 #include "util/wraps_on_purpose.h"
 
 WRAPS_ON_PURPOSE
@@ -142,6 +143,14 @@ seen_result_t seen_add(seen_set_t *s, uint32_t account, task_id_t task_id,
   return SEEN_NEW;
 }
 
+cdtime_t seen_expiry_restored(cdtime_t expires, cdtime_t window,
+                              cdtime_t wall_now, cdtime_t mono_now) {
+  cdtime_t limit = cdtime_add(wall_now, window);
+  if (expires <= wall_now)
+    return 0;
+  return mono_from_wall(expires < limit ? expires : limit, wall_now, mono_now);
+}
+
 int job_ring_init(job_ring_t *q, size_t capacity) {
   memset(q, 0, sizeof(*q));
   q->items = calloc(capacity > 0 ? capacity : 1, sizeof(*q->items));
@@ -184,6 +193,20 @@ int job_ring_push_front(job_ring_t *q, const report_job_t *job) {
   q->items[q->head] = *job;
   q->count++;
   return 0;
+}
+
+bool job_arrives(report_job_t *job, cdtime_t window, cdtime_t wall_now,
+                 cdtime_t mono_now) {
+  if (job->req.completed > wall_now)
+    job->req.completed = wall_now;
+  job->deadline = mono_from_wall(cdtime_add(job->req.completed, window),
+                                 wall_now, mono_now);
+  return report_window_open(job, mono_now);
+}
+
+cdtime_t job_completed_now(const report_job_t *job, cdtime_t window,
+                           cdtime_t wall_now, cdtime_t mono_now) {
+  return wall_from_mono(cdtime_sub(job->deadline, window), wall_now, mono_now);
 }
 
 report_decision_t report_decide(report_job_t *job, report_outcome_t outcome,

@@ -10,6 +10,10 @@
 
 #include "model/report_match.h"
 
+/* Every time here but a request's `completed` is the monotonic clock's
+ * (util/mono_time.h): a deadline or an expiry keeps its length whatever the
+ * wall clock does once the notification has arrived. */
+
 /* ---- Seen task ids: at most one report per task and account. ----
  * Entries are kept in arrival order and forgotten from the oldest on, once
  * expired: O(1) per add. Memory is taken at init and doubled only when more
@@ -41,11 +45,16 @@ void seen_destroy(seen_set_t *s);
  * growing failed for want of memory). */
 seen_result_t seen_add(seen_set_t *s, uint32_t account, task_id_t task_id,
                        cdtime_t now, cdtime_t expires);
+/* A task id read back from the state file, to be remembered until
+ * `expires` (the wall clock's time): clamped as on arrival, to at most
+ * Window from now, and moved to the monotonic clock. 0: it has expired. */
+cdtime_t seen_expiry_restored(cdtime_t expires, cdtime_t window,
+                              cdtime_t wall_now, cdtime_t mono_now);
 
 /* ---- Jobs ---- */
 typedef struct {
   report_request_t req;
-  cdtime_t deadline; /* completed + Window: never sent after this */
+  cdtime_t deadline; /* completed + Window, monotonic: never sent after */
   unsigned attempts;
   /* An attempt may have reached the API though its answer was lost (a
    * timeout, a connection cut mid-way, an unreadable 2xx body). */
@@ -76,6 +85,16 @@ static inline const report_job_t *job_ring_peek(const job_ring_t *q) {
 static inline bool report_window_open(const report_job_t *job, cdtime_t now) {
   return now < job->deadline;
 }
+/* As a notification arrives (or a report is read back from the state file):
+ * a completion later than wall_now is clock skew and is taken as wall_now;
+ * the deadline is set on the monotonic clock, once. Returns whether the
+ * window is still open. */
+bool job_arrives(report_job_t *job, cdtime_t window, cdtime_t wall_now,
+                 cdtime_t mono_now);
+/* The job's completion, as the wall clock reads now: the same as
+ * req.completed unless the clock has stepped since the job arrived. */
+cdtime_t job_completed_now(const report_job_t *job, cdtime_t window,
+                           cdtime_t wall_now, cdtime_t mono_now);
 
 typedef enum {
   OUTCOME_ACCEPTED,  /* errorId 0 */

@@ -5,6 +5,8 @@
 #include "collectd/core/daemon/plugin.h"
 #include "collectd/core/utils/common/common.h"
 
+#include "util/mono_time.h"
+
 /* Task ids remembered at once: room for a 60 s Window of 2,184 reports per
  * second (4 MiB) is taken at start; the set doubles when more are live, up
  * to REPORT_SEEN_MAX (32 MiB). */
@@ -125,7 +127,7 @@ void sender_destroy(report_sender_t *s) {
 }
 
 submit_result_t sender_submit(report_sender_t *s, const report_request_t *req) {
-  report_job_t job = {.req = *req, .deadline = req->completed + s->cfg->window};
+  report_job_t job = {.req = *req};
   submit_result_t result = SUBMIT_QUEUED;
   bool was_empty = false;
 
@@ -135,14 +137,12 @@ submit_result_t sender_submit(report_sender_t *s, const report_request_t *req) {
     COUNT(s, *req, dropped);
     return SUBMIT_DROPPED;
   }
-  cdtime_t now = cdtime();
-  /* A notification from the future is clock skew: taken as now, so a wrong
-   * clock cannot keep a report retrying past the real window. */
-  if (job.req.completed > now) {
-    job.req.completed = now;
-    job.deadline = now + s->cfg->window;
-  }
-  if (!report_window_open(&job, now)) {
+  /* The notification's time is the wall clock's: from here on the window
+   * runs on the monotonic clock, whatever steps the wall clock makes. A
+   * time from the future is clock skew, taken as now, so a wrong clock
+   * cannot keep a report retrying past the real window. */
+  cdtime_t now = mono_now(), wall = cdtime();
+  if (!job_arrives(&job, s->cfg->window, wall, now)) {
     COUNT(s, *req, expired);
     return SUBMIT_EXPIRED;
   }
@@ -164,7 +164,7 @@ submit_result_t sender_submit(report_sender_t *s, const report_request_t *req) {
     /* Remember the task until its window has closed for sure (completed
      * is not later than now, see above). */
     switch (seen_add(&s->seen, (uint32_t)req->account, req->task_id, now,
-                     now + s->cfg->window)) {
+                     cdtime_add(now, s->cfg->window))) {
     case SEEN_DUPLICATE:
       COUNT(s, *req, duplicate);
       result = SUBMIT_DUPLICATE;
@@ -177,7 +177,7 @@ submit_result_t sender_submit(report_sender_t *s, const report_request_t *req) {
       was_empty = s->queue.count == 0;
       job_ring_push(&s->queue, &job);
       set_backlog(s, s->backlog + 1);
-      sender_note_queued(s, &job, now + s->cfg->window);
+      sender_note_queued(s, &job, cdtime_add(wall, s->cfg->window));
       break;
     }
   }

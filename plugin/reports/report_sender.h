@@ -120,27 +120,33 @@ void sender_keep_pending(report_sender_t *s);
 /* What changed since the last take (jobs queued, sent again, settled),
  * swapped with *out, which must be empty: cheap, under the queue's lock. A
  * log that grew past SENDER_CHANGES_MAX comes back lost: take a snapshot.
+ * Times in it are the wall clock's (expiries read on it when logged).
  * Only from the checkpoint callback or after sender_stop(). */
 void sender_take_changes(report_sender_t *s, sender_changes_t *out);
 /* Every pending job (in flight, waiting in an account's ring, or queued,
- * each once), copied into *out (emptied first, its memory reused): the
- * changes logged so far are in it, and dropped. 0, or -1 when memory runs out.
- * Only from the checkpoint callback or after sender_stop(). */
+ * each once), copied into *out (emptied first, its memory reused), its
+ * deadline read on the wall clock: the changes logged so far are in it, and
+ * dropped. 0, or -1 when memory runs out. Only from the checkpoint callback
+ * or after sender_stop(). */
 int sender_take_snapshot(report_sender_t *s, sender_snapshot_t *out);
 /* Then, from any thread: calls fn with the task ids remembered, a few
  * thousand at a time, each batch copied under the queue's lock and handed
  * over without it (so no notification waits for the whole set, nor for
- * what fn does). An id may come twice. 0, or -1 when memory runs out. */
+ * what fn does), expiries read on the wall clock. An id may come twice. 0,
+ * or -1 when memory runs out. */
 int sender_each_seen(report_sender_t *s,
                      void (*fn)(const seen_entry_t *e, size_t n, void *ud),
                      void *ud);
-/* Remembers a task id read from the state file (after its reports). */
+/* Remembers a task id read from the state file (after its reports) until
+ * expires (the wall clock's time), at most a Window from now. */
 void sender_restore_seen(report_sender_t *s, size_t account, task_id_t task_id,
                          cdtime_t expires);
 /* Queues a report read from the state file, exactly once: its task id is
  * remembered, and a task already remembered (the notification came again
- * first) is a duplicate, not queued twice. A report whose window has closed
- * is counted as expired. Thread-safe. */
+ * first) is a duplicate, not queued twice. Its deadline is set from
+ * req.completed (the wall clock's time) as for a notification: a completion
+ * in the future is taken as now. A report whose window has closed is
+ * counted as expired. Thread-safe. */
 submit_result_t sender_restore_job(report_sender_t *s, const report_job_t *job);
 
 #endif

@@ -1,10 +1,10 @@
 /* The sender's pacing per account and connection gate per host (see
  * send_pacing.h). */
-#define _GNU_SOURCE /* strptime, timegm */
 #include "reports/send_pacing.h"
-#include "util/wraps_on_purpose.h"
 
-#include <time.h>
+#include "api/http_date.h"
+#include "util/mono_time.h"
+#include "util/wraps_on_purpose.h"
 
 void pace_init(pace_t *p, unsigned max_window, uint64_t seed) {
   *p = (pace_t){.state = PACE_OPEN,
@@ -142,26 +142,13 @@ int pace_parse_retry_after(const char *value, cdtime_t now, cdtime_t *delay) {
     *delay = TIME_T_TO_CDTIME_T(secs);
     return 0;
   }
-  static const char *const formats[] = {
-      "%a, %d %b %Y %H:%M:%S GMT", /* IMF-fixdate */
-      "%A, %d-%b-%y %H:%M:%S GMT", /* RFC 850 */
-      "%a %b %e %H:%M:%S %Y",      /* asctime */
-  };
-  for (size_t i = 0; i < sizeof(formats) / sizeof(formats[0]); i++) {
-    struct tm tm = {0};
-    const char *end = strptime(value, formats[i], &tm);
-    if (end == NULL)
-      continue;
-    while (*end == ' ' || *end == '\t' || *end == '\r' || *end == '\n')
-      end++;
-    if (*end != 0)
-      continue;
-    time_t t = timegm(&tm);
-    cdtime_t at = t > 0 ? TIME_T_TO_CDTIME_T(t) : 0;
-    *delay = at > now ? at - now : 0;
-    return 0;
-  }
-  return -1;
+  int64_t at;
+  if (http_date_parse(value, &at) != 0)
+    return -1;
+  /* A date past cdtime_t's range (the year 2514) is as far as it goes. */
+  cdtime_t when = cdtime_from_seconds(at);
+  *delay = when > now ? when - now : 0;
+  return 0;
 }
 
 bool gate_may_start(const conn_gate_t *g) {

@@ -69,8 +69,10 @@ cdtime_t pace_probe_delay(unsigned failures);
 cdtime_t pace_pause_delay(unsigned pauses);
 
 /* Parses a Retry-After value, delta-seconds or HTTP-date (RFC 9110: IMF
- * date, RFC 850 date or asctime), as a delay from now (a date past is 0).
- * Returns 0, or -1 when it is neither. */
+ * date, RFC 850 date or asctime), as a delay from now, the wall clock's time
+ * (a date past is 0; one past cdtime_t's range, the year 2514, a delay as
+ * long as it goes). Every pace_* function but this one takes the monotonic
+ * clock's time. Returns 0, or -1 when it is neither. */
 int pace_parse_retry_after(const char *value, cdtime_t now, cdtime_t *delay);
 
 /* ---- One host's connections ----

@@ -21,8 +21,7 @@ typedef struct {
   api_call_t call; /* call.user points back here */
   report_job_t job;
   bool busy;
-  bool opening;         /* it found no idle connection: it opens one */
-  char retry_after[64]; /* the answer's Retry-After header, if any */
+  bool opening; /* it found no idle connection: it opens one */
 } slot_t;
 
 /* One account: what other threads read (atomically), then the worker's
@@ -120,7 +119,8 @@ cdtime_t sender_checkpoint_wake(const report_sender_t *s, cdtime_t now,
 bool sender_settle_unconfirmed(report_sender_t *s, slot_t *slot,
                                report_decision_t d);
 /* Notes a change of a job the worker holds, for the state file (nothing
- * without one); sender_note_queued, a job queued (with the lock held). */
+ * without one); sender_note_queued, a job queued (with the lock held), its
+ * task id remembered until expires (the wall clock's time). */
 void sender_note(report_sender_t *s, const report_job_t *job,
                  change_kind_t kind);
 void sender_note_queued(report_sender_t *s, const report_job_t *job,

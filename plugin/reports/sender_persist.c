@@ -6,6 +6,8 @@
 #include "collectd/core/daemon/plugin.h"
 #include "collectd/core/utils/common/common.h"
 
+#include "util/mono_time.h"
+
 /* ---- Set up (before sender_start) ---- */
 
 void sender_set_checkpoint(report_sender_t *s, void (*fn)(void *ud), void *ud,
@@ -125,10 +127,23 @@ uint64_t sender_keep_worker_jobs(report_sender_t *s) {
  * two: a notification waits for one chunk at most (about 100 us). */
 #define CHUNK 8192
 
-static int copy_ring(const job_ring_t *q, sender_snapshot_t *out) {
+/* The state file speaks the wall clock: a job's deadline (monotonic) is read
+ * on it as the snapshot is taken. */
+typedef struct {
+  cdtime_t wall, mono;
+} clocks_t;
+
+static int add_job(sender_snapshot_t *out, const report_job_t *job,
+                   const clocks_t *c) {
+  report_job_t copy = *job;
+  copy.deadline = wall_from_mono(job->deadline, c->wall, c->mono);
+  return sender_snapshot_add_job(out, &copy);
+}
+
+static int copy_ring(const job_ring_t *q, sender_snapshot_t *out,
+                     const clocks_t *c) {
   for (size_t i = 0; i < q->count; i++)
-    if (sender_snapshot_add_job(out, &q->items[(q->head + i) % q->capacity]) !=
-        0)
+    if (add_job(out, &q->items[(q->head + i) % q->capacity], c) != 0)
       return -1;
   return 0;
 }
@@ -136,13 +151,13 @@ static int copy_ring(const job_ring_t *q, sender_snapshot_t *out) {
 /* The shared queue, with the lock held on entry and exit. Only the worker
  * (the caller) takes jobs out of it: the places of those there at the start
  * hold still while others are added behind them (in the log already). */
-static int copy_queue(report_sender_t *s, sender_snapshot_t *out) {
+static int copy_queue(report_sender_t *s, sender_snapshot_t *out,
+                      const clocks_t *c) {
   const job_ring_t *q = &s->queue;
   size_t head = q->head, n = q->count;
   for (size_t done = 0; done < n;) {
     for (size_t end = done + CHUNK < n ? done + CHUNK : n; done < end; done++)
-      if (sender_snapshot_add_job(out,
-                                  &q->items[(head + done) % q->capacity]) != 0)
+      if (add_job(out, &q->items[(head + done) % q->capacity], c) != 0)
         return -1;
     pthread_mutex_unlock(&s->lock);
     pthread_mutex_lock(&s->lock);
@@ -158,6 +173,7 @@ int sender_each_seen(report_sender_t *s,
                      void (*fn)(const seen_entry_t *e, size_t n, void *ud),
                      void *ud) {
   const seen_set_t *seen = &s->seen;
+  cdtime_t wall = cdtime(), mono = mono_now();
   seen_entry_t *chunk = malloc(CHUNK * sizeof(*chunk));
   const seen_entry_t *ring = NULL;
   size_t head = 0, n = 0;
@@ -176,6 +192,8 @@ int sender_each_seen(report_sender_t *s,
       chunk[i] = ring[(head + done + i) % seen->capacity];
     done += k;
     pthread_mutex_unlock(&s->lock);
+    for (size_t i = 0; i < k; i++) /* the file's clock */
+      chunk[i].expires = wall_from_mono(chunk[i].expires, wall, mono);
     if (k > 0)
       fn(chunk, k, ud);
     pthread_mutex_lock(&s->lock);
@@ -191,17 +209,18 @@ int sender_each_seen(report_sender_t *s,
  * twice changes nothing. */
 int sender_take_snapshot(report_sender_t *s, sender_snapshot_t *out) {
   int status = 0;
+  clocks_t c = {.wall = cdtime(), .mono = mono_now()};
   out->num_jobs = 0; /* its memory is kept for the next */
   for (size_t i = 0; status == 0 && i < s->cfg->max_in_flight; i++)
     if (s->slots[i].busy)
-      status = sender_snapshot_add_job(out, &s->slots[i].job);
+      status = add_job(out, &s->slots[i].job, &c);
   for (size_t a = 0; status == 0 && a < s->cfg->num_accounts; a++)
-    status = copy_ring(&s->tx[a].ready, out);
+    status = copy_ring(&s->tx[a].ready, out, &c);
   sender_changes_clear(&s->worker_changes);
   pthread_mutex_lock(&s->lock);
   sender_changes_clear(&s->changes);
   if (status == 0)
-    status = copy_queue(s, out);
+    status = copy_queue(s, out, &c);
   pthread_mutex_unlock(&s->lock);
   if (status != 0)
     sender_snapshot_free(out);
@@ -210,19 +229,27 @@ int sender_take_snapshot(report_sender_t *s, sender_snapshot_t *out) {
 
 /* ---- Restoring ---- */
 
+/* Times read back are clamped exactly as on arrival: a file written by a
+ * clock that was ahead, or forged, cannot keep an id remembered or a report
+ * retried longer than a Window from now. */
 void sender_restore_seen(report_sender_t *s, size_t account, task_id_t task_id,
                          cdtime_t expires) {
+  cdtime_t now = mono_now();
+  expires = seen_expiry_restored(expires, s->cfg->window, cdtime(), now);
+  if (expires == 0)
+    return;
   pthread_mutex_lock(&s->lock);
-  seen_add(&s->seen, (uint32_t)account, task_id, cdtime(), expires);
+  seen_add(&s->seen, (uint32_t)account, task_id, now, expires);
   pthread_mutex_unlock(&s->lock);
 }
 
 submit_result_t sender_restore_job(report_sender_t *s,
-                                   const report_job_t *job) {
-  cdtime_t now = cdtime();
+                                   const report_job_t *restored) {
+  cdtime_t now = mono_now(), wall = cdtime();
   submit_result_t result = SUBMIT_QUEUED;
   bool was_empty = false;
   char why[128];
+  report_job_t copy = *restored, *job = &copy;
   /* Written while the account had another Service: no report this one can
    * send (its kind or its task id's form). */
   if (report_fit_service(MATCH_REPORT, &job->req, s->cfg->services, why,
@@ -230,7 +257,7 @@ submit_result_t sender_restore_job(report_sender_t *s,
     COUNT(s, job->req, dropped);
     return SUBMIT_DROPPED;
   }
-  if (!report_window_open(job, now)) {
+  if (!job_arrives(job, s->cfg->window, wall, now)) {
     COUNT(s, job->req, expired);
     return SUBMIT_EXPIRED;
   }
@@ -248,7 +275,7 @@ submit_result_t sender_restore_job(report_sender_t *s,
     job_ring_push(&s->queue, job); /* room: backlog counts the queue */
     was_empty = s->queue.count == 1;
     set_backlog(s, s->backlog + 1);
-    sender_note_queued(s, job, job->deadline);
+    sender_note_queued(s, job, wall_from_mono(job->deadline, wall, now));
   }
   pthread_mutex_unlock(&s->lock);
   if (was_empty)

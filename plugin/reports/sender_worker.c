@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "api/request.h"
+#include "util/mono_time.h"
 
 /* The worker's nice value (collectd's threads run at 0). */
 #define WORKER_NICE 19
@@ -40,32 +41,14 @@ static int on_close_socket(void *clientp, curl_socket_t fd) {
   return close(fd);
 }
 
-/* Keeps the answer's Retry-After (429 and 503 may carry one). */
-static size_t on_header(char *buf, size_t size, size_t n, void *ud) {
-  slot_t *slot = ud;
-  size_t len = size * n;
-  static const char name[] = "Retry-After:";
-  if (len > sizeof(name) - 1 && strncasecmp(buf, name, sizeof(name) - 1) == 0) {
-    size_t v = len - (sizeof(name) - 1);
-    if (v >= sizeof(slot->retry_after))
-      v = sizeof(slot->retry_after) - 1;
-    memcpy(slot->retry_after, buf + sizeof(name) - 1, v);
-    slot->retry_after[v] = 0;
-  }
-  return len;
-}
-
 /* Sets up the easy handle of a prepared call for the slot and its host. */
 static void hook_call(slot_t *slot, conn_gate_t *gate) {
   CURL *h = slot->call.curl;
   slot->call.user = slot;
-  slot->retry_after[0] = 0;
   curl_easy_setopt(h, CURLOPT_OPENSOCKETFUNCTION, on_open_socket);
   curl_easy_setopt(h, CURLOPT_OPENSOCKETDATA, gate);
   curl_easy_setopt(h, CURLOPT_CLOSESOCKETFUNCTION, on_close_socket);
   curl_easy_setopt(h, CURLOPT_CLOSESOCKETDATA, gate);
-  curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
-  curl_easy_setopt(h, CURLOPT_HEADERDATA, slot);
 }
 
 /* ---- Starting jobs ---- */
@@ -211,7 +194,7 @@ static void log_answer(report_sender_t *s, const slot_t *slot, answer_t kind) {
   const account_t *a = &s->cfg->accounts[slot->job.req.account];
   const service_t *svc = a->transport.service;
   account_tx_t *t = &s->tx[slot->job.req.account];
-  cdtime_t now = cdtime(); /* not_before may be past: cdtime_t is unsigned */
+  cdtime_t now = mono_now(); /* not_before may be past: cdtime_t is unsigned */
   double wait = t->pace.not_before > now
                     ? CDTIME_T_TO_DOUBLE(t->pace.not_before - now)
                     : 0.0;
@@ -295,10 +278,11 @@ static pace_event_t pace_event(report_sender_t *s, slot_t *slot, cdtime_t now,
   if (c->http_status != 429 && c->http_status != 503)
     return PACE_TRANSIENT;
   COUNT(s, slot->job.req, throttled);
-  if (slot->retry_after[0] == 0 ||
-      pace_parse_retry_after(slot->retry_after, now, &delay) != 0)
+  /* An HTTP-date is the wall clock's: a delay from here on. */
+  if (c->retry_after[0] == 0 ||
+      pace_parse_retry_after(c->retry_after, cdtime(), &delay) != 0)
     return PACE_TRANSIENT;
-  *retry_at = now + delay;
+  *retry_at = cdtime_add(now, delay);
   return PACE_RETRY_AFTER;
 }
 
@@ -391,7 +375,7 @@ static void on_done(void *ud, CURL *easy, CURLcode code) {
   slot->busy = false;
   s->free_slots[s->num_free++] = (size_t)(slot - s->slots);
   s->in_flight--;
-  settle(s, slot, cdtime());
+  settle(s, slot, mono_now());
 }
 
 /* ---- The loop ---- */
@@ -435,18 +419,18 @@ void *sender_worker(void *arg) {
    * would (sender_submit wakes the worker only for a first job). New
    * transfers set libcurl's timer to now, so that wait is short. */
   while (!stop_asked(s)) {
-    cdtime_t now = cdtime();
+    cdtime_t now = mono_now();
     take_queued(s, now);
     start_jobs(s, now);
     driver_turn(&s->driver, sleep_ms(s, now), on_done, s);
-    sender_checkpoint(s, cdtime());
+    sender_checkpoint(s, mono_now());
   }
   return NULL;
 }
 
 void sender_drain(report_sender_t *s, cdtime_t grace) {
-  cdtime_t end = cdtime() + grace;
-  while (s->in_flight > 0 && cdtime() < end)
+  cdtime_t end = mono_now() + grace;
+  while (s->in_flight > 0 && mono_now() < end)
     driver_turn(&s->driver, 50, on_done, s);
 }
 

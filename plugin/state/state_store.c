@@ -13,6 +13,7 @@
 
 #include "state/state_journal.h"
 #include "state/state_saver.h"
+#include "util/mono_time.h"
 
 struct state_store_s {
   char path[PATH_MAX];
@@ -84,14 +85,13 @@ static void restore_account(state_store_t *store, const state_account_t *a,
    * finds its id remembered only if it came again meanwhile. */
   for (size_t k = 0; k < a->num_reports; k++) {
     const state_report_t *r = &a->reports[k];
-    cdtime_t completed = MS_TO_CDTIME_T((uint64_t)r->completed_ms);
     /* An attempt made before the restart may have got through: a "no such
-     * task" answer then is not a refusal. */
+     * task" answer then is not a refusal. The sender clamps the time and
+     * sets the deadline, as for a notification. */
     report_job_t job = {.req = {.account = account,
                                 .method = r->method,
                                 .task_id = r->task_id,
-                                .completed = completed},
-                        .deadline = completed + store->cfg->window,
+                                .completed = cdtime_from_ms(r->completed_ms)},
                         .attempts = r->attempts,
                         .maybe_delivered = r->attempts > 0};
     /* With a hub pair, the peer sent this hub's share while it was down:
@@ -103,7 +103,7 @@ static void restore_account(state_store_t *store, const state_account_t *a,
   }
   cdtime_t now = cdtime();
   for (size_t k = 0; k < a->num_seen; k++) {
-    cdtime_t expires = MS_TO_CDTIME_T((uint64_t)a->seen[k].expires_ms);
+    cdtime_t expires = cdtime_from_ms(a->seen[k].expires_ms);
     if (expires > now) {
       sender_restore_seen(store->sender, account, a->seen[k].task_id, expires);
       (*seen)++;

@@ -420,6 +420,63 @@ static void test_window_open(void **state) {
   assert_false(report_window_open(&j, j.deadline + SEC(1)));
 }
 
+/* The wall clock reads T0 when the monotonic clock reads MONO. */
+#define MONO SEC(5000)
+
+/* A notification's time is the wall clock's; its deadline is set once, on
+ * the monotonic clock, and stays whatever the wall clock does after. */
+static void test_job_arrives(void **state) {
+  (void)state;
+  report_job_t j = job(1);
+  j.req.completed = T0 - SEC(20);
+  assert_true(job_arrives(&j, SEC(60), T0, MONO));
+  assert_true(j.deadline == MONO + SEC(40));
+  assert_true(j.req.completed == T0 - SEC(20));
+  /* From the future (clock skew, or a file written by a clock ahead): now. */
+  j.req.completed = T0 + SEC(400 * 86400);
+  assert_true(job_arrives(&j, SEC(60), T0, MONO));
+  assert_true(j.req.completed == T0);
+  assert_true(j.deadline == MONO + SEC(60));
+  /* Past cdtime_t's range (the year 2514 and beyond): now too, no wrap. */
+  j.req.completed = UINT64_MAX;
+  assert_true(job_arrives(&j, SEC(60), T0, MONO));
+  assert_true(j.deadline == MONO + SEC(60));
+  /* Its window closed before it arrived. */
+  j.req.completed = T0 - SEC(60);
+  assert_false(job_arrives(&j, SEC(60), T0, MONO));
+  j.req.completed = SEC(1);
+  assert_false(job_arrives(&j, SEC(60), T0, MONO));
+}
+
+/* What the state file is given: the completion as the wall clock reads it
+ * when the file is written, stepped or not. */
+static void test_job_completed_now(void **state) {
+  (void)state;
+  report_job_t j = job(1);
+  j.req.completed = T0 - SEC(20);
+  assert_true(job_arrives(&j, SEC(60), T0, MONO));
+  /* 5 s later, the wall clock stepped back an hour meanwhile. */
+  assert_true(job_completed_now(&j, SEC(60), T0 + SEC(5) - SEC(3600),
+                                MONO + SEC(5)) == T0 - SEC(20) - SEC(3600));
+  assert_true(job_completed_now(&j, SEC(60), T0 + SEC(5), MONO + SEC(5)) ==
+              T0 - SEC(20));
+}
+
+/* Task ids read back: remembered for a Window at most, as on arrival. */
+static void test_seen_expiry_restored(void **state) {
+  (void)state;
+  assert_true(seen_expiry_restored(T0 + SEC(30), SEC(60), T0, MONO) ==
+              MONO + SEC(30));
+  /* The year 2400, or past cdtime_t's range: a Window from now. */
+  assert_true(seen_expiry_restored(SEC(13569465600LL), SEC(60), T0, MONO) ==
+              MONO + SEC(60));
+  assert_true(seen_expiry_restored(UINT64_MAX, SEC(60), T0, MONO) ==
+              MONO + SEC(60));
+  /* Expired: not remembered at all. */
+  assert_true(seen_expiry_restored(T0, SEC(60), T0, MONO) == 0);
+  assert_true(seen_expiry_restored(0, SEC(60), T0, MONO) == 0);
+}
+
 static report_job_t fresh_job(void) {
   report_job_t j = job(42);
   j.req.completed = T0;
@@ -516,6 +573,9 @@ int main(void) {
       cmocka_unit_test(test_ring_empty),
       cmocka_unit_test(test_ring_wrap_around),
       cmocka_unit_test(test_window_open),
+      cmocka_unit_test(test_job_arrives),
+      cmocka_unit_test(test_job_completed_now),
+      cmocka_unit_test(test_seen_expiry_restored),
       cmocka_unit_test(test_decide_accepted),
       cmocka_unit_test(test_decide_api_error_final),
       cmocka_unit_test(test_decide_transient_retry),

@@ -255,6 +255,11 @@ static void test_parse_retry_after(void **state) {
   assert_int_equal(pace_parse_retry_after("Wed, 21 Oct 2015 07:28", now, &d),
                    -1);
   assert_int_equal(pace_parse_retry_after("99999999999999999999", now, &d), 0);
+  /* A date past cdtime_t's range (the year 2514): as long as it goes, no
+   * wrap into a short or past delay. */
+  assert_int_equal(
+      pace_parse_retry_after("Fri, 31 Dec 9999 23:59:59 GMT", now, &d), 0);
+  assert_true(d == UINT64_MAX - now);
 }
 
 /* New connections: at most GATE_OPENING_MAX at once, idle ones reused
