@@ -12,6 +12,7 @@
 #include "config/configuration.h"
 #include "model/report_match.h"
 #include "pair/pair_link.h"
+#include "readers/hour_gate.h"
 #include "readers/queue_reader.h"
 #include "readers/reader.h"
 #include "reports/report_limit.h"
@@ -394,6 +395,10 @@ static void hook_volumes(void *ud, const account_t *a, const char *const *slugs,
 }
 
 static int register_readers(context_t *c, size_t *registered) {
+  /* The write callback that keeps each series' hours in order: registered
+   * here, after the writers of every plugin loaded before this one. When it
+   * cannot be, the readers go on ungated. */
+  hour_gate_start(hook_hour_done, c, HOUR_GATE_GIVE_UP);
   reader_hooks_t hooks = {.ud = c,
                           .last_hour = hook_last_hour,
                           .hour_done = hook_hour_done,

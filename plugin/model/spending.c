@@ -76,3 +76,13 @@ int64_t spending_catch_up_date(int64_t last_till, int64_t cursor, int64_t now,
     from = hour_of(now) - (int64_t)days * DAY_SECONDS;
   return from < covered ? from : 0;
 }
+
+bool spending_left_out(int64_t last_till, int64_t now, int days, int64_t *from,
+                       int64_t *till) {
+  if (last_till <= 0 || now <= 0 || days < 0)
+    return false;
+  /* CatchUpDays 0 still has the plain answer's 24 hours. */
+  *from = hour_of(last_till + 1);
+  *till = hour_of(now) - (int64_t)(days > 1 ? days : 1) * DAY_SECONDS;
+  return *from < *till;
+}

@@ -4,6 +4,7 @@
 #ifndef ANTICAPTCHA_SPENDING_H
 #define ANTICAPTCHA_SPENDING_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -40,5 +41,12 @@ size_t spending_new_records(spending_record_t *recs, size_t n,
  * when a plain request (the last 24 hours) covers the gap. */
 int64_t spending_catch_up_date(int64_t last_till, int64_t cursor, int64_t now,
                                int days);
+
+/* As a catch-up begins (or a plain request follows a gap): the hours after
+ * last_till that lie more than `days` back from now's hour and are not
+ * fetched, as [*from, *till) (hour starts). Returns false when none is left
+ * out (or last_till is 0: nothing known). */
+bool spending_left_out(int64_t last_till, int64_t now, int days, int64_t *from,
+                       int64_t *till);
 
 #endif

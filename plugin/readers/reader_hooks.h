@@ -1,6 +1,7 @@
 /* What a spending reader asks of the rest of the plugin, handed in by
  * anticaptcha.c: the readers know neither the state file nor the report-rate
- * guard. Every hook may be NULL; all are called on the reader's thread. */
+ * guard. Every hook may be NULL; all are called on the reader's thread but
+ * hour_done, which the hour gate (hour_gate.h) calls on a write thread. */
 #ifndef ANTICAPTCHA_READER_HOOKS_H
 #define ANTICAPTCHA_READER_HOOKS_H
 
@@ -15,7 +16,9 @@ typedef struct {
   /* The newest hourly record of (account, slug) dispatched before, as the
    * state file remembers it; 0: unknown. */
   int64_t (*last_hour)(void *ud, const account_t *a, const char *slug);
-  /* The series' hourly records up to last_till went out. */
+  /* The series' hourly records up to last_till have been written (both
+   * values), in order; once after the restored value, it may be lower than
+   * that one (a restored hour from the future, clamped). */
   void (*hour_done)(void *ud, const account_t *a, const char *slug,
                     int64_t last_till);
   /* After each poll: the series' slugs, 24-hour task volumes and whether

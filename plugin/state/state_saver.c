@@ -349,12 +349,27 @@ int64_t state_saver_series_last(state_saver_t *sv, const char *account,
   return t;
 }
 
+/* A series' hour lowered: the first hour written after a restored one from
+ * the future (a clock that was ahead, a forged file; readers/reader.c). The
+ * journal's records only raise an hour when read back: the whole state is
+ * written next. */
+static void lower_series(state_saver_t *sv, state_account_t *a,
+                         const char *slug, int64_t last_till) {
+  for (size_t i = 0; i < a->num_series; i++)
+    if (strcmp(a->series[i].slug, slug) == 0)
+      a->series[i].last_till = last_till;
+  if (sv->next < WORK_WHOLE)
+    sv->next = WORK_WHOLE;
+}
+
 void state_saver_series_set(state_saver_t *sv, const char *account,
                             const char *slug, int64_t last_till) {
   pthread_mutex_lock(&sv->lock);
   state_account_t *a = state_account(&sv->series, account);
-  if (a != NULL && last_till > state_series_last(a, slug) &&
-      state_set_series(a, slug, last_till) == 0) {
+  if (a != NULL && last_till >= 0 && last_till < state_series_last(a, slug))
+    lower_series(sv, a, slug, last_till);
+  else if (a != NULL && last_till > state_series_last(a, slug) &&
+           state_set_series(a, slug, last_till) == 0) {
     state_account_t *changed = state_account(&sv->series_changed, account);
     if ((changed == NULL || state_set_series(changed, slug, last_till) != 0) &&
         sv->next < WORK_WHOLE)

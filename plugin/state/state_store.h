@@ -33,8 +33,8 @@ void state_store_close(state_store_t *store);
 /* Frees the store (closing it first if need be); after the readers. */
 void state_store_destroy(state_store_t *store);
 
-/* The newest hourly record of a series dispatched so far (0: unknown), and
- * its update after a dispatch. Thread-safe; 0 and nothing once closed. */
+/* The newest hourly record of a series written so far (0: unknown), and
+ * its update once one is written. Thread-safe; 0 and nothing once closed. */
 int64_t state_store_series_last(state_store_t *store, const char *account,
                                 const char *slug);
 void state_store_series_set(state_store_t *store, const char *account,

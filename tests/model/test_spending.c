@@ -380,6 +380,23 @@ static void test_catch_up_bounded_by_days(void **state) {
       hour - 2 * D - H - H);
 }
 
+/* What a gap longer than CatchUpDays leaves out, to be said in the log. */
+static void test_left_out(void **state) {
+  (void)state;
+  int64_t hour = NOW - NOW % H, from = 0, till = 0;
+  assert_true(spending_left_out(hour - 10 * D - 1, NOW, 7, &from, &till));
+  assert_int_equal(from, hour - 10 * D);
+  assert_int_equal(till, hour - 7 * D);
+  /* Within CatchUpDays, or nothing known: nothing left out. */
+  assert_false(spending_left_out(hour - 7 * D - 1, NOW, 7, &from, &till));
+  assert_false(spending_left_out(hour - 1, NOW, 7, &from, &till));
+  assert_false(spending_left_out(0, NOW, 7, &from, &till));
+  /* CatchUpDays 0: what the plain answer's 24 hours do not hold. */
+  assert_true(spending_left_out(hour - 2 * D - 1, NOW, 0, &from, &till));
+  assert_int_equal(from, hour - 2 * D);
+  assert_int_equal(till, hour - D);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_slug_basic),
@@ -403,6 +420,7 @@ int main(void) {
       cmocka_unit_test(test_catch_up_pages_oldest_first),
       cmocka_unit_test(test_catch_up_empty_page_moves_on),
       cmocka_unit_test(test_catch_up_bounded_by_days),
+      cmocka_unit_test(test_left_out),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
