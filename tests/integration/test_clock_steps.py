@@ -13,13 +13,14 @@ Under libfaketime a thread already waiting for an absolute wall-clock time
 time after a step back, where the kernel would wake it: the test restarts
 collectd after each step back, as it has to anyway to check the state file."""
 
+import json
 import os
 import re
 import time
 import unittest
 
 from harness import (Collectd, HarnessError, KEY_FILE, KEY_FILES, Sim,
-                     read_text, timeout_factor)
+                     account_block, read_text, timeout_factor)
 import runner
 
 LIBFAKETIME = "/usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1"
@@ -369,6 +370,73 @@ class DowntimeBeyondCatchUpDays(unittest.TestCase):
                      if "anticaptcha plugin" in l and "CatchUpDays" in l]
             self.assertEqual(len(lines), 1, lines)
 
+
+class RestoredTimes(unittest.TestCase):
+    """Times read back from the state file are clamped exactly as on arrival
+    (issue 22, item 5): a report's completion to now, a task id's expiry to
+    now + Window, a series' last hour to the API's time; years past
+    cdtime_t's range (2514) without wrapping."""
+
+    Y2400_MS = 13569465600000    # 2400-01-01, in ms
+    # 2^34 s, in the year 2514: one past what cdtime_t holds, and the most
+    # the state file's parser takes.
+    Y2514_MS = (1 << 34) * 1000
+    WINDOW = 5
+
+    def state(self):
+        return json.dumps({"version": 1, "accounts": [{
+            "name": "main",
+            "reports": [[9001, REPORT, self.Y2400_MS, 0],
+                        [9002, REPORT, self.Y2514_MS, 1]],
+            "seen": [[9003, self.Y2400_MS], [9004, self.Y2514_MS]],
+            "series": {"all": self.Y2400_MS // 1000 - 1}}]}) + "\n"
+
+    def test_times_from_the_future(self):
+        t = time.time()
+        hour = int(t) - int(t) % HOUR
+        with Sim(now=t, quiet=True) as sim:
+            sim.faults([{"method": REPORT, "action": "http", "status": 503}])
+            files = {**KEY_FILES, "anticaptcha.state": self.state()}
+            config = account_block(sim.http_url, interval=1) + \
+                "\n  Window %d" % self.WINDOW
+            with Collectd(config, files=files, **WRITE_LOG) as cd:
+                self.run_checks(sim, cd, t, hour)
+
+    def run_checks(self, sim, cd, t, hour):
+        """Each check a subtest: one run says which ones fail."""
+        started = time.time()
+        with self.subTest("both reports resumed"):
+            self.assertIn("2 report(s) resumed", cd.log())
+        # The last hour, from the year 2400, is taken as now: the next hour
+        # that ends is dispatched, not none until 2400.
+        rows = lambda: cd.logged_values("main", "gauge", "all-money_1h")
+        n = len(sim.requests("getSpendingStats"))
+        cd.wait_for(lambda: len(sim.requests("getSpendingStats")) > n + 1,
+                    10 * SLOW, "two polls")
+        sim.state({"now": t + HOUR})
+        with self.subTest("the next hour dispatched"):
+            cd.wait_for(rows, 10 * SLOW, "the next hour")
+            self.assertEqual([ts for ts, _ in rows()], [hour + HOUR - 1.0])
+        # The reports expire within Window of the start: none is sent once
+        # the API answers again.
+        time.sleep(max(0, started + self.WINDOW + 1 - time.time()))
+        recovered = time.time()
+        sim.clear_faults()
+        # The remembered ids are forgotten within Window too.
+        for task in (9003, 9004):
+            cd.putnotif("failure", message="x", plugin="anticaptcha",
+                        type="recaptcha", type_instance=str(task))
+        time.sleep(3)
+        with self.subTest("no restored report after its window"):
+            self.assertEqual(report_requests(sim, [9001, 9002], recovered), [])
+        with self.subTest("restored ids forgotten after Window"):
+            self.assertEqual(accepted(sim), {9003: 1, 9004: 1})
+        # The first hour written replaced the one from the future.
+        state = os.path.join(cd.dir, "anticaptcha.state")
+        with self.subTest("the state file's last hour replaced"):
+            cd.wait_for(lambda: rows() and '"all":%d' % rows()[-1][0] in
+                        read_text(state).replace(" ", ""), 5 * SLOW,
+                        "the last hour written in the state file")
 
 if __name__ == "__main__":
     runner.main()
