@@ -1,6 +1,7 @@
 /* The services' table and the reading of their errors (see service.h). */
 #include "api/service.h"
 
+#include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
@@ -143,4 +144,26 @@ service_error_t service_error(const service_t *svc, int64_t error_id,
     break;
   }
   return meaning;
+}
+
+const char *service_error_advice(const service_t *svc, service_error_t e,
+                                 char *buf, size_t size) {
+  switch (e) {
+  case SERVICE_ERROR_KEY:
+    return "check ClientKey or ClientKeyFile";
+  case SERVICE_ERROR_ZERO_BALANCE:
+    return "top up the account";
+  case SERVICE_ERROR_IP:
+    return "allow this host's IP address in the account's API settings";
+  case SERVICE_ERROR_METHOD:
+    return "check URL and Service";
+  case SERVICE_ERROR_BLOCKED:
+    return "this IP address or key is blocked; collectd backs off, do not "
+           "restart it in a loop";
+  case SERVICE_ERROR_SUSPENDED:
+    snprintf(buf, size, "the account is suspended; contact %s", svc->label);
+    return buf;
+  default:
+    return "see the errorCode in the API documentation";
+  }
 }

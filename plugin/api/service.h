@@ -86,5 +86,9 @@ static inline bool service_error_concerns_account(service_error_t e) {
  * concern the task. */
 service_error_t service_error(const service_t *svc, int64_t error_id,
                               const char *code);
+/* What the user should do about an error answer of svc that means e: a
+ * static text, or buf filled in. */
+const char *service_error_advice(const service_t *svc, service_error_t e,
+                                 char *buf, size_t size);
 
 #endif

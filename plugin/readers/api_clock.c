@@ -28,7 +28,8 @@ int64_t clock_stepped(int64_t *offset, cdtime_t wall, cdtime_t mono) {
   return step >= CLOCK_STEP_MIN || step <= -CLOCK_STEP_MIN ? step : 0;
 }
 
-void clock_duration(int64_t seconds, char *buf, size_t size) {
+/* "400 days", "3.5 hours", "90 seconds". */
+static void duration(int64_t seconds, char *buf, size_t size) {
   double s = (double)(seconds < 0 ? -seconds : seconds);
   if (s >= 2 * 86400)
     snprintf(buf, size, "%.0f days", s / 86400);
@@ -38,4 +39,21 @@ void clock_duration(int64_t seconds, char *buf, size_t size) {
     snprintf(buf, size, "%.0f minutes", s / 60);
   else
     snprintf(buf, size, "%.0f seconds", s);
+}
+
+bool clock_step_text(int64_t step, char *buf, size_t size) {
+  char d[32];
+  if (step == 0)
+    return false;
+  duration(step, d, sizeof(d));
+  snprintf(buf, size,
+           "the system clock stepped %s by %s. Report windows run on the "
+           "monotonic clock and the hourly records follow the API's clock "
+           "(its Date header): none is lost or sent twice.%s",
+           step > 0 ? "forward" : "back", d,
+           step > 0 ? ""
+                    : " collectd itself holds its reads back by the step and "
+                      "refuses values stamped before its cache's last ones "
+                      "(\"value too old\") until the clock has caught up.");
+  return true;
 }

@@ -38,7 +38,7 @@ int64_t api_clock_now(const api_clock_t *c, cdtime_t wall, cdtime_t mono);
  * *offset is shared by every caller (atomic): one step is found once. */
 int64_t clock_stepped(int64_t *offset, cdtime_t wall, cdtime_t mono);
 
-/* "400 days", "3.5 hours", "90 seconds": a duration for the log. */
-void clock_duration(int64_t seconds, char *buf, size_t size);
+/* What the log says of a step (clock_stepped's); false for 0. */
+bool clock_step_text(int64_t step, char *buf, size_t size);
 
 #endif

@@ -66,9 +66,7 @@ typedef struct {
   series_t series[]; /* num_series */
 } reader_t;
 
-/* wall - mono at the last poll of any reader: a step of the wall clock is
- * said once. */
-static int64_t clock_offset;
+static int64_t clock_offset; /* wall - mono at any reader's last poll */
 
 /* collectd's free_func; the reader and its series are one allocation. */
 static void reader_free(void *arg) {
@@ -135,9 +133,8 @@ static void say_left_out(reader_t *r, int64_t now) {
 
 /* After a gap longer than an answer covers, the series asks for the missed
  * days one page (24 hours) per poll, oldest first, instead of the last 24
- * hours. now: the API's time (api_clock.h); before its first answer, this
- * host's clock could ask for days the API has not seen yet: a plain request
- * then. */
+ * hours. now: the API's time (api_clock.h); until it has answered, a plain
+ * request (this host's clock could ask for days the API has not seen). */
 static int prepare_spending(reader_t *r, size_t i, int64_t now) {
   const account_t *a = r->acct;
   r->series[i].date =
@@ -171,25 +168,7 @@ static const char *advice(const api_call_t *c, char *buf, size_t size) {
   if (api_call_result(c) != API_ERROR)
     return "check URL, Timeout, CACert and the network; collectd retries with "
            "a growing interval";
-  switch (api_call_error(c)) {
-  case SERVICE_ERROR_KEY:
-    return "check ClientKey or ClientKeyFile";
-  case SERVICE_ERROR_ZERO_BALANCE:
-    return "top up the account";
-  case SERVICE_ERROR_IP:
-    return "allow this host's IP address in the account's API settings";
-  case SERVICE_ERROR_METHOD:
-    return "check URL and Service";
-  case SERVICE_ERROR_BLOCKED:
-    return "this IP address or key is blocked; collectd backs off, do not "
-           "restart it in a loop";
-  case SERVICE_ERROR_SUSPENDED:
-    snprintf(buf, size, "the account is suspended; contact %s",
-             c->service->label);
-    return buf;
-  default:
-    return "see the errorCode in the API documentation";
-  }
+  return service_error_advice(c->service, api_call_error(c), buf, size);
 }
 
 static void complain(reader_t *r, int m, const api_call_t *c,
@@ -358,19 +337,10 @@ static void dispatch_derived(reader_t *r, cdtime_t now) {
 
 /* A step of this host's wall clock since the last poll, said once. */
 static void say_clock_step(cdtime_t wall, cdtime_t mono) {
-  int64_t step = clock_stepped(&clock_offset, wall, mono);
-  if (step == 0)
-    return;
-  char d[32];
-  clock_duration(step, d, sizeof(d));
-  NOTICE("anticaptcha plugin: the system clock stepped %s by %s. Report "
-         "windows run on the monotonic clock and the hourly records follow "
-         "the API's clock (its Date header): none is lost or sent twice.%s",
-         step > 0 ? "forward" : "back", d,
-         step > 0 ? ""
-                  : " collectd itself holds its reads back by the step and "
-                    "refuses values stamped before its cache's last ones "
-                    "(\"value too old\") until the clock has caught up.");
+  char text[512];
+  if (clock_step_text(clock_stepped(&clock_offset, wall, mono), text,
+                      sizeof(text)))
+    NOTICE("anticaptcha plugin: %s", text);
 }
 
 /* Sets up this poll's calls (the probe's alone while the API fails) and

@@ -147,6 +147,24 @@ static void test_concerns_account(void **state) {
     assert_true(service_error_concerns_account(e));
 }
 
+/* The reader's advice for an error answer: the service's name where the
+ * user has to contact it. */
+static void test_advice(void **state) {
+  (void)state;
+  char buf[128];
+  const service_t *cm = svc(SERVICE_CAPMONSTER);
+  assert_string_equal(
+      service_error_advice(cm, SERVICE_ERROR_KEY, buf, sizeof(buf)),
+      "check ClientKey or ClientKeyFile");
+  const char *a =
+      service_error_advice(cm, SERVICE_ERROR_SUSPENDED, buf, sizeof(buf));
+  assert_ptr_equal(a, buf);
+  assert_non_null(strstr(a, cm->label));
+  assert_non_null(
+      strstr(service_error_advice(cm, SERVICE_ERROR_TASK, buf, sizeof(buf)),
+             "errorCode"));
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_rows),
@@ -156,6 +174,7 @@ int main(void) {
       cmocka_unit_test(test_errors_by_code),
       cmocka_unit_test(test_errors_code_first),
       cmocka_unit_test(test_concerns_account),
+      cmocka_unit_test(test_advice),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

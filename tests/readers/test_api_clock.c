@@ -51,17 +51,21 @@ static void a_step_is_found_once(void **state) {
       400 * 86400);
 }
 
-static void durations_read_well(void **state) {
+static void steps_read_well(void **state) {
   (void)state;
-  char buf[32];
-  clock_duration(400 * 86400, buf, sizeof(buf));
-  assert_string_equal(buf, "400 days");
-  clock_duration(-86400, buf, sizeof(buf));
-  assert_string_equal(buf, "24.0 hours");
-  clock_duration(-3600, buf, sizeof(buf));
-  assert_string_equal(buf, "60 minutes");
-  clock_duration(90, buf, sizeof(buf));
-  assert_string_equal(buf, "90 seconds");
+  char buf[512];
+  assert_false(clock_step_text(0, buf, sizeof(buf)));
+  assert_true(clock_step_text(400 * 86400, buf, sizeof(buf)));
+  assert_non_null(strstr(buf, "stepped forward by 400 days."));
+  assert_null(strstr(buf, "too old"));
+  assert_true(clock_step_text(-86400, buf, sizeof(buf)));
+  assert_non_null(strstr(buf, "stepped back by 24.0 hours."));
+  /* After a step back collectd itself refuses values for a while. */
+  assert_non_null(strstr(buf, "too old"));
+  assert_true(clock_step_text(-3600, buf, sizeof(buf)));
+  assert_non_null(strstr(buf, "by 60 minutes."));
+  assert_true(clock_step_text(90, buf, sizeof(buf)));
+  assert_non_null(strstr(buf, "by 90 seconds."));
 }
 
 int main(void) {
@@ -69,7 +73,7 @@ int main(void) {
       cmocka_unit_test(wall_clock_until_the_api_answers),
       cmocka_unit_test(the_api_time_runs_on_the_monotonic_clock),
       cmocka_unit_test(a_step_is_found_once),
-      cmocka_unit_test(durations_read_well),
+      cmocka_unit_test(steps_read_well),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
