@@ -34,6 +34,7 @@ Environment:
 """
 
 import atexit
+import contextlib
 import grp
 import http.client
 import json
@@ -669,6 +670,26 @@ def clean_env(extra=None):
     env = {k: v for k, v in os.environ.items() if k not in PROXY_VARS}
     env.update(extra or {})
     return env
+
+
+@contextlib.contextmanager
+def changed_wrapper(change):
+    """COLLECTD_WRAPPER (scripts/sanitize) changed by change(old) for the
+    daemons started inside (the environment's value is read at each start):
+    e.g. a test's own LD_PRELOAD library joined to a sanitizer's runtime."""
+    old = os.environ.get("COLLECTD_WRAPPER")
+    new = change(old or "")
+    if new:
+        os.environ["COLLECTD_WRAPPER"] = new
+    else:
+        os.environ.pop("COLLECTD_WRAPPER", None)
+    try:
+        yield
+    finally:
+        if old is None:
+            os.environ.pop("COLLECTD_WRAPPER", None)
+        else:
+            os.environ["COLLECTD_WRAPPER"] = old
 
 
 def collectd_command(conf_path, *args):

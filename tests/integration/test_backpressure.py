@@ -25,7 +25,6 @@ simulated API:
   the account's queues; after the recovery the fan-out resumes.
 """
 
-import contextlib
 import email.utils
 import os
 import re
@@ -36,7 +35,8 @@ import time
 import unittest
 
 from harness import (Collectd, KEY_FILES, REPO, Sim, TEST_KEY, account_block,
-                     make_tmpdir, remove_tmpdir, timeout_factor)
+                     changed_wrapper, make_tmpdir, remove_tmpdir,
+                     timeout_factor)
 import runner
 
 REPORT = "reportIncorrectRecaptcha"
@@ -116,25 +116,6 @@ def max_opening(reqs, latency):
     return most, len(first)
 
 
-@contextlib.contextmanager
-def wrapper(change):
-    """COLLECTD_WRAPPER (scripts/sanitize) changed by change(old) for the
-    daemons started inside."""
-    old = os.environ.get("COLLECTD_WRAPPER")
-    new = change(old or "")
-    if new:
-        os.environ["COLLECTD_WRAPPER"] = new
-    else:
-        os.environ.pop("COLLECTD_WRAPPER", None)
-    try:
-        yield
-    finally:
-        if old is None:
-            os.environ.pop("COLLECTD_WRAPPER", None)
-        else:
-            os.environ["COLLECTD_WRAPPER"] = old
-
-
 class SmallBacklog(unittest.TestCase):
     LATENCY = 0.020
 
@@ -153,7 +134,7 @@ class SmallBacklog(unittest.TestCase):
                                                    TEST_KEY))
             # Without the plugin, nothing to sanitise: exec's shells and curls
             # would inherit a preloaded sanitizer runtime.
-            with wrapper(lambda old: ""), \
+            with changed_wrapper(lambda old: ""), \
                     Collectd(load_anticaptcha=False, extra_config=extra) as cd:
                 base = len(report_log(sim))
                 sent = 0
@@ -458,7 +439,7 @@ class EventLoopFaults(unittest.TestCase):
                            check=True, timeout=60)
             # A sanitizer's wrapper sets LD_PRELOAD itself: the shim goes
             # after its runtime.
-            with wrapper(lambda old: re.sub(r"LD_PRELOAD=(\S+)",
+            with changed_wrapper(lambda old: re.sub(r"LD_PRELOAD=(\S+)",
                                             lambda m: m.group(0) + ":" + lib, old)), \
                     Sim(quiet=True) as sim, \
                     daemon(account("main", sim.http_url),

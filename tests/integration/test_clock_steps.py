@@ -17,7 +17,6 @@ to anyway to check the state file.
 Under COLLECTD_WRAPPER (scripts/sanitize) libfaketime is preloaded after the
 sanitizer's runtime."""
 
-import contextlib
 import json
 import os
 import re
@@ -25,7 +24,8 @@ import time
 import unittest
 
 from harness import (Collectd, HarnessError, KEY_FILE, KEY_FILES, Sim,
-                     account_block, read_text, timeout_factor)
+                     account_block, changed_wrapper, read_text,
+                     timeout_factor)
 import runner
 
 LIBFAKETIME = "/usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1"
@@ -95,24 +95,17 @@ class FakeClock:
                 "FAKETIME_DONT_FAKE_MONOTONIC": "1"}
 
     @staticmethod
-    @contextlib.contextmanager
     def beside_the_wrapper():
         """A COLLECTD_WRAPPER that preloads a sanitizer's runtime
         (scripts/sanitize) would replace LD_PRELOAD: libfaketime joins it,
         first (behind ASan's runtime it hangs at start, so ASan is told not
         to insist on coming first). valgrind passes LD_PRELOAD on."""
-        wrapper = os.environ.get("COLLECTD_WRAPPER", "")
-        if "LD_PRELOAD=" in wrapper:
-            merged = re.sub(r"LD_PRELOAD=(\S+)",
-                            "LD_PRELOAD=%s:\\1" % LIBFAKETIME, wrapper)
-            merged = re.sub(r"ASAN_OPTIONS=(\S+)",
-                            "ASAN_OPTIONS=\\1:verify_asan_link_order=0", merged)
-            os.environ["COLLECTD_WRAPPER"] = merged
-        try:
-            yield
-        finally:
-            if wrapper:
-                os.environ["COLLECTD_WRAPPER"] = wrapper
+        def change(old):
+            new = re.sub(r"LD_PRELOAD=(\S+)", "LD_PRELOAD=%s:\\1" % LIBFAKETIME,
+                         old)
+            return re.sub(r"ASAN_OPTIONS=(\S+)",
+                          "ASAN_OPTIONS=\\1:verify_asan_link_order=0", new)
+        return changed_wrapper(change)
 
     def write(self):
         with open(self.path + ".tmp", "w") as f:
