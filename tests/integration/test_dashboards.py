@@ -45,7 +45,11 @@ LATENCY = 0.2          # the sim's answer time: the response time panels see it
 SLUGS = {"recaptcha_proxyless": "Recaptcha Proxyless",
          "english_imagetotext": "English ImageToText", "all": None}
 WRONG_KEY = "unknown-key-5e0b7d"
-FILES = dict(KEY_FILES, **{"wrong.key": WRONG_KEY + "\n"})
+# The pair's secret (PairSecretFile is required with PairPeer); the peer
+# never speaks, so no one else needs it.
+PAIR_SECRET = "3f9c2a7d5e1b8c4f6a0d9e2b7c5f1a8e3d6b9c0f2e5a7d1c4b8e6f0a3c9d2b7e"
+FILES = dict(KEY_FILES, **{"wrong.key": WRONG_KEY + "\n",
+                           "pair.secret": PAIR_SECRET + "\n"})
 PEER = "hub-b"         # sorts before "testhost": the peer is hub 0
 PEER_SHARE, OWN_SHARE = 0, 1
 
@@ -90,6 +94,7 @@ def plugin_config(url, share):
     Interval 10
   </QueueStats>
   PairPeer "%(peer)s"
+  PairSecretFile "@TMP@/pair.secret"
   PairTimeout 1
   PairHoldBack 0.5""" % {"key": KEY_FILE, "url": url, "share": share, "peer": PEER}
 
