@@ -2,7 +2,8 @@
 """The report counters have one source: the REPORT_COUNTERS table in
 plugin/reports/report_sender.h, from which the sender's struct, its dispatch
 (derive-reports-<name>) and this check follow. doc/values.tsv's "reports"
-rows must say exactly what the table says, in its order.
+rows must say exactly what the table says, in its order, and README.md's
+list of counters name every one, in that order.
 
 Run by `make check`; on its own: python3 tests/doc/test_counters_documented.py
 """
@@ -40,6 +41,13 @@ def documented():
     return rows
 
 
+def in_readme():
+    """The counters README.md lists after "derive-reports-<outcome>"."""
+    m = re.search(r"Counters `derive-reports-<outcome>`[^:]*:\s*((?:`\w+`,?\s*)+)",
+                  read("README.md"))
+    return re.findall(r"`(\w+)`", m.group(1)) if m else []
+
+
 def main():
     code, doc = table(), documented()
     ok = bool(code) and code == doc
@@ -47,8 +55,15 @@ def main():
           "doc/values.tsv's \"reports\" rows" % ("ok" if ok else "not ok"))
     if not ok:
         print("  code: %s\n  doc:  %s" % (code, doc))
-    print("%d passed, %d failed" % (ok, not ok))
-    return 0 if ok else 1
+    listed = in_readme()
+    ok_readme = listed == [name for name, _ in code]
+    print("%s - README.md lists every report counter" %
+          ("ok" if ok_readme else "not ok"))
+    if not ok_readme:
+        print("  README: %s" % listed)
+    failed = (not ok) + (not ok_readme)
+    print("%d passed, %d failed" % (2 - failed, failed))
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":

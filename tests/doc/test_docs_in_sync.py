@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """The documentation cannot drift.
 
-* README.md's tables and doc/collectd-anticaptcha.5.pod are what
+* README.md's and doc/reports.md's tables and doc/collectd-anticaptcha.5.pod are what
   doc/gendoc.py makes of doc/options.tsv and doc/values.tsv;
 * every option plugin/configuration.c (and the <Report> and <QueueStats>
   parsers, report_config.c and queue_config.c) accepts is documented, and
@@ -53,7 +53,8 @@ def generated_files_in_sync():
         check(run.returncode == 0, "doc/gendoc.py runs", run.stdout)
         if run.returncode != 0:
             return
-        for rel in ("README.md", "doc/collectd-anticaptcha.5.pod"):
+        for rel in ("README.md", "doc/reports.md",
+                    "doc/collectd-anticaptcha.5.pod"):
             with open(os.path.join(tmp, rel), encoding="utf-8") as f:
                 want = f.read()
             have = read(rel)
