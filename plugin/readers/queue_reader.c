@@ -6,6 +6,7 @@
 #include "collectd/core/utils/common/common.h"
 
 #include "api/api_client.h"
+#include "api/api_errors.h"
 #include "model/queue_stats.h"
 #include "util/dispatch.h"
 
@@ -47,9 +48,9 @@ static const char *advice(const api_call_t *c) {
     return "check URL, Timeout, CACert and the network; collectd retries with "
            "a growing interval";
   switch (c->resp.error_id) {
-  case 14:
+  case API_ERROR_NO_SUCH_METHOD:
     return "check URL";
-  case 21:
+  case API_ERROR_IP_BLOCKED:
     return "this IP address is blocked; collectd backs off, do not restart "
            "it in a loop";
   default:

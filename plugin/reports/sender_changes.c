@@ -1,6 +1,7 @@
 /* The report sender's change log and snapshot for the state file (see
  * sender_changes.h). */
 #include "reports/sender_changes.h"
+#include "util/grow.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -13,21 +14,8 @@ static void drop_all(sender_changes_t *c) {
 }
 
 static int reserve(sender_changes_t *c, size_t more) {
-  if (c->count + more <= c->cap)
-    return 0;
-  if (c->count + more > SENDER_CHANGES_MAX)
-    return -1;
-  size_t cap = c->cap < 1024 ? 1024 : c->cap;
-  while (cap < c->count + more)
-    cap *= 2;
-  if (cap > SENDER_CHANGES_MAX)
-    cap = SENDER_CHANGES_MAX;
-  sender_change_t *items = realloc(c->items, cap * sizeof(*items));
-  if (items == NULL)
-    return -1;
-  c->items = items;
-  c->cap = cap;
-  return 0;
+  return grow_array((void **)&c->items, &c->cap, c->count + more,
+                    sizeof(*c->items), 1024, SENDER_CHANGES_MAX);
 }
 
 int sender_changes_reserve(sender_changes_t *c, size_t n) {
@@ -84,14 +72,9 @@ sender_change_t sender_change_of(const report_job_t *job, change_kind_t kind) {
 }
 
 int sender_snapshot_add_job(sender_snapshot_t *snap, const report_job_t *job) {
-  if (snap->num_jobs == snap->cap_jobs) {
-    size_t cap = snap->cap_jobs < 64 ? 64 : 2 * snap->cap_jobs;
-    report_job_t *jobs = realloc(snap->jobs, cap * sizeof(*jobs));
-    if (jobs == NULL)
-      return -1;
-    snap->jobs = jobs;
-    snap->cap_jobs = cap;
-  }
+  if (grow_array((void **)&snap->jobs, &snap->cap_jobs, snap->num_jobs + 1,
+                 sizeof(*snap->jobs), 64, 0) != 0)
+    return -1;
   snap->jobs[snap->num_jobs++] = *job;
   return 0;
 }

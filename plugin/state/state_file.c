@@ -1,6 +1,7 @@
 /* The state file's contents and their text, written record by record with
  * yajl_gen (see state_file.h). */
 #include "state/state_file.h"
+#include "util/grow.h"
 
 #include <stdbool.h>
 #include <stdlib.h>
@@ -21,15 +22,7 @@ void state_free(state_t *st) {
 
 /* Makes room for one more item of size `size` in *items. */
 static int reserve(void **items, size_t count, size_t *cap, size_t size) {
-  if (count < *cap)
-    return 0;
-  size_t n = *cap < 8 ? 8 : 2 * *cap;
-  void *tmp = realloc(*items, n * size);
-  if (tmp == NULL)
-    return -1;
-  *items = tmp;
-  *cap = n;
-  return 0;
+  return grow_array(items, cap, count + 1, size, 8, 0);
 }
 
 const state_account_t *state_find(const state_t *st, const char *name) {

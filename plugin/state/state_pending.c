@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "state/state_index.h"
+#include "util/grow.h"
 
 typedef struct {
   state_key_t key; /* first: see state_index.h */
@@ -59,14 +60,11 @@ static int room(state_pending_t *p) {
     return -1;
   if (p->count < p->cap)
     return 0;
-  size_t cap = p->cap < 256 ? 256 : 2 * p->cap;
-  entry_t *e = realloc(p->entries, cap * sizeof(*e));
-  if (e == NULL)
+  if (grow_array((void **)&p->entries, &p->cap, p->count + 1,
+                 sizeof(*p->entries), 256, 0) != 0)
     return -1;
-  p->entries = e;
-  p->cap = cap;
   return state_index_rebuild(&p->ix, p->entries, sizeof(*p->entries), p->count,
-                             cap);
+                             p->cap);
 }
 
 static entry_t *find(const state_pending_t *p, uint32_t account,

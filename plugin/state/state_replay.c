@@ -9,6 +9,7 @@
 
 #include "api/response.h"
 #include "state/state_index.h"
+#include "util/grow.h"
 
 /* A task id remembered, with its pending report if it has one. */
 typedef struct {
@@ -113,16 +114,11 @@ static int prune(state_replay_t *r) {
 }
 
 static int grow(state_replay_t *r) {
-  size_t cap = r->cap < 64 ? 64 : 2 * r->cap;
-  if (cap > r->caps.seen)
-    cap = r->caps.seen;
-  entry_t *entries = realloc(r->entries, cap * sizeof(*entries));
-  if (entries == NULL)
+  if (grow_array((void **)&r->entries, &r->cap, r->count + 1,
+                 sizeof(*r->entries), 64, r->caps.seen) != 0)
     return -1;
-  r->entries = entries;
-  r->cap = cap;
   return state_index_rebuild(&r->ix, r->entries, sizeof(*r->entries), r->count,
-                             cap);
+                             r->cap);
 }
 
 /* The entry of (n, task), added if missing. NULL with why set. */

@@ -54,7 +54,7 @@ $CC $flags -o "$work/fuzz_state_file" tests/fuzz/fuzz_state_file.c \
   plugin/state/state_replay.c plugin/state/state_parse.c \
   plugin/state/state_v1.c plugin/state/state_records.c \
   plugin/model/report_match.c plugin/model/task_id.c plugin/api/response.c \
-  plugin/api/service.c $yajl_flags -lm
+  plugin/api/service.c plugin/util/grow.c $yajl_flags -lm
 # The pair's messages, with libcrypto for their MAC.
 crypto_flags=$(pkg-config --cflags --libs libcrypto 2>/dev/null || echo -lcrypto)
 # shellcheck disable=SC2086
