@@ -52,7 +52,7 @@ $CC $flags -o "$work/fuzz_report_match" tests/fuzz/fuzz_report_match.c \
 $CC $flags -o "$work/fuzz_state_file" tests/fuzz/fuzz_state_file.c \
   plugin/state/state_file.c plugin/state/state_index.c \
   plugin/state/state_replay.c plugin/state/state_parse.c \
-  plugin/state/state_v1.c plugin/state/state_records.c \
+  plugin/state/state_v1.c plugin/state/state_records.c plugin/state/state_fields.c \
   plugin/model/report_match.c plugin/model/task_id.c plugin/api/response.c \
   plugin/api/service.c plugin/util/grow.c $yajl_flags -lm
 # The pair's messages, with libcrypto for their MAC.
