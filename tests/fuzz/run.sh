@@ -61,7 +61,7 @@ crypto_flags=$(pkg-config --cflags --libs libcrypto 2>/dev/null || echo -lcrypto
 $CC $flags -o "$work/fuzz_pair_message" tests/fuzz/fuzz_pair_message.c \
   plugin/pair/pair_auth.c plugin/pair/pair_mac.c plugin/pair/hub_pair.c \
   plugin/reports/report_queue.c plugin/model/report_match.c \
-  plugin/model/task_id.c $crypto_flags
+  plugin/model/task_id.c plugin/util/mono_time.c $crypto_flags
 
 status=0
 for t in $targets; do
