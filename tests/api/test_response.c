@@ -12,16 +12,7 @@
 #include <cmocka.h>
 
 #include "api/response.h"
-
-/* cmocka 1.1.5 has no assert_double_equal; assert_float_equal rounds to
- * float, too coarse for Unix times. */
-#define assert_double_equal(a, b, eps)                                         \
-  do {                                                                         \
-    double a_ = (a), b_ = (b);                                                 \
-    double d_ = a_ > b_ ? a_ - b_ : b_ - a_;                                   \
-    if (!(d_ <= (eps)))                                                        \
-      fail_msg("%.17g != %.17g", a_, b_);                                      \
-  } while (0)
+#include "assert_double.h"
 
 /* What a parse left behind, copied out before response_destroy(). */
 typedef struct {

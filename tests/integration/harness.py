@@ -571,6 +571,26 @@ class Sim:
                                            timeout=timeout, context=ctx)
 
 
+class SimTestCase(unittest.TestCase):
+    """One sim for the whole class (started once: its HTTPS set-up takes a
+    while), reset before every test. SIM_ARGS are Sim()'s arguments."""
+
+    SIM_ARGS = {}
+
+    @classmethod
+    def setUpClass(cls):
+        cls.sim = Sim(**cls.SIM_ARGS)
+        cls.sim.__enter__()
+
+    @classmethod
+    def tearDownClass(cls):
+        # Stop checks the exit code and that no traceback was printed.
+        cls.sim.__exit__(None, None, None)
+
+    def setUp(self):
+        self.sim.reset()
+
+
 # ---------------------------------------------------------------------------
 # collectd
 # ---------------------------------------------------------------------------

@@ -10,15 +10,8 @@
 
 #include <cmocka.h>
 
+#include "assert_double.h"
 #include "model/spending.h"
-
-#define assert_double_equal(a, b, eps)                                         \
-  do {                                                                         \
-    double a_ = (a), b_ = (b);                                                 \
-    double d_ = a_ > b_ ? a_ - b_ : b_ - a_;                                   \
-    if (!(d_ <= (eps)))                                                        \
-      fail_msg("%.17g != %.17g", a_, b_);                                      \
-  } while (0)
 
 /* ---- slugs ---- */
 

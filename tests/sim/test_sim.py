@@ -19,6 +19,7 @@ import unittest
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "integration"))
 
+import harness  # noqa: E402
 from harness import (HarnessError, Sim, TEST_KEY, assert_no_key_in,  # noqa: E402
                      wait_until)
 
@@ -59,22 +60,10 @@ def read_response(sock, timeout=5):
     return head.decode(), rest[:length]
 
 
-class SimTestCase(unittest.TestCase):
-    """One sim (HTTP + HTTPS, two keys) for the whole class; reset before
-    every test."""
+class SimTestCase(harness.SimTestCase):
+    """One sim (HTTP + HTTPS, two keys) for the whole class."""
 
-    @classmethod
-    def setUpClass(cls):
-        cls.sim = Sim(https=True, keys=(TEST_KEY, SECOND_KEY))
-        cls.sim.__enter__()
-
-    @classmethod
-    def tearDownClass(cls):
-        # Stop checks the exit code and that no traceback was printed.
-        cls.sim.__exit__(None, None, None)
-
-    def setUp(self):
-        self.sim.reset()
+    SIM_ARGS = {"https": True, "keys": (TEST_KEY, SECOND_KEY)}
 
     def call(self, method, **fields):
         body = dict(fields)

@@ -13,7 +13,7 @@ import unittest
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "integration"))
 
-from harness import Sim, TEST_KEY, assert_no_key_in  # noqa: E402
+from harness import Sim, SimTestCase, TEST_KEY, assert_no_key_in  # noqa: E402
 
 CM_KEY = "sim-cm-key-4b7e1d9a0c3f"
 TC_KEY = "sim-2c-key-8d2f6a1e5c0b"
@@ -21,22 +21,12 @@ CS_KEY = "CAP-0123456789ABCDEF0123456789AB"
 UUID = "37223a89-06ed-442c-a0b8-22067b79c5b4"
 
 
-class ServicesTestCase(unittest.TestCase):
+class ServicesTestCase(SimTestCase):
     """One sim for the class: TEST_KEY for Anti-Captcha, a key of its own
     for each other service."""
 
-    @classmethod
-    def setUpClass(cls):
-        cls.sim = Sim(keys=(TEST_KEY,), dialect_keys={
-            "capmonster": [CM_KEY], "2captcha": [TC_KEY], "capsolver": [CS_KEY]})
-        cls.sim.__enter__()
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.sim.__exit__(None, None, None)
-
-    def setUp(self):
-        self.sim.reset()
+    SIM_ARGS = {"keys": (TEST_KEY,), "dialect_keys": {
+        "capmonster": [CM_KEY], "2captcha": [TC_KEY], "capsolver": [CS_KEY]}}
 
     def call(self, dialect, method, **body):
         return self.sim.api("%s/%s" % (dialect, method), body)
