@@ -558,17 +558,33 @@ class Survivor(unittest.TestCase):
                     raise_task(b, t)
                 b.wait_for(lambda: "%d report(s)" % len(ours) in
                            read_state_summary(b), 10, "the state file")
-                b.restart()
-                sim.clear_faults()
-                sim.faults([{"method": "*", "action": "error", "errorId": 16,
-                             "errorCode": "ERROR_NO_SUCH_CAPCHA_ID"}])
+
+                def peer_reported_them():
+                    # While B is down: hub A reported them.
+                    sim.clear_faults()
+                    sim.faults([{"method": "*", "action": "error",
+                                 "errorId": 16,
+                                 "errorCode": "ERROR_NO_SUCH_CAPCHA_ID"}])
+
+                b.restart(before_start=peer_reported_them)
                 self.assertIn("%d report(s) resumed" % len(ours), b.log())
                 # A report whose attempt may have got through before the
                 # restart counts as unconfirmed (doc/state-file.md); every
                 # other one is the peer's: pair-peer-refused.
-                b.wait_for(lambda: counter(b, "hub-b", "pair-peer-refused") +
-                           counter(b, "hub-b", "reports-unconfirmed") ==
-                           len(ours), 15, "the restored reports answered")
+                def answered():
+                    return (counter(b, "hub-b", "pair-peer-refused"),
+                            counter(b, "hub-b", "reports-unconfirmed"))
+
+                try:
+                    b.wait_for(lambda: sum(answered()) == len(ours), 15,
+                               "the restored reports answered")
+                except AssertionError as e:
+                    raise AssertionError(
+                        "%s\n(peer-refused, unconfirmed) = %r of %d; the "
+                        "sim's answers per task: %r" % (
+                            e, answered(), len(ours),
+                            {t: a for t, a in attempts(sim).items()
+                             if t in ours})) from None
                 self.assertGreater(counter(b, "hub-b", "pair-peer-refused"), 0)
                 self.assertEqual(counter(b, "hub-b", "reports-rejected"), 0)
 
