@@ -126,13 +126,30 @@ kill_tree() {
   done
 }
 
+# A process and everything it started, one pid a line.
+tree_pids() {
+  local child
+  echo "$1"
+  for child in $(ps -o pid= --ppid "$1" 2>/dev/null || true); do
+    tree_pids "$child"
+  done
+}
+
 # The table: stages in the order they started; start and end in seconds
 # from the beginning of the run. Stages still running (the run failed
-# meanwhile) are stopped first.
+# meanwhile) are stopped first, and their clean-up (their EXIT traps) is
+# waited for, up to 30 s: the check of the temporary files comes next.
 stage_table() {
-  local pid
+  local pid pids=() i
   for pid in "${STAGE_PID[@]}"; do
+    mapfile -t -O "${#pids[@]}" pids < <(tree_pids "$pid")
     kill_tree "$pid"
+  done
+  for ((i = 0; i < 300 && ${#pids[@]} > 0; i++)); do
+    for pid in "${!pids[@]}"; do
+      kill -0 "${pids[$pid]}" 2>/dev/null || unset "pids[$pid]"
+    done
+    [ ${#pids[@]} -eq 0 ] || sleep 0.1
   done
   [ -s "${STAGE_FILE:-}" ] || return 0
   echo
