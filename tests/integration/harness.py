@@ -997,6 +997,18 @@ class Collectd:
                     return int(line.split()[1])
         raise HarnessError("no VmRSS for pid %d" % self.proc.pid)
 
+    def wait_counts(self, read, want, timeout=10.0):
+        """Waits until read(name) == value for every name, value of want.
+        collectd's write threads write the files of one read side by side,
+        so one counter may land a moment after another: wait for them all
+        rather than wait for one and read the rest."""
+        try:
+            self.wait_for(lambda: all(read(n) == v for n, v in want.items()),
+                          timeout, "the counters %r" % (want,))
+        except AssertionError as e:
+            got = {n: read(n) for n in want}
+            raise AssertionError("%s\ngot %r" % (e, got)) from None
+
     def wait_for(self, predicate, timeout=10.0, what="condition", interval=0.1):
         """Poll predicate() until true (returned); AssertionError on timeout,
         HarnessError at once if collectd dies meanwhile."""

@@ -74,10 +74,8 @@ class Convention(unittest.TestCase):
                     self.assertIsInstance(r["body"]["taskId"], int)
                     self.assertEqual(set(r["body"]), {"clientKey", "taskId"})
                     self.assertTrue(r["key_ok"])
-            cd.wait_for(lambda: counter(cd, "accepted") == 5, 5, "the counters")
-            self.assertEqual(counter(cd, "sent"), 5)
-            self.assertEqual(counter(cd, "duplicate"), 2)
-            self.assertEqual(counter(cd, "expired"), 1)
+            cd.wait_counts(lambda n: counter(cd, n), {
+                "accepted": 5, "sent": 5, "duplicate": 2, "expired": 1}, 5)
             invalid = cd.csv("anticaptcha", "derive-notifications-invalid")
             self.assertEqual(invalid[-1][1][0], 4)
             log = cd.log()
@@ -100,9 +98,8 @@ class Convention(unittest.TestCase):
             attempts = sim.requests("reportIncorrectImageCaptcha")
             self.assertEqual([r["status"] for r in attempts], [503, 503, 200])
             self.assertEqual(reports(sim).count(("reportIncorrectImageCaptcha", 2001)), 3)
-            cd.wait_for(lambda: counter(cd, "accepted") == 1, 5, "accepted = 1")
-            self.assertEqual(counter(cd, "retried"), 2)
-            self.assertEqual(counter(cd, "sent"), 3)
+            cd.wait_counts(lambda n: counter(cd, n),
+                           {"accepted": 1, "retried": 2, "sent": 3}, 5)
 
     def test_api_error_16_is_final(self):
         with Sim() as sim, daemon(sim.http_url) as cd:

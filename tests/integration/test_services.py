@@ -349,10 +349,8 @@ class Duplicates(unittest.TestCase):
                 notify(cd, service, "failure", "image", a)
                 notify(cd, service, "failure", "image", b)
                 notify(cd, service, "failure", "image", c)
-                cd.wait_for(lambda: counter(cd, "accepted") == 2 and
-                            counter(cd, "rejected") == 1, 10,
-                            "2 accepted, 1 rejected")
-                self.assertEqual(counter(cd, "duplicate"), 1)
+                cd.wait_counts(lambda n: counter(cd, n), {
+                    "accepted": 2, "rejected": 1, "duplicate": 1})
                 self.assertEqual(counter(cd, "paused"), 0)
                 sent = [r["body"]["taskId"] for r in reports(sim, service)]
                 self.assertEqual(sorted(map(str, sent)), sorted([a, b, c]))
@@ -369,8 +367,8 @@ class Window(unittest.TestCase):
                 notify(cd, service, "failure", "image", old, t=time.time() - 61)
                 notify(cd, service, "failure", "image", fresh,
                        t=time.time() - 30)
-                cd.wait_for(lambda: counter(cd, "accepted") == 1, 10, "accepted")
-                self.assertEqual(counter(cd, "expired"), 1)
+                cd.wait_counts(lambda n: counter(cd, n),
+                               {"accepted": 1, "expired": 1})
                 self.assertEqual([str(r["body"]["taskId"])
                                   for r in reports(sim, service)], [fresh])
 
