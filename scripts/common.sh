@@ -116,16 +116,6 @@ stage_wait() {
   return $rc
 }
 
-# Stops a process and everything it started.
-kill_tree() {
-  local children child
-  children=$(ps -o pid= --ppid "$1" 2>/dev/null || true)
-  kill "$1" 2>/dev/null || true
-  for child in $children; do
-    kill_tree "$child"
-  done
-}
-
 # A process and everything it started, one pid a line.
 tree_pids() {
   local child
@@ -133,6 +123,19 @@ tree_pids() {
   for child in $(ps -o pid= --ppid "$1" 2>/dev/null || true); do
     tree_pids "$child"
   done
+}
+
+# Whether a process runs: a zombie (not reaped yet, which a container's
+# init may never do) has finished.
+running() {
+  local stat
+  stat=$(ps -o stat= -p "$1" 2>/dev/null) && [ "${stat#Z}" = "$stat" ]
+}
+
+# Stops a process and everything it started.
+kill_tree() {
+  # shellcheck disable=SC2046 # one pid a word
+  kill $(tree_pids "$1") 2>/dev/null || true
 }
 
 # The table: stages in the order they started; start and end in seconds
@@ -143,11 +146,11 @@ stage_table() {
   local pid pids=() i
   for pid in "${STAGE_PID[@]}"; do
     mapfile -t -O "${#pids[@]}" pids < <(tree_pids "$pid")
-    kill_tree "$pid"
   done
+  [ ${#pids[@]} -eq 0 ] || kill "${pids[@]}" 2>/dev/null || true
   for ((i = 0; i < 300 && ${#pids[@]} > 0; i++)); do
     for pid in "${!pids[@]}"; do
-      kill -0 "${pids[$pid]}" 2>/dev/null || unset "pids[$pid]"
+      running "${pids[$pid]}" || unset "pids[$pid]"
     done
     [ ${#pids[@]} -eq 0 ] || sleep 0.1
   done
