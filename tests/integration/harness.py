@@ -263,11 +263,15 @@ def assert_no_key_in(target, key=TEST_KEY, exclude=()):
 
 def read_state_file(path):
     """(pending reports, remembered task ids) of a state file, as sets of
-    (account number, task id): its records replayed (doc/state-file.md)."""
+    (account number, task id): its records replayed (doc/state-file.md).
+    As the plugin reads it: every whole record before a cut, so that a file
+    read while a frame is being appended reads too (the line after the last
+    newline, or from a NUL on, is not whole yet)."""
     pending, seen = {}, set()
     try:
         with open(path) as f:
-            lines = [json.loads(line) for line in f]
+            whole = f.read().split("\x00", 1)[0].split("\n")[:-1]
+        lines = [json.loads(line) for line in whole]
     except (OSError, ValueError):
         return set(), set()
     for r in lines:
