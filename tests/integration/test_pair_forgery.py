@@ -13,7 +13,7 @@ import threading
 import time
 import unittest
 
-from harness import Collectd, KEY_FILES, Sim, account_block
+from harness import Collectd, KEY_FILES, Sim, account_block, timeout_factor
 import runner
 import test_hub_pair as hp
 
@@ -240,6 +240,12 @@ class WrongSecret(unittest.TestCase):
                     self.assertEqual(hp.getval(cd, h, "gauge-pair-peer-up",
                                                "anticaptcha"), 0)
                     cd.assert_no_key(hp.PAIR_SECRET)
+                # Each hub sends every task, the slower one (valgrind) a
+                # while after the first: wait for both, then no third.
+                a.wait_for(lambda: all(len(hp.attempts(sim)[t]) >= 2
+                                       for t in tasks),
+                           10 * timeout_factor(), "both hubs' reports")
+                time.sleep(1)
                 seen = hp.attempts(sim)
                 self.assertTrue(all(len(seen[t]) == 2 for t in tasks), seen)
 
