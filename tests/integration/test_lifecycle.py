@@ -170,16 +170,18 @@ class ShutdownUnderLoad(unittest.TestCase):
                 crashes.append(code)
                 # The plugin's share: its code in the faulting thread (a
                 # call into freed code or data of the plugin shows there
-                # too, gdb names the library); a crash with no core cannot
-                # be cleared. Not the plugin freeing its context in the main
-                # thread meanwhile: collectd calls the plugin's free
-                # function while it destroys the notification list that its
-                # unixsock threads still walk, which is the control's crash
-                # (plugin_dispatch_notification at frame 0); the plugin's
-                # gate keeps late calls off what it frees.
-                if ("anticaptcha" in faulting_thread(bt) or
-                        "plugin_dispatch_notification" not in bt):
-                    ours.append((n, code, faulting_thread(bt)[-4000:],
+                # too, gdb names the library), or a faulting thread that is
+                # not in collectd's notification dispatch; a crash with no
+                # core cannot be cleared. Not the plugin freeing its context
+                # in the main thread meanwhile: collectd calls the plugin's
+                # free function while it destroys the notification list that
+                # its unixsock threads still walk, which is the control's
+                # crash (plugin_dispatch_notification at frame 0); the
+                # plugin's gate keeps late calls off what it frees.
+                faulting = faulting_thread(bt)
+                if ("anticaptcha" in faulting or
+                        "plugin_dispatch_notification" not in faulting):
+                    ours.append((n, code, faulting[-4000:],
                                  main_thread(bt)[-2000:]))
         for n in range(RUNS):
             code, crashed, _, _ = self.one_run(n)
