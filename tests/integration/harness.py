@@ -155,6 +155,18 @@ def keep_tmp():
     return os.environ.get("KEEP_TMP") == "1"
 
 
+def build_library(source, tmpdir, *flags):
+    """Compiles a C file (a path, or a name beside this module) with the
+    system's cc into tmpdir/<its name>.so: the tests' LD_PRELOAD shims and
+    control plugins. Returns the library's path."""
+    source = os.path.join(HERE, source)  # an absolute path stays as it is
+    so = os.path.join(tmpdir, os.path.splitext(os.path.basename(source))[0]
+                      + ".so")
+    subprocess.run(["cc", "-shared", "-fPIC", "-o", so, source] + list(flags),
+                   check=True, timeout=60)
+    return so
+
+
 def make_tmpdir(prefix, mode=None):
     """A new directory under $TMPDIR, removed by remove_tmpdir() or at exit
     at the latest. mode: e.g. 0o755 for a program that runs as nobody (then

@@ -29,13 +29,12 @@ import email.utils
 import os
 import re
 import shutil
-import subprocess
 import threading
 import time
 import unittest
 
 from harness import (Collectd, KEY_FILES, REPO, Sim, TEST_KEY, account_block,
-                     changed_wrapper, make_tmpdir, remove_tmpdir,
+                     build_library, changed_wrapper, make_tmpdir, remove_tmpdir,
                      timeout_factor)
 import runner
 
@@ -432,11 +431,9 @@ class EventLoopFaults(unittest.TestCase):
         work = make_tmpdir("ac-epoll-")
         try:
             src = os.path.join(work, "fail_epoll.c")
-            lib = os.path.join(work, "fail_epoll.so")
             with open(src, "w") as f:
                 f.write(FAIL_EPOLL_C)
-            subprocess.run(["cc", "-shared", "-fPIC", "-o", lib, src, "-ldl"],
-                           check=True, timeout=60)
+            lib = build_library(src, work, "-ldl")
             # A sanitizer's wrapper sets LD_PRELOAD itself: the shim goes
             # after its runtime.
             with changed_wrapper(lambda old: re.sub(r"LD_PRELOAD=(\S+)",

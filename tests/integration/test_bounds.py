@@ -19,13 +19,12 @@ thread, PUTNOTIF lines written in batches and their answers read back.
 """
 
 import os
-import subprocess
 import threading
 import time
 import unittest
 
-from harness import (Collectd, HERE, KEY_FILE, KEY_FILES, Sim, account_block,
-                     assert_no_key_in, make_tmpdir, remove_tmpdir, wait_until)
+from harness import (Collectd, KEY_FILE, KEY_FILES, Sim, account_block,
+                     assert_no_key_in, build_library, make_tmpdir, remove_tmpdir, wait_until)
 import runner
 
 REPORT = "reportIncorrectRecaptcha"
@@ -231,10 +230,7 @@ class HeapProbe:
     either way."""
 
     def __init__(self, tmp):
-        self.so = os.path.join(tmp, "heap_probe.so")
-        subprocess.run(["cc", "-shared", "-fPIC", "-O2", "-o", self.so,
-                        os.path.join(HERE, "heap_probe.c"), "-lpthread"],
-                       check=True)
+        self.so = build_library("heap_probe.c", tmp, "-O2", "-lpthread")
         self.ask = os.path.join(tmp, "ask")
         self.answer = os.path.join(tmp, "answer")
         self.env = {"LD_PRELOAD": self.so, "HEAP_PROBE_ASK": self.ask,

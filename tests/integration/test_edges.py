@@ -5,16 +5,14 @@ and the key on the plugin's error paths (a failing start, a request that
 cannot be built), forced with an LD_PRELOAD shim."""
 
 import os
-import subprocess
 import time
 import unittest
 
 from harness import (Collectd, KEY_FILE, KEY_FILES, Sim, TEST_KEY,
-                     account_block, assert_no_key_in, make_tmpdir,
-                     plugin_config_test, remove_tmpdir, timeout_factor)
+                     account_block, assert_no_key_in, build_library,
+                     make_tmpdir, plugin_config_test, remove_tmpdir,
+                     timeout_factor)
 import runner
-
-HERE = os.path.dirname(os.path.abspath(__file__))
 
 
 def plugin_config(url, extra="", account_extra=""):
@@ -172,9 +170,7 @@ class ErrorPaths(unittest.TestCase):
         src = os.path.join(cls.tmp, "shim.c")
         with open(src, "w") as f:
             f.write(SHIM)
-        cls.shim = os.path.join(cls.tmp, "shim.so")
-        subprocess.run(["cc", "-shared", "-fPIC", "-o", cls.shim, src, "-ldl"],
-                       check=True)
+        cls.shim = build_library(src, cls.tmp, "-ldl")
 
     @classmethod
     def tearDownClass(cls):

@@ -29,7 +29,7 @@ import time
 import unittest
 
 from harness import (Collectd, KEY_FILES, Sim, account_block, assert_no_key_in,
-                     make_tmpdir, remove_tmpdir)
+                     build_library, make_tmpdir, remove_tmpdir)
 import runner
 
 REPORT = "reportIncorrectRecaptcha"
@@ -92,11 +92,8 @@ def main_thread(bt):
 
 def build_noop(tmpdir):
     """Builds noop_notify.so (the control) into tmpdir; returns tmpdir."""
-    src = os.path.join(os.path.dirname(os.path.abspath(__file__)),
-                       "noop_notify.c")
-    subprocess.run(["cc", "-shared", "-fPIC", "-O2", "-DHAVE_CONFIG_H",
-                    "-I/usr/include/collectd", "-o",
-                    os.path.join(tmpdir, "noop_notify.so"), src], check=True)
+    build_library("noop_notify.c", tmpdir, "-O2", "-DHAVE_CONFIG_H",
+                  "-I/usr/include/collectd")
     return tmpdir
 
 

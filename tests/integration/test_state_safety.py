@@ -19,18 +19,16 @@ import os
 import pwd
 import re
 import stat
-import subprocess
 import time
 import unittest
 
-from harness import (Collectd, KEY_FILES, Sim, account_block, make_tmpdir,
-                     read_text, remove_tmpdir, timeout_factor)
+from harness import (Collectd, KEY_FILES, Sim, account_block, build_library,
+                     make_tmpdir, read_text, remove_tmpdir, timeout_factor)
 import runner
 
 STATE = "anticaptcha.state"
 REPORT = "reportIncorrectRecaptcha"
 SLOW = timeout_factor()
-HERE = os.path.dirname(os.path.abspath(__file__))
 # plugin/state/state_store.h STATE_WRITE_INTERVAL
 WRITE_INTERVAL = 2.0
 # The largest state the options allow: QueueLimit's maximum
@@ -332,10 +330,8 @@ class SlowDisk(unittest.TestCase):
     def setUp(self):
         self.tmp = make_tmpdir("ac-slowdisk-")
         self.addCleanup(remove_tmpdir, self.tmp)
-        self.shim = os.path.join(self.tmp, "state_shim.so")
-        subprocess.run(["cc", "-shared", "-fPIC", "-O2", "-o", self.shim,
-                        os.path.join(HERE, "state_shim.c"), "-ldl", "-lpthread"],
-                       check=True)
+        self.shim = build_library("state_shim.c", self.tmp, "-O2", "-ldl",
+                                  "-lpthread")
         self.arm = os.path.join(self.tmp, "arm")
         self.mark = os.path.join(self.tmp, "mark")
 
