@@ -1002,6 +1002,12 @@ class Collectd:
         """Text of collectd.log (notifications are logged there too)."""
         return self._final[0] if self._final else read_text(self.log_path)
 
+    def plugin_log(self):
+        """The plugin's own lines of collectd.log: collectd's may name the
+        plugin's values too (uc_update's "Value too old: .../pair-forged")."""
+        return "".join(line for line in self.log().splitlines(True)
+                       if "anticaptcha plugin: " in line)
+
     def output(self):
         """collectd's own stdout/stderr (and the wrapper's, e.g. valgrind)."""
         return self._final[1] if self._final else read_text(self.out_path)

@@ -370,7 +370,7 @@ class LogLines(unittest.TestCase):
                            "the warning")
                 line = self.warning(a, "ignoring a confirmation")
                 self.assertIn('account "nosuch%s"' % EVIL_ESCAPED, line)
-                self.assertNotIn("forged", a.log())
+                self.assertNotIn("forged", a.plugin_log())
 
     def test_report_request_warning(self):
         rule = ('\n<Report "solved">\n  Type "solved"\n  TaskId type_instance\n'
